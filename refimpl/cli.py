@@ -1,0 +1,113 @@
+"""The `refimpl` command (also `python -m refimpl`).
+
+    refimpl list
+    refimpl run NAME [--quick] [--seed N] [--out DIR] [--data-dir DIR] [--resume]
+    refimpl tour [--quick] [--out DIR] [--only PATTERN] [--data-dir DIR] [--seed N]
+
+Exit codes: 0 success, 1 an experiment failed, 2 bad usage (e.g. unknown experiment).
+"""
+import argparse
+import fnmatch
+import sys
+import time
+from pathlib import Path
+
+from . import experiments as ex
+
+
+def _cmd_list(args):
+    specs = ex.discover()
+    w = max([len(n) for n in specs] + [4])
+    print(f"{'name':<{w}}  {'quick':>6}  {'full':>7}  paper — artefact")
+    for name, s in specs.items():
+        print(f"{name:<{w}}  {s.quick_seconds:>5.0f}s  {s.full_minutes:>5.1f}m  {s.paper} — {s.artefact}")
+    for mod, err in ex.IMPORT_ERRORS.items():
+        print(f"refimpl: could not import {mod}:\n{err}", file=sys.stderr)
+    return 1 if ex.IMPORT_ERRORS else 0
+
+
+def _print_results(res, stream=sys.stdout):
+    print(f"== {res['experiment']} ({res['paper']}, {res['artefact']}) "
+          f"quick={res['quick']} seed={res['seed']} {res['elapsed_s']:.1f}s", file=stream)
+    for k, v in res["metrics"].items():
+        print(f"  {k:<48} {v if v is None else f'{v:.6g}'}", file=stream)
+
+
+def _cmd_run(args):
+    try:
+        ex.get(args.name)
+    except ex.UnknownExperimentError as e:
+        print(f"refimpl: {e.args[0]}", file=sys.stderr)
+        return 2
+    if args.data_dir is not None and not Path(args.data_dir).is_dir():
+        print(f"refimpl: --data-dir: expected an existing folder, got {args.data_dir!r}", file=sys.stderr)
+        return 2
+    res = ex.run_experiment(args.name, quick=args.quick, seed=args.seed, out=args.out,
+                            data_dir=args.data_dir, resume=args.resume)
+    _print_results(res)
+    print(f"wrote {Path(args.out) / args.name / 'results.json'}")
+    return 0
+
+
+def _cmd_tour(args):
+    from .report import write_report
+
+    if args.data_dir is not None and not Path(args.data_dir).is_dir():
+        print(f"refimpl: --data-dir: expected an existing folder, got {args.data_dir!r}", file=sys.stderr)
+        return 2
+    specs = ex.discover()
+    names = [n for n in specs if args.only is None or fnmatch.fnmatch(n, args.only) or args.only in n]
+    if not names:
+        print(f"refimpl: no experiment matches {args.only!r}; valid names: {', '.join(specs)}", file=sys.stderr)
+        return 2
+    t0 = time.perf_counter()
+    outcomes = [(mod, None, err) for mod, err in ex.IMPORT_ERRORS.items()]
+    for mod, err in ex.IMPORT_ERRORS.items():
+        print(f"FAILED to import {mod}:\n{err}", file=sys.stderr)
+    for i, name in enumerate(names):
+        print(f"[{i + 1}/{len(names)}] {name} ...", file=sys.stderr, flush=True)
+        (outcome,) = ex.run_many([name], quick=args.quick, seed=args.seed, out=args.out,
+                                 data_dir=args.data_dir, resume=args.resume)
+        outcomes.append(outcome)
+        if outcome[1] is not None:
+            _print_results(outcome[1])
+        else:
+            print(f"FAILED {name}:\n{outcome[2]}", file=sys.stderr)
+    md, html = write_report(outcomes, Path(args.out), quick=args.quick,
+                            elapsed=time.perf_counter() - t0)
+    n_fail = sum(o[1] is None for o in outcomes)
+    print(f"tour: {len(outcomes) - n_fail} ok, {n_fail} failed, {time.perf_counter() - t0:.0f}s; "
+          f"wrote {md} and {html}")
+    return 1 if n_fail else 0
+
+
+def build_parser():
+    p = argparse.ArgumentParser(prog="refimpl", description=__doc__.split("\n\n")[0])
+    sub = p.add_subparsers(dest="cmd", required=True)
+    sub.add_parser("list", help="list every experiment").set_defaults(func=_cmd_list)
+
+    def common(q):
+        q.add_argument("--quick", action="store_true", help="smaller, faster version of the same method")
+        q.add_argument("--seed", type=int, default=0)
+        q.add_argument("--out", default="runs", help="output folder (default: runs)")
+        q.add_argument("--data-dir", default=None, help="folder with real data files (else embedded data)")
+        q.add_argument("--resume", action="store_true", help="continue from saved checkpoints")
+
+    r = sub.add_parser("run", help="run one experiment")
+    r.add_argument("name")
+    common(r)
+    r.set_defaults(func=_cmd_run)
+    t = sub.add_parser("tour", help="run every experiment and write report.md + index.html")
+    t.add_argument("--only", default=None, help="glob or substring of experiment names")
+    common(t)
+    t.set_defaults(func=_cmd_tour)
+    return p
+
+
+def main(argv=None):
+    args = build_parser().parse_args(argv)
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
