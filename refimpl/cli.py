@@ -26,7 +26,8 @@ def _cmd_list(args):
     return 1 if ex.IMPORT_ERRORS else 0
 
 
-def _print_results(res, stream=sys.stdout):
+def _print_results(res, stream=None):
+    stream = stream or sys.stdout
     print(f"== {res['experiment']} ({res['paper']}, {res['artefact']}) "
           f"quick={res['quick']} seed={res['seed']} {res['elapsed_s']:.1f}s", file=stream)
     for k, v in res["metrics"].items():

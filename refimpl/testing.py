@@ -32,12 +32,17 @@ class EstimatorCheckError(AssertionError):
     """A statistical or agreement check failed; the message says where and by how much."""
 
 
+def _where(flat_index, shape):
+    # a plain tuple of ints for messages, e.g. (1,) or (0, 2)
+    return tuple(int(j) for j in np.unravel_index(int(flat_index), shape)) if shape else ()
+
+
 def _samples(samples, name="samples"):
     s = np.asarray(samples, dtype=float)
     if s.ndim < 1 or s.shape[0] < 2:
         raise ValueError(f"{name}: expected an array of shape (N, ...) with N >= 2, got shape {s.shape}")
     if not np.all(np.isfinite(s)):
-        raise ValueError(f"{name}: contains non-finite values")
+        raise ValueError(f"{name}: expected finite values, got non-finite entries")
     return s
 
 
@@ -62,13 +67,13 @@ def assert_unbiased(samples, expected, n_se=4.0, name="estimate", min_se=0.0):
     `min_se` guards the zero-variance case (an estimator that is constant must equal
     `expected` to within `min_se`). Returns the largest deviation in units of SE.
     """
-    s = _samples(samples, name)
+    s = _samples(samples, f"samples ({name})")
     expected = np.broadcast_to(np.asarray(expected, dtype=float), s.shape[1:])
     mean, se = s.mean(axis=0), standard_error(s)
     dev = np.abs(mean - expected)
     units = dev / np.maximum(se, max(min_se, np.finfo(float).tiny))
     if np.any(dev > n_se * se + min_se):
-        i = np.unravel_index(int(np.argmax(units)), units.shape) if units.ndim else ()
+        i = _where(np.argmax(units), units.shape)
         raise EstimatorCheckError(
             f"{name} looks biased: at index {i} mean {np.asarray(mean)[i]:.6g} vs expected "
             f"{np.asarray(expected)[i]:.6g}, {np.asarray(units)[i]:.2f} standard errors "
@@ -82,7 +87,7 @@ def assert_variance_close(samples, expected_var, rel=None, n_se=4.0, name="estim
     Without `rel`, the tolerance is n_se standard errors of the variance estimate, estimated
     from the fourth central moment: SE(s²) ≈ sqrt((m4 - s⁴ (N-3)/(N-1)) / N).
     """
-    s = _samples(samples, name)
+    s = _samples(samples, f"samples ({name})")
     n = s.shape[0]
     var = s.var(axis=0, ddof=1)
     expected_var = np.broadcast_to(np.asarray(expected_var, dtype=float), var.shape)
@@ -93,7 +98,7 @@ def assert_variance_close(samples, expected_var, rel=None, n_se=4.0, name="estim
         tol = n_se * np.sqrt(np.maximum(m4 - var ** 2 * (n - 3) / (n - 1), 0.0) / n)
     bad = np.abs(var - expected_var) > tol
     if np.any(bad):
-        i = np.unravel_index(int(np.argmax(bad)), bad.shape) if bad.ndim else ()
+        i = _where(np.argmax(bad), bad.shape)
         raise EstimatorCheckError(
             f"{name}: variance {np.asarray(var)[i]:.6g} vs expected {np.asarray(expected_var)[i]:.6g} "
             f"at index {i} (tolerance {np.asarray(tol)[i]:.3g}, N={n})")
@@ -127,7 +132,7 @@ def assert_twins_agree(a, b, rtol=1e-12, atol=0.0, name="twins"):
     tol = atol + rtol * np.maximum(np.abs(a), np.abs(b))
     err = np.abs(a - b)
     if not np.all(err <= tol):
-        i = np.unravel_index(int(np.argmax(err - tol)), err.shape) if err.ndim else ()
+        i = _where(np.argmax(err - tol), err.shape)
         raise EstimatorCheckError(f"{name} disagree at index {i}: {np.asarray(a)[i]!r} vs "
                                   f"{np.asarray(b)[i]!r} (|diff| {np.asarray(err)[i]:.3g})")
     return float(np.max(err)) if err.size else 0.0
