@@ -1,0 +1,181 @@
+"""``solve``: one shared explicit Runge–Kutta stepper for every tableau.
+
+Argument order follows ``scipy.integrate.solve_ivp`` (``func, t_span, y0``); the
+differentiable ``refimpl.ode.odeint(func, y0, t)`` follows torchdiffeq instead.
+
+The adaptive loop (Hairer I, Sec. II.4) per attempt ``h`` from ``(t, y)``:
+stages ``k_i = f(t + c_i h, y + h Σ_j a_ij k_j)`` (``k_0 = f(t, y)`` reused from
+the previous step, FSAL), ``y_new = y + h Σ b_i k_i``, error ``h Σ e_i k_i``,
+accept/reject and next ``h`` from ``refimpl.ode.control``. Cost per attempt:
+``s - 1`` evaluations; non-FSAL methods add one, ``f(t_new, y_new)``, on
+acceptance (so dop853 costs 11 per rejected and 12 per accepted step, as
+Hairer's code). The initial step costs one more evaluation (plus ``f(t0, y0)``).
+
+References
+----------
+E. Hairer, S. P. Nørsett, G. Wanner, *Solving ODEs I*, 2nd ed. (1993), Sec. II.4.
+The loops live in ``stepper.py`` (default controller, fixed steps) and in
+``preset_scipy.py``, ``preset_hairer.py``, ``preset_torchdiffeq.py`` (other libraries'
+controllers, each in that library's arithmetic order).
+"""
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from . import errors as E
+from .dense import DenseSolution
+from .fast import fast_eligible, solve_fast
+from .preset_hairer import run_hairer
+from .preset_scipy import run_scipy
+from .preset_torchdiffeq import run_torchdiffeq
+from .stepper import run_adaptive, run_fixed
+from .validate import validate_solve_args
+
+__all__ = ["solve", "Solution", "StepHistory"]
+
+
+@dataclass(frozen=True)
+class StepHistory:
+    """Every attempted step, in order: where two solvers part ways.
+
+    Attributes (arrays of equal length, one entry per attempt)
+    ----------------------------------------------------------
+    t : start of the attempt; h : signed step tried; error_norm : the controller's
+    error norm (NaN at fixed steps); accepted : bool.
+    """
+    t: np.ndarray
+    h: np.ndarray
+    error_norm: np.ndarray
+    accepted: np.ndarray
+
+    @classmethod
+    def from_records(cls, records):
+        if not records:
+            return cls(*(np.zeros(0) for _ in range(3)), np.zeros(0, dtype=bool))
+        t, h, err, acc = zip(*records)
+        return cls(np.array(t, dtype=float), np.array(h, dtype=float),
+                   np.array(err, dtype=float), np.array(acc, dtype=bool))
+
+    def as_arrays(self):
+        """``dict(t=..., h=..., error_norm=..., accepted=...)`` (e.g. for ``np.savez``)."""
+        return {"t": self.t, "h": self.h, "error_norm": self.error_norm,
+                "accepted": self.accepted}
+
+    def __len__(self):
+        return len(self.t)
+
+
+@dataclass
+class Solution:
+    """Result of ``solve``.
+
+    Attributes
+    ----------
+    t : (m,) the ``t_eval`` points, or every accepted step (``t0`` included).
+    y : (m,) + y0.shape, the solution at ``t``.
+    nfev : right-hand-side evaluations (initial step selection included).
+    n_steps : attempted steps (``n_accepted + n_rejected``).
+    n_accepted, n_rejected : accepted and rejected steps.
+    status : 0 (reached ``t1``; failures raise ``SolverError`` instead).
+    message : str.
+    sol : ``DenseSolution`` (callable ``sol(t)``) when ``dense_output=True``, else None.
+    method : name of the tableau.
+    controller : "default", "scipy", "hairer" or "torchdiffeq".
+    history : ``StepHistory`` of every attempted step.
+    """
+    t: np.ndarray
+    y: np.ndarray
+    nfev: int
+    n_steps: int
+    n_accepted: int
+    n_rejected: int
+    status: int
+    message: str
+    sol: object
+    method: str
+    controller: str = "default"
+    history: StepHistory = None
+
+    @property
+    def success(self):
+        return self.status >= 0
+
+
+def solve(func, t_span, y0, args=(), *, method="dopri5", rtol=1e-7, atol=1e-9, t_eval=None,
+          dense_output=False, first_step=None, max_step=np.inf, max_steps=100_000,
+          step_size=None, controller="default"):
+    """Integrate ``dy/dt = func(t, y, *args)`` over ``t_span`` with an explicit RK method.
+
+    Argument order follows ``scipy.integrate.solve_ivp`` (``func, t_span, y0``);
+    the differentiable ``odeint(func, y0, t)`` follows torchdiffeq.
+
+    Parameters
+    ----------
+    func : callable ``func(t, y, *args)`` returning ``dy/dt`` with the shape of ``y``.
+    t_span : (t0, t1); ``t1 < t0`` integrates backwards.
+    y0 : array of any non-empty shape (integers become float64; computed in float64).
+    args : extra arguments passed to ``func``.
+    method : "dopri5" (default), "tsit5", "dop853", "bosh3", "heun_euler" (adaptive) or
+        "euler", "midpoint", "heun", "rk4", "rk38" (fixed step), or a ``ButcherTableau``.
+    rtol, atol : tolerances; ``atol`` a scalar or an array shaped like ``y0``.
+        ``rtol < 100 eps`` warns and is raised to ``100 eps``.
+    t_eval : times (within ``t_span``, strictly monotonic in the direction of integration)
+        at which to report the solution (from the dense output between steps).
+        For a fixed-step method without ``step_size`` the grid is ``{t0} ∪ t_eval ∪ {t1}``.
+    dense_output : build ``Solution.sol``.
+    first_step : initial ``|h|`` (default: Hairer's selection, ``control.initial_step``).
+    max_step : largest ``|h|`` (the default controller may stretch the last step past it
+        by up to 1 % to land on ``t1``, as Hairer's codes; ``controller="scipy"`` never does).
+    max_steps : most attempted steps before ``SolverError``.
+    step_size : run at fixed steps of this size (any method; the last step lands on ``t1``).
+    controller : "default" (``refimpl.ode.control.DefaultController``), or a preset that
+        replays another library step for step: "scipy" (``solve_ivp`` RK45 / RK23 / DOP853
+        for method "dopri5" / "bosh3" / "dop853"; ``preset_scipy``), "hairer" (Hairer's
+        DOPRI5 / DOP853 as in ``scipy.integrate.ode``; ``preset_hairer``), "torchdiffeq"
+        (torchdiffeq's dopri5; ``preset_torchdiffeq``). See
+        ``numerics/results/ode_differences.md``.
+
+    Returns
+    -------
+    Solution
+
+    Raises
+    ------
+    ValueError for bad input (naming the argument); ``SolverError`` (with ``t``,
+    ``h`` and the counts) on step-size underflow, ``max_steps`` exceeded or a
+    non-finite state/derivative — including NaN at ``t0``, where scipy loops forever.
+    """
+    p = validate_solve_args(func, t_span, y0, args, method, rtol, atol, t_eval, first_step,
+                            max_step, max_steps, step_size, controller)
+    f0 = np.asarray(p.func(p.t0, p.y0.reshape(p.shape), *p.args))
+    if f0.shape != p.shape:
+        raise ValueError(f"func: expected a return value of shape {p.shape} (the shape of y0), "
+                         f"got shape {f0.shape}")
+    f0 = f0.astype(p.y0.dtype).reshape(-1)
+    if not np.all(np.isfinite(f0)):
+        raise E.SolverError("non-finite derivative func(t0, y0)", t=p.t0, h=math.nan, nfev=1,
+                            n_steps=0, status=E.STATUS_NONFINITE)
+    if fast_eligible(p, dense_output):                   # numba-jitted func: fast.py
+        return solve_fast(p, f0)
+    if p.fixed:
+        out = run_fixed(p, f0, dense_output)
+    elif p.controller == "scipy":
+        out = run_scipy(p, f0, dense_output)
+    elif p.controller == "hairer":
+        out = run_hairer(p, f0, dense_output)
+    elif p.controller == "torchdiffeq":
+        out = run_torchdiffeq(p, f0, dense_output)
+    else:
+        out = run_adaptive(p, f0, dense_output)
+    y = np.array(out.ys).reshape((len(out.ts),) + p.shape)
+    sol = None
+    if dense_output:
+        C = np.array(out.seg_c) if out.seg_c else p.y0[None, None]
+        sol = DenseSolution(out.seg_t, out.kind, C, p.shape)
+    nfev, n_acc, n_rej = out.counts
+    return Solution(t=np.array(out.ts), y=y, nfev=nfev, n_steps=n_acc + n_rej,
+                    n_accepted=n_acc, n_rejected=n_rej, status=E.STATUS_SUCCESS,
+                    message="The solver successfully reached the end of the integration interval.",
+                    sol=sol, method=p.tab.name, controller=p.controller,
+                    history=StepHistory.from_records(out.history))
