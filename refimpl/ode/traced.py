@@ -1,0 +1,333 @@
+"""An autograd-traceable explicit Runge–Kutta driver: the engine under every `odeint` mode.
+
+It runs the same Butcher tableaus (`refimpl.ode.tableaus`) and the same controller pieces
+(`refimpl.ode.control.DEFAULT`: initial step, error norm, acceptance, next-step factor,
+last-step rule) as `refimpl.ode.solve`, so on the same problem both give the same numbers
+(the tests hold them together to ~1e-13). Differences from `solve`, by design:
+
+* Output times are hit by clipping the step (`controller.last_step` towards each t_i), never
+  by dense-output interpolation, so that y(t_i) depends on t_i through the arithmetic and
+  gradients with respect to t flow. After a clipped step at an intermediate output time the
+  next step is the larger of the controller's proposal and the step proposed before clipping
+  (a short clipped step says nothing against the old step size).
+* The arithmetic is written with `autograd.numpy`, so autograd can follow it when y0, t or
+  args are boxed ("backprop" mode). The step sizes chosen by the controller are computed from
+  plain values (`getval`) and are constants for differentiation; only a clipped final step
+  t_i - t depends on the traced times. This is the exact gradient of the discrete solve.
+* The error norm may be a group norm (`GroupNorm`): the adjoint's mixed norm and seminorm.
+* dtype follows y0: tableau coefficients and times are cast to it (float32 mode).
+
+When nothing is boxed the stages go into one preallocated (s, n) array and combinations are
+BLAS products, as in `solve`.
+
+References
+----------
+E. Hairer, S. P. Nørsett, G. Wanner, Solving ODEs I, 2nd ed. (1993), Sec. II.1 (explicit RK
+  methods), II.4 (step-size control).
+P. Kidger, R. T. Q. Chen, T. Lyons. "Hey, that's not an ODE": faster ODE adjoints via
+  seminorms. ICML 2021 (the seminorm, `GroupNorm(include=...)`).
+"""
+import math
+
+import autograd.numpy as anp
+import numpy as np
+from autograd import make_vjp
+from autograd.tracer import getval, isbox
+
+from .control import DEFAULT, dop853_error_norm, error_scale, rms_norm, min_step
+from .errors import (SolverError, STATUS_MAX_STEPS, STATUS_NONFINITE,  # noqa: F401
+                     STATUS_STEP_UNDERFLOW)
+
+__all__ = ["GroupNorm", "FlatODE", "rk_step", "integrate", "tree_flatten", "tree_unflatten",
+           "flat_concat", "flat_split"]
+
+
+# --- parameter containers <-> flat vectors (autograd.misc.flatten's order, traceable) -----
+def tree_flatten(tree):
+    """Leaves of a nested list/tuple/dict (dict keys sorted, as autograd.misc.flatten) and the
+    structure to rebuild it: returns (leaves, treedef). Boxed containers (autograd's
+    SequenceBox/DictBox, when differentiating with respect to a whole container) are
+    opened item by item, so the leaves stay traced."""
+    v = getval(tree)
+    if isinstance(v, (list, tuple)):
+        pairs = [tree_flatten(tree[i]) for i in range(len(v))]
+        return [l for p in pairs for l in p[0]], (type(v), None, [p[1] for p in pairs])
+    if isinstance(v, dict):
+        keys = sorted(v)
+        pairs = [tree_flatten(tree[k]) for k in keys]
+        return [l for p in pairs for l in p[0]], (dict, keys, [p[1] for p in pairs])
+    return [tree], None
+
+
+def tree_unflatten(treedef, leaves):
+    """Inverse of `tree_flatten`."""
+    it = iter(leaves)
+
+    def build(d):
+        if d is None:
+            return next(it)
+        kind, keys, children = d
+        vals = [build(c) for c in children]
+        return dict(zip(keys, vals)) if kind is dict else kind(vals)
+    return build(treedef)
+
+
+def flat_concat(leaves, dtype=None):
+    """One flat vector of the raveled leaves; (0,) when there are none."""
+    if not leaves:
+        return np.zeros(0, dtype or np.float64)
+    return anp.concatenate([anp.ravel(x) for x in leaves])
+
+
+def flat_split(vec, shapes):
+    """Split a flat vector into leaves of the given shapes (traceable)."""
+    out, i = [], 0
+    for shp in shapes:
+        n = int(np.prod(shp, dtype=np.int64))
+        out.append(anp.reshape(vec[i:i + n], shp))
+        i += n
+    return out
+
+
+# --- error norms ------------------------------------------------------------------------
+class GroupNorm:
+    """max over groups of the RMS of the scaled error, over the groups with include=True.
+
+    sizes: group lengths in the flat state (in order). With every group included this is
+    torchdiffeq's mixed norm; leaving out the parameter adjoints is the seminorm of
+    Kidger, Chen & Lyons (2021). dop853's combined 5th/3rd-order estimate is formed per
+    group the same way (`reduce`), so the norm choice holds for every tableau."""
+
+    def __init__(self, sizes, include):
+        self.bounds = np.cumsum([0] + list(sizes))
+        self.include = list(include)
+
+    def __call__(self, x):
+        x = np.ravel(x)
+        return self.reduce(lambda lo, hi: rms_norm(x[lo:hi]))
+
+    def reduce(self, group_norm):
+        """max over the included, non-empty groups of group_norm(lo, hi) (a slice's norm)."""
+        return max((group_norm(lo, hi) for lo, hi, inc in
+                    zip(self.bounds[:-1], self.bounds[1:], self.include) if inc and hi > lo),
+                   default=0.0)
+
+
+def _error_norm(tab, K, h, y, y_new, rtol, atol, controller, norm):
+    if norm is None:
+        return controller.error_norm(tab, K, h, y, y_new, rtol, atol)
+    scale = error_scale(y, y_new, rtol, atol)                       # (n,)
+    if tab.e3 is not None:      # dop853: Hairer's combined 5th/3rd-order estimate per group
+        e5, e3 = K.T @ tab.e, K.T @ tab.e3
+        return norm.reduce(lambda lo, hi: dop853_error_norm(e5[lo:hi], e3[lo:hi], h,
+                                                            scale[lo:hi]))
+    return norm((K.T @ tab.e) * h / scale)
+
+
+# --- one step -----------------------------------------------------------------------------
+def _coeffs(tab, dtype):
+    """Tableau rows cast to the state's dtype: (A rows, b (s-1 or s,), c list, ns)."""
+    ns = tab.n_stages - 1 if tab.fsal else tab.n_stages      # stages that enter y_new
+    rows = [np.ascontiguousarray(tab.A[i, :i], dtype) for i in range(tab.n_stages)]
+    return rows, np.ascontiguousarray(tab.b[:ns], dtype), [float(np.asarray(c, dtype))
+                                                            for c in tab.c], ns
+
+
+def rk_step(func, t, y, h, f0, tab, args=(), coeffs=None, t_new=None):
+    """One explicit RK step of `tab` from (t, y) with step h (Hairer I, eq. (1.8)):
+
+        k_i = f(t + c_i h, y + h Σ_{j<i} a_ij k_j),   y_new = y + h Σ_i b_i k_i.
+
+    y: (n,) flat; f0 = f(t, y); t_new: the end time (default t + h; pass the output time
+    when the step was clipped to it). Returns (y_new, ks), ks the list of stages; for FSAL
+    tableaus ks[-1] = f(t_new, y_new). Same arithmetic order as `refimpl.ode.solve`."""
+    rows, b, c, ns = coeffs if coeffs is not None else _coeffs(tab, np.result_type(getval(y)))
+    s = tab.n_stages
+    raw = not (isbox(t) or isbox(y) or isbox(h) or isbox(f0))
+    K = None
+    if raw:
+        K = np.empty((s, np.size(y)), dtype=np.result_type(getval(y)))     # (s, n)
+        K[0] = f0
+    ks = [f0]
+
+    def comb(coef, i):                                  # Σ_{j<i} coef_j k_j, shape (n,)
+        if K is not None:
+            return np.dot(K[:i].T, coef)
+        return anp.dot(anp.transpose(anp.stack(ks[:i])), coef)
+
+    def add(i, k):
+        nonlocal K
+        ks.append(k)
+        if K is not None:
+            if isbox(k):
+                K = None                                # args are traced: list arithmetic
+            else:
+                K[i] = k
+
+    for i in range(1, ns):
+        add(i, func(t + c[i] * h, y + comb(rows[i], i) * h, *args))
+    y_new = y + h * comb(b, ns)
+    if tab.fsal:                                        # last stage = f(t_new, y_new)
+        add(ns, func(t + h if t_new is None else t_new, y_new, *args))
+    return y_new, ks
+
+
+# --- the driver --------------------------------------------------------------------------
+def integrate(func, y0, t, args=(), *, tab, rtol, atol, controller=DEFAULT, norm=None,
+              first_step=None, max_step=math.inf, max_steps=100_000, step_size=None,
+              on_accept=None):
+    """Solve y' = func(t, y, *args) from t[0], returning y at every t[i] (a list of (n,)).
+
+    y0: (n,) flat, float32 or float64 (the arithmetic's dtype); t: (N,) strictly monotonic
+    (may be an autograd box); `norm(scaled_err) -> float` replaces the RMS (GroupNorm).
+    `on_accept(i_target, h, t_before, y_before)` is called after each accepted step
+    (i_target: index of the output time the step was clipped to, or -1; h: the float step).
+
+    Returns (ys, stats) with stats: nfev, n_steps, n_accepted, n_rejected, h_next (the step
+    the controller proposes after the last point; a `first_step` for a continuation).
+    With `step_size` (or a fixed-step tableau) every interval [t_{i-1}, t_i] is covered by
+    ceil(|t_i - t_{i-1}| / step_size) steps of that size, the last one clipped to t_i."""
+    dtype = np.result_type(getval(y0))
+    coeffs = _coeffs(tab, dtype)
+    if np.result_type(getval(t)) != dtype:
+        t = t.astype(dtype) if isbox(t) else np.asarray(t, dtype)
+    t_vals = [float(v) for v in np.asarray(getval(t))]
+    n_out = len(t_vals)
+    direction = 1.0 if t_vals[-1] >= t_vals[0] else -1.0
+    stats = dict(nfev=0, n_steps=0, n_accepted=0, n_rejected=0, h_next=first_step)
+    ys = [y0]
+    if n_out == 1:
+        return ys, stats
+    tc, tc_val, y = t[0], t_vals[0], y0
+    f0 = func(tc, y, *args)
+    stats["nfev"] += 1
+    if step_size is not None or not tab.adaptive:
+        if step_size is None:
+            raise ValueError(f"step_size: method {tab.name!r} is fixed-step; pass step_size")
+        return _integrate_fixed(func, y, f0, t, t_vals, args, tab, coeffs, float(step_size),
+                                direction, stats, max_steps, on_accept)
+    q = tab.error_order
+    if first_step is None:
+        raw_fun = lambda s, v: getval(func(s, v, *args))  # noqa: E731
+        h_abs, n = controller.initial_step(raw_fun, tc_val, np.asarray(getval(y)),
+                                           np.asarray(getval(f0)), direction, q, rtol, atol,
+                                           abs(t_vals[-1] - t_vals[0]), max_step)
+        stats["nfev"] += n
+    else:
+        h_abs = float(first_step)
+    for i in range(1, n_out):
+        target = t_vals[i]
+        rejected = False
+        while True:
+            if stats["n_steps"] >= max_steps:
+                raise SolverError(f"max_steps={max_steps} exceeded", t=tc_val, h=h_abs,
+                                  status=STATUS_MAX_STEPS, **_counts(stats))
+            h_abs = min(h_abs, max_step)
+            h_val = controller.last_step(tc_val, h_abs, target, direction)   # signed float
+            clipped = (h_val == target - tc_val or tc_val + h_val == target
+                       or abs(h_val) >= abs(target - tc_val))
+            if abs(h_val) < min_step(tc_val, direction) and not clipped:
+                raise SolverError("step size underflow", t=tc_val, h=h_val,
+                                  status=STATUS_STEP_UNDERFLOW, **_counts(stats))
+            h = (t[i] - tc) if clipped else h_val      # the clipped step carries d/dt
+            y_new, ks = rk_step(func, tc, y, h, f0, tab, args, coeffs,
+                                t_new=t[i] if clipped else None)
+            stats["nfev"] += tab.n_stages - 1
+            stats["n_steps"] += 1
+            K = np.stack([np.asarray(getval(k)) for k in ks])                 # (s, n)
+            err = _error_norm(tab, K, h_val, getval(y), getval(y_new), rtol, atol,
+                              controller, norm)
+            fac = controller.factor(err, q, rejected)
+            if controller.accept(err) and math.isfinite(err):
+                if on_accept is not None:
+                    on_accept(i if clipped else -1, h_val, tc_val, y)
+                stats["n_accepted"] += 1
+                h_prev_abs = h_abs
+                h_abs = abs(h_val) * fac
+                y = y_new
+                if clipped:
+                    tc, tc_val = t[i], target
+                else:
+                    tc = tc + h_val
+                    tc_val = float(getval(tc))
+                if tab.fsal:
+                    f0 = ks[-1]
+                else:
+                    f0 = func(tc, y, *args)
+                    stats["nfev"] += 1
+                if not (np.all(np.isfinite(getval(y))) and np.all(np.isfinite(getval(f0)))):
+                    raise SolverError("non-finite state or derivative", t=tc_val, h=h_val,
+                                      status=STATUS_NONFINITE, **_counts(stats))
+                if clipped:
+                    h_abs = max(h_abs, h_prev_abs) if i < n_out - 1 else h_abs
+                    break
+                rejected = False
+            else:
+                if not math.isfinite(err) and not np.all(np.isfinite(getval(f0))):
+                    raise SolverError("non-finite derivative", t=tc_val, h=h_val,
+                                      status=STATUS_NONFINITE, **_counts(stats))
+                stats["n_rejected"] += 1
+                h_abs = abs(h_val) * fac
+                rejected = True
+        ys.append(y)
+    stats["h_next"] = h_abs
+    return ys, stats
+
+
+def _integrate_fixed(func, y, f0, t, t_vals, args, tab, coeffs, step, direction, stats,
+                     max_steps, on_accept):
+    """Fixed steps of size `step` in every output interval, the last one clipped to t_i."""
+    ys, tc, tc_val = [y], t[0], t_vals[0]
+    for i in range(1, len(t_vals)):
+        m = max(1, math.ceil(abs(t_vals[i] - tc_val) / step * (1 - 1e-12)))
+        if stats["n_steps"] + m > max_steps:
+            raise SolverError(f"max_steps={max_steps} exceeded by the fixed grid", t=tc_val,
+                              h=direction * step, status=STATUS_MAX_STEPS, **_counts(stats))
+        for k in range(m):
+            last = k == m - 1
+            h_val = (t_vals[i] - tc_val) if last else direction * step
+            h = (t[i] - tc) if last else h_val
+            y_new, ks = rk_step(func, tc, y, h, f0, tab, args, coeffs,
+                                t_new=t[i] if last else None)
+            if on_accept is not None:
+                on_accept(i if last else -1, h_val, tc_val, y)
+            y = y_new
+            tc = t[i] if last else tc + h_val
+            tc_val = t_vals[i] if last else float(getval(tc))
+            f0 = ks[-1] if tab.fsal else func(tc, y, *args)
+            stats["nfev"] += tab.n_stages - 1 + (0 if tab.fsal else 1)
+            stats["n_steps"] += 1
+            stats["n_accepted"] += 1
+            if not np.all(np.isfinite(getval(y))):
+                raise SolverError("non-finite state", t=tc_val, h=h_val,
+                                  status=STATUS_NONFINITE, **_counts(stats))
+        ys.append(y)
+    return ys, stats
+
+
+def _counts(stats):
+    return dict(nfev=stats["nfev"], n_steps=stats["n_steps"], n_accepted=stats["n_accepted"],
+                n_rejected=stats["n_rejected"])
+
+
+# --- the problem on flat states, as the adjoint and checkpoint primitives see it ------------
+class FlatODE:
+    """dy/dt = fun(t, y, leaves) on a flat state y: (n,); `leaves` is the list of the
+    differentiable arrays in `args` (shapes `leaf_shapes`).
+
+    `f_and_vjp(t, y, leaves, a) -> (f, aᵀ∂f/∂y, [aᵀ∂f/∂leaf], aᵀ∂f/∂t)`: a fused kernel when
+    given (`refimpl.ode.mlp`), otherwise one `autograd.make_vjp` of `fun` per call (which
+    gives exact zeros for leaves `fun` does not use)."""
+
+    def __init__(self, fun, leaf_shapes, fused_vjp=None):
+        self.fun = fun
+        self.leaf_shapes = [tuple(s) for s in leaf_shapes]
+        self.fused_vjp = fused_vjp
+
+    def f_and_vjp(self, t, y, leaves, a):
+        if self.fused_vjp is not None:
+            return self.fused_vjp(t, y, leaves, a)
+        vjp, f = make_vjp(lambda y_, l_, t_: self.fun(t_, y_, l_), argnum=(0, 1, 2))(
+            y, list(leaves), t)
+        g_y, g_leaves, g_t = vjp(a)
+        return f, g_y, g_leaves, g_t
