@@ -1,0 +1,181 @@
+"""Benchmark: one FFJORD training iteration (loss + gradient), refimpl vs PyTorch + torchdiffeq.
+
+Problem (issue 8): 2-D toy (8gaussians), concatsquash 2-64-64-64-2, tanh, batch 512, dopri5
+rtol = atol = 1e-5, exact trace, adjoint gradients, end time T = 0.5 fixed, float64, CPU,
+one thread each (OPENBLAS/OMP = 1, torch.set_num_threads(1)), identical initial weights.
+Sides, timed interleaved in one process (median of `--repeats`, one warm-up each):
+
+* refimpl fast: `fast_log_prob` — f and the exact trace from one fused primitive with a
+  hand-written VJP (`refimpl.ffjord.fast`), the augmented state solved as one flat array;
+* refimpl fused in log_prob: the same primitive through `log_prob`'s tuple state (z, Δlog p);
+* refimpl plain: `log_prob(concatsquash_dynamics, ...)` — the autograd twin (forward-mode J);
+* peer: PyTorch ConcatSquashLinear stack with FFJORD's exact trace (one `autograd.grad` per
+  dimension, create_graph=True) and `torchdiffeq.odeint_adjoint` (adjoint_params = weights).
+
+Both adjoints use a mixed norm over the tuple state; the controllers differ, so evaluation
+counts (forward solve / backward solve) are reported for both and the per-evaluation cost is
+compared as well as the time per iteration.
+
+Writes numerics/results/bench_ffjord.md. Run: python numerics/bench_ffjord.py [--repeats 7]
+"""
+import os
+
+for _v in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_v, "1")
+
+import argparse  # noqa: E402
+import statistics  # noqa: E402
+import time  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import autograd.numpy as anp  # noqa: E402
+import numpy as np  # noqa: E402
+from autograd import value_and_grad  # noqa: E402
+from autograd.misc import flatten  # noqa: E402
+
+from refimpl.datasets import toy2d  # noqa: E402
+from refimpl.ffjord import concatsquash_dynamics, init_concatsquash_dynamics, log_prob  # noqa: E402
+from refimpl.ffjord.fast import fast_concatsquash_dynamics, fast_log_prob  # noqa: E402
+
+RESULTS = Path(__file__).resolve().parent / "results"
+T1, TOL, BATCH, HIDDEN = 0.5, 1e-5, 512, (64, 64, 64)
+
+
+def refimpl_side(dyn, params, x):
+    info = {}
+
+    def loss(p):
+        if dyn == "flat":
+            return -anp.mean(fast_log_prob(p, x, t1=T1, rtol=TOL, atol=TOL, info=info))
+        return -anp.mean(log_prob(dyn, p, x, t1=T1, rtol=TOL, atol=TOL, info=info))
+    vg = value_and_grad(loss)
+
+    def step():
+        val, g = vg(params)
+        return float(val), flatten(g)[0], info["nfev_forward"], info["nfev_backward"]
+    return step
+
+
+def torch_side(params, x):
+    import torch
+    from torchdiffeq import odeint_adjoint
+    torch.set_num_threads(1)
+    torch.set_default_dtype(torch.float64)
+
+    class ConcatSquash(torch.nn.Module):          # FFJORD's ConcatSquashLinear
+        def __init__(self, layer):
+            super().__init__()
+            self.W = torch.nn.Parameter(torch.tensor(layer["W"]))
+            self.b = torch.nn.Parameter(torch.tensor(layer["b"]))
+            self.wg = torch.nn.Parameter(torch.tensor(layer["w_gate"]))
+            self.bg = torch.nn.Parameter(torch.tensor(layer["b_gate"]))
+            self.wh = torch.nn.Parameter(torch.tensor(layer["w_hyper"]))
+
+        def forward(self, t, h):
+            return (h @ self.W + self.b) * torch.sigmoid(t * self.wg + self.bg) + t * self.wh
+
+    class ODEFunc(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.layers = torch.nn.ModuleList([ConcatSquash(layer) for layer in params])
+            self.nfe = 0
+
+        def forward(self, t, state):
+            self.nfe += 1
+            z = state[0]
+            with torch.enable_grad():
+                z = z.requires_grad_(True)
+                h = z
+                for i, layer in enumerate(self.layers):
+                    h = layer(t, h)
+                    if i < len(self.layers) - 1:
+                        h = torch.tanh(h)
+                # FFJORD's exact trace: one autograd.grad per dimension
+                div = 0.0
+                for i in range(z.shape[1]):
+                    div = div + torch.autograd.grad(h[:, i].sum(), z, create_graph=True)[0][:, i]
+            return h, -div
+
+    func = ODEFunc()
+    xt = torch.tensor(x)
+    ts = torch.tensor([0.0, T1])
+    D = x.shape[1]
+
+    def step():
+        func.zero_grad()
+        func.nfe = 0
+        z1, dlogp = odeint_adjoint(func, (xt, torch.zeros(len(xt))), ts, rtol=TOL, atol=TOL,
+                                   method="dopri5", adjoint_params=tuple(func.parameters()))
+        logp = -0.5 * (z1[-1] ** 2).sum(1) - 0.5 * D * np.log(2 * np.pi) - dlogp[-1]
+        loss = -logp.mean()
+        nf = func.nfe
+        loss.backward()
+        g = np.concatenate([np.concatenate([l_.W.grad.numpy().ravel(), l_.b.grad.numpy(),
+                                            l_.wg.grad.numpy(), l_.bg.grad.numpy(), l_.wh.grad.numpy()])
+                            for l_ in func.layers])
+        return float(loss.detach()), g, nf, func.nfe - nf
+    return step
+
+
+def _flat_ours(g_flat_params, params):
+    # reorder autograd.misc.flatten's dict order (sorted keys) into W, b, w_gate, b_gate, w_hyper
+    return np.concatenate([np.concatenate([layer[k].ravel() for k in ("W", "b", "w_gate", "b_gate",
+                                                                      "w_hyper")])
+                           for layer in g_flat_params])
+
+
+def main(repeats=7):
+    global TOL
+    rng = np.random.default_rng(0)
+    params = init_concatsquash_dynamics(rng, 2, HIDDEN)
+    x = toy2d.sample("8gaussians", BATCH, rng)
+    _, unflatten = flatten(params)
+    sides = {"refimpl fast (fused, flat state: fast_log_prob)": refimpl_side("flat", params, x),
+             "refimpl fused primitive in log_prob": refimpl_side(fast_concatsquash_dynamics, params, x),
+             "refimpl plain (autograd twin)": refimpl_side(concatsquash_dynamics, params, x),
+             "PyTorch + torchdiffeq": torch_side(params, x)}
+    res = {k: [] for k in sides}
+    last = {}
+    for k, s in sides.items():
+        last[k] = s()                                   # warm-up
+    for _ in range(repeats):
+        for k, s in sides.items():
+            t0 = time.perf_counter()
+            last[k] = s()
+            res[k].append(time.perf_counter() - t0)
+    grads = {k: (_flat_ours(unflatten(v[1]), params) if k.startswith("refimpl") else v[1])
+             for k, v in last.items()}
+    peer = "PyTorch + torchdiffeq"
+    t_peer = statistics.median(res[peer])
+    nfe_peer = last[peer][2] + last[peer][3]
+    lines = ["# FFJORD training iteration: refimpl vs PyTorch + torchdiffeq (CPU, float64, 1 thread)", "",
+             f"2-D 8gaussians, concatsquash 2-{'-'.join(map(str, HIDDEN))}-2 tanh, batch {BATCH}, "
+             f"dopri5 rtol = atol = {TOL:g}, exact trace, adjoint, T = {T1}, identical initial weights; "
+             f"median of {repeats} iterations at initialisation (`python numerics/bench_ffjord.py`).", "",
+             "| side | s / iter | NFE fwd | NFE bwd | ms / evaluation | loss | time ratio vs peer "
+             "| max rel. grad diff vs peer |", "|---|---|---|---|---|---|---|---|"]
+    for k in sides:
+        t, (val, g, nf, nb) = statistics.median(res[k]), last[k]
+        rel = np.max(np.abs(grads[k] - grads[peer])) / np.max(np.abs(grads[peer]))
+        lines.append(f"| {k} | {t:.3f} | {nf} | {nb} | {1e3 * t / (nf + nb):.2f} | {val:.6f} "
+                     f"| {t / t_peer:.2f} | {rel:.1e} |")
+    lines += ["", f"Per-evaluation cost = time per iteration / (NFE fwd + NFE bwd); the peer's is "
+              f"{1e3 * t_peer / nfe_peer:.2f} ms. Target (issue 8): ≤ 0.7× the peer's time per iteration."]
+    # which side's 1e-5 gradient is closer to the exact one? reference: refimpl at 1e-9
+    tol, TOL = TOL, 1e-9
+    g_ref = _flat_ours(unflatten(refimpl_side("flat", params, x)()[1]), params)
+    g_peer_tight = torch_side(params, x)()[1]
+    TOL = tol
+    m = np.max(np.abs(g_ref))
+    lines += ["", "Gradient accuracy (max abs error / max |g|, reference = refimpl at rtol = atol = 1e-9): "
+              + ", ".join(f"{k}: {np.max(np.abs(grads[k] - g_ref)) / m:.1e}" for k in sides)
+              + f"; PyTorch peer at 1e-9 vs the reference: {np.max(np.abs(g_peer_tight - g_ref)) / m:.1e}."]
+    RESULTS.mkdir(exist_ok=True)
+    (RESULTS / "bench_ffjord.md").write_text("\n".join(lines) + "\n")
+    print("\n".join(lines))
+
+
+if __name__ == "__main__":
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--repeats", type=int, default=7)
+    main(ap.parse_args().repeats)

@@ -1,0 +1,216 @@
+"""Planar flows, discrete and continuous, and the 2-D target energies they are compared on.
+
+Planar normalizing flow (Rezende & Mohamed 2015, eq. 10-12), one layer on z: (B, D):
+
+    f(z) = z + û h(wᵀz + b),   log|det ∂f/∂z| = log|1 + ûᵀ ψ(z)|,   ψ(z) = h'(wᵀz + b) w
+
+with h = tanh and û = u + (m(wᵀu) - wᵀu) w / ‖w‖², m(x) = -1 + softplus(x), so that
+wᵀû ≥ -1 and every layer is invertible (R&M App. A.1).
+
+Planar continuous normalizing flow (Chen et al. 2018, Sec. 4, eq. 10), M hidden units:
+
+    dz/dt = Σ_m u_m(t) h(w_m(t)ᵀ z + b_m(t)),   Tr(∂f/∂z) = Σ_m h'(w_m(t)ᵀ z + b_m(t)) u_m(t)ᵀ w_m(t)
+
+The trace costs O(M D) per row, no Jacobian needed. The parameters depend on t; Chen et al.
+produce them with a hypernetwork of t, here they are affine in t, θ(t) = θ_0 + t θ_1 (the
+simplest time dependence; a deviation noted in the experiment).
+
+Target energies U_1..U_3 of R&M Table 1 (p(z) ∝ exp(-U(z)), z: (B, 2)), used in Neural ODE
+Figs. 4-5.
+
+References
+----------
+D. J. Rezende, S. Mohamed. Variational inference with normalizing flows. ICML 2015
+(eqs. 10-13, Table 1, App. A.1).
+R. T. Q. Chen, Y. Rubanova, J. Bettencourt, D. Duvenaud. Neural ordinary differential
+equations. NeurIPS 2018 (Sec. 4, eqs. 8-10, Figs. 4-5).
+"""
+import autograd.numpy as anp
+import numpy as np
+from autograd.extend import defvjp_argnums, primitive
+from autograd.scipy.special import logsumexp
+
+__all__ = ["TARGETS", "target_energy", "init_planar_cnf", "planar_cnf_dynamics",
+           "init_planar_nf", "planar_u_hat", "planar_nf_forward", "planar_nf_fast"]
+
+TARGETS = ("U1", "U2", "U3")
+
+
+def _check_rng(rng):
+    if not isinstance(rng, np.random.Generator):
+        raise ValueError(f"rng: expected a numpy.random.Generator, got {type(rng).__name__}")
+
+
+def _check_z(z, D=None):
+    if anp.ndim(z) != 2 or (D is not None and anp.shape(z)[1] != D):
+        want = "(B, D)" if D is None else f"(B, {D})"
+        raise ValueError(f"z: expected a batch of shape {want}, got shape {anp.shape(z)}")
+
+
+# --- R&M Table 1: target energies ---------------------------------------------------------
+
+def _w1(z):
+    return anp.sin(2.0 * np.pi * z[:, 0] / 4.0)
+
+
+def _w2(z):
+    return 3.0 * anp.exp(-0.5 * ((z[:, 0] - 1.0) / 0.6) ** 2)
+
+
+def target_energy(name, z):
+    """U(z) per row, (B,), for z: (B, 2); the unnormalised target is exp(-U) (R&M Table 1)."""
+    if name not in TARGETS:
+        raise ValueError(f"name: expected one of {TARGETS}, got {name!r}")
+    _check_z(z, 2)
+    if name == "U1":
+        r = anp.sqrt(anp.sum(z ** 2, axis=1))
+        a = -0.5 * ((z[:, 0] - 2.0) / 0.6) ** 2
+        c = -0.5 * ((z[:, 0] + 2.0) / 0.6) ** 2
+        return 0.5 * ((r - 2.0) / 0.4) ** 2 - logsumexp(anp.stack([a, c]), axis=0)
+    if name == "U2":
+        return 0.5 * ((z[:, 1] - _w1(z)) / 0.4) ** 2
+    a = -0.5 * ((z[:, 1] - _w1(z)) / 0.35) ** 2
+    c = -0.5 * ((z[:, 1] - _w1(z) + _w2(z)) / 0.35) ** 2
+    return -logsumexp(anp.stack([a, c]), axis=0)
+
+
+# --- planar CNF (Chen et al. Sec. 4) ---------------------------------------------------------
+
+def init_planar_cnf(rng, dim=2, M=32, scale=0.1):
+    """{"W0", "W1", "U0", "U1": (M, D), "b0", "b1": (M,)}; θ(t) = θ0 + t θ1.
+
+    W0 ~ N(0, 1/D), U0 ~ N(0, scale²/M) (a near-identity flow), time slopes start at 0."""
+    _check_rng(rng)
+    if int(M) < 1 or int(dim) < 1:
+        raise ValueError(f"M, dim: expected positive integers, got M={M!r}, dim={dim!r}")
+    M, D = int(M), int(dim)
+    return {"W0": rng.standard_normal((M, D)) / np.sqrt(D), "W1": np.zeros((M, D)),
+            "U0": scale * rng.standard_normal((M, D)) / np.sqrt(M), "U1": np.zeros((M, D)),
+            "b0": rng.standard_normal(M), "b1": np.zeros(M)}
+
+
+def _planar_cnf_parts(t, z, p):
+    _check_z(z, anp.shape(p["W0"])[1])
+    W = p["W0"] + t * p["W1"]                                       # (M, D)
+    U = p["U0"] + t * p["U1"]                                       # (M, D)
+    a = anp.dot(z, W.T) + (p["b0"] + t * p["b1"])                   # (B, M)
+    return W, U, anp.tanh(a)                                        # h(a): (B, M)
+
+
+def _planar_cnf(t, z, p):
+    # Chen et al. eq. (10): dz/dt = Σ_m u_m h(w_mᵀ z + b_m)
+    W, U, h = _planar_cnf_parts(t, z, p)
+    return anp.dot(h, U)                                            # (B, D)
+
+
+def _planar_cnf_with_div(t, z, p):
+    W, U, h = _planar_cnf_parts(t, z, p)
+    # Chen et al. Sec. 4: Tr(∂f/∂z) = Σ_m h'(a_m) u_mᵀ w_m, h' = 1 - tanh²
+    return anp.dot(h, U), anp.dot(1.0 - h ** 2, anp.sum(U * W, axis=1))   # (B, D), (B,)
+
+
+def planar_cnf_dynamics(t, z, params):
+    """dz/dt of the planar CNF, (B, D). Attribute `with_exact_divergence(t, z, params)`
+    returns (f, Tr ∂f/∂z) in O(B M D), which `refimpl.ffjord.log_prob` / `flow` pick up."""
+    return _planar_cnf(t, z, params)
+
+
+planar_cnf_dynamics.with_exact_divergence = _planar_cnf_with_div
+
+
+# --- planar NF (R&M eqs. 10-12) ---------------------------------------------------------------
+
+def init_planar_nf(rng, dim=2, K=32, scale=0.1):
+    """K layers stacked: {"w": (K, D), "u": (K, D), "b": (K,)}; w ~ N(0, 1/D), u ~ N(0, scale²),
+    b = 0. (Stacked arrays, not a list of K dicts: autograd's cost per container leaf.)"""
+    _check_rng(rng)
+    if int(K) < 1 or int(dim) < 1:
+        raise ValueError(f"K, dim: expected positive integers, got K={K!r}, dim={dim!r}")
+    K, D = int(K), int(dim)
+    return {"w": rng.standard_normal((K, D)) / np.sqrt(D), "u": scale * rng.standard_normal((K, D)),
+            "b": np.zeros(K)}
+
+
+def planar_u_hat(w, u):
+    """R&M App. A.1: û = u + (m(wᵀu) - wᵀu) w/‖w‖², m(x) = -1 + softplus(x); wᵀû ≥ -1.
+
+    w, u: (K, D) (one row per layer) -> û: (K, D)."""
+    wu = anp.sum(w * u, axis=-1, keepdims=True)                     # (K, 1)
+    m = -1.0 + anp.logaddexp(0.0, wu)
+    return u + (m - wu) * w / anp.sum(w ** 2, axis=-1, keepdims=True)
+
+
+def planar_nf_forward(params, z):
+    """Push z: (B, D) through the K layers; returns (f_K ∘ ... ∘ f_1(z), Σ_k log|det J_k|).
+
+    R&M eq. (13): log q_K(z_K) = log q_0(z_0) - Σ_k log|1 + ûᵀ ψ_k(z_{k-1})|."""
+    _check_z(z, anp.shape(params["w"])[1])
+    W, b = params["w"], params["b"]                                 # (K, D), (K,)
+    U = planar_u_hat(W, params["u"])                                # (K, D)
+    wu = anp.sum(W * U, axis=1)                                     # (K,) wᵀû ≥ -1
+    logdet = 0.0
+    for k in range(anp.shape(W)[0]):
+        h = anp.tanh(anp.dot(z, W[k]) + b[k])                       # (B,)
+        # R&M eqs. (11)-(12): ψ = h'(wᵀz + b) w, det = 1 + ûᵀψ
+        logdet = logdet + anp.log(anp.abs(1.0 + (1.0 - h ** 2) * wu[k]))
+        z = z + h[:, None] * U[k]                                   # eq. (10), (B, D)
+    return z, logdet
+
+
+# --- the same flow as one autograd primitive with a hand-written VJP (the fast twin) ----------
+
+def _nf_layers(W, U, b, z):
+    """Forward pass storing z_0..z_K (K+1, B, D), h (K, B) and det (K, B)."""
+    K = W.shape[0]
+    zs, hs, dets = [z], [], []
+    c = np.sum(W * U, axis=1)                                       # (K,) wᵀû
+    for k in range(K):
+        h = np.tanh(zs[-1] @ W[k] + b[k])                           # (B,)
+        dets.append(1.0 + (1.0 - h * h) * c[k])
+        hs.append(h)
+        zs.append(zs[-1] + h[:, None] * U[k])
+    return zs, hs, dets, c
+
+
+@primitive
+def _planar_nf_prim(W, U, b, z):
+    zs, hs, dets, _ = _nf_layers(W, U, b, z)
+    return np.concatenate([zs[-1], np.sum(np.log(np.abs(dets)), axis=0)[:, None]], axis=1)
+
+
+def _planar_nf_vjp(argnums, ans, args, kwargs):
+    W, U, b, z = args
+    zs, hs, dets, c = _nf_layers(W, U, b, z)
+
+    def vjp(g):                                                     # g: (B, D + 1)
+        gz, gl = g[:, :-1].copy(), g[:, -1]                         # (B, D), (B,)
+        gW, gU, gb = np.zeros_like(W), np.zeros_like(U), np.zeros_like(b)
+        for k in range(W.shape[0] - 1, -1, -1):
+            h, det = hs[k], dets[k]
+            s = 1.0 - h * h                                         # h'(a)
+            # z_k = z_{k-1} + h û_k
+            gU[k] += gz.T @ h
+            gh = gz @ U[k]                                          # (B,)
+            # log|1 + s c|: ∂/∂s = c/det, ∂/∂c = s/det
+            gc = np.sum(gl * s / det)
+            gh = gh - 2.0 * h * (gl * c[k] / det)                   # through s = 1 - h²
+            ga = gh * s                                             # (B,)
+            gW[k] += zs[k].T @ ga + gc * U[k]
+            gU[k] += gc * W[k]
+            gb[k] = np.sum(ga)
+            gz = gz + ga[:, None] * W[k]
+        grads = {0: gW, 1: gU, 2: gb, 3: gz}
+        return tuple(grads[i] for i in argnums)
+    return vjp
+
+
+defvjp_argnums(_planar_nf_prim, _planar_nf_vjp)
+
+
+def planar_nf_fast(params, z):
+    """`planar_nf_forward` with the K layers fused into one primitive (hand-written VJP,
+    gradient-checked against the autograd twin in the tests); same return values."""
+    _check_z(z, anp.shape(params["w"])[1])
+    U = planar_u_hat(params["w"], params["u"])
+    out = _planar_nf_prim(params["w"], U, params["b"], z)           # (B, D + 1)
+    return out[:, :-1], out[:, -1]
