@@ -1,0 +1,123 @@
+"""Recurrent networks of the latent-ODE experiment (Neural ODE paper, Sec. 5 and App.).
+
+* `recognition_rnn` — the encoder q(z_t0 | x_t0..x_tN): an Elman RNN with 25 tanh units run
+  BACKWARDS in time over the observations (the authors' `examples/latent_ode.py` loops
+  `for t in reversed(range(T))`); its last hidden state (after reading x_t0) gives the mean
+  and log-variance of z_t0. Each input is [x_i, Δt_i], Δt_i = t_{i+1} − t_i the gap to the
+  observation read just before it (0 for the last one), so irregular times are visible.
+* `rnn_baseline_loss` / `rnn_baseline_predict` — the paper's RNN baseline: 25 units whose
+  input is the observation concatenated with the time difference to the next observation,
+  trained to minimise the Gaussian negative log-likelihood of the next observation;
+  extrapolation feeds its own predictions back.
+
+Cells: h_i = tanh([u_i, h_prev] W + b), W: (d_u + H, H) (the authors' `i2h`, a Linear on the
+concatenation), computed as u_i W[:d_u] + h_prev W[d_u:] + b (the input u is data, so
+slicing it per step costs autograd nothing; slicing a traced (B, T, H) product would make
+every step's VJP allocate a full (B, T, H) zero array).
+
+References
+----------
+R. T. Q. Chen, Y. Rubanova, J. Bettencourt, D. Duvenaud. Neural ordinary differential
+equations. NeurIPS 2018 (Sec. 5, Fig. 6, Table 2; appendix on the spiral experiment).
+torchdiffeq `examples/latent_ode.py` (`RecognitionRNN`, reversed loop).
+"""
+import autograd.numpy as np
+
+from refimpl import nn
+
+__all__ = ["init_rnn_cell", "run_rnn", "time_gaps", "init_recognition_rnn", "recognition_rnn",
+           "init_rnn_baseline", "rnn_baseline_loss", "rnn_baseline_predict"]
+
+
+def init_rnn_cell(rng, d_in, hidden):
+    """(W (d_in + H, H), b (H,)) with LeCun-normal W, zero b."""
+    return nn.init_mlp(rng, [int(d_in) + int(hidden), int(hidden)])[0]
+
+
+def run_rnn(cell, u, reverse=False, h0=None):
+    """Elman RNN over the step axis of u: (B, T, d_u). Returns hidden states (B, T, H)
+    in the order of u (so with reverse=True, out[:, i] is the state after reading u[:, i]
+    having read u[:, i+1:] before it) and the final state (B, H)."""
+    W, b = cell
+    d_u = u.shape[-1]
+    B, T = u.shape[0], u.shape[1]
+    H = W.shape[1]
+    Wu, Wh = W[:d_u], W[d_u:]                         # (d_u, H), (H, H)
+    h = np.zeros((B, H)) if h0 is None else h0
+    order = range(T - 1, -1, -1) if reverse else range(T)
+    hs = [None] * T
+    for i in order:
+        h = np.tanh(np.dot(u[:, i], Wu) + np.dot(h, Wh) + b)   # (B, H)
+        hs[i] = h
+    return np.stack(hs, axis=1), h
+
+
+def time_gaps(t_obs, t_next=None):
+    """Δt_i = t_{i+1} − t_i for t_obs: (B, n); the last gap is t_next − t_n (0 if None)."""
+    last = np.zeros_like(t_obs[:, :1]) if t_next is None else t_next - t_obs[:, -1:]
+    return np.concatenate([t_obs[:, 1:] - t_obs[:, :-1], last], axis=1)     # (B, n)
+
+
+# --- the latent ODE's encoder ---------------------------------------------------------
+
+def init_recognition_rnn(rng, obs_dim=2, latent_dim=4, hidden=25):
+    """{"cell": (W (obs_dim+1+H, H), b), "out": (W (H, 2 latent_dim), b)}."""
+    return {"cell": init_rnn_cell(rng, obs_dim + 1, hidden),
+            "out": nn.init_mlp(rng, [hidden, 2 * latent_dim])[0]}
+
+
+def recognition_rnn(params, x_obs, t_obs):
+    """q(z_t0) from observations x_obs: (B, n, D) at times t_obs: (B, n), read backwards.
+
+    Returns (mean (B, L), logvar (B, L))."""
+    # NODE Sec. 5 / Fig. 6: the RNN encoder runs backwards in time; its final state → q(z_t0)
+    u = np.concatenate([x_obs, time_gaps(t_obs)[:, :, None]], axis=2)     # (B, n, D + 1)
+    _, h = run_rnn(params["cell"], u, reverse=True)                       # (B, H)
+    W, b = params["out"]
+    out = np.dot(h, W) + b                                                # (B, 2L)
+    L = out.shape[1] // 2
+    return out[:, :L], out[:, L:]
+
+
+# --- the RNN baseline -------------------------------------------------------------------
+
+def init_rnn_baseline(rng, obs_dim=2, hidden=25, dec_hidden=20):
+    """{"cell": (W (obs_dim+1+H, H), b), "dec": MLP H → dec_hidden → obs_dim}."""
+    return {"cell": init_rnn_cell(rng, obs_dim + 1, hidden),
+            "dec": nn.init_mlp(rng, [hidden, dec_hidden, obs_dim])}
+
+
+def _decode(params, h):
+    # flatten leading axes first: autograd's VJP of a 3-D dot is a slow tensordot
+    shape = h.shape
+    out = nn.mlp(params["dec"], np.reshape(h, (-1, shape[-1])), activation="relu")
+    return np.reshape(out, shape[:-1] + (out.shape[-1],))
+
+
+def rnn_baseline_loss(params, x_obs, t_obs, noise_std=0.3):
+    """Mean over the batch of −Σ_i log N(x_{i+1} | x̂_{i+1}, σ²), x̂_{i+1} = dec(h_i).
+
+    x_obs: (B, n, D), t_obs: (B, n), n ≥ 2. The input at step i is [x_i, t_{i+1} − t_i]."""
+    u = np.concatenate([x_obs[:, :-1], (t_obs[:, 1:] - t_obs[:, :-1])[:, :, None]], axis=2)
+    hs, _ = run_rnn(params["cell"], u)                                    # (B, n-1, H)
+    pred = _decode(params, hs)                                            # (B, n-1, D)
+    r = x_obs[:, 1:] - pred
+    nll = 0.5 * np.sum(r ** 2) / noise_std ** 2 + r.size * np.log(noise_std * np.sqrt(2 * np.pi))
+    return nll / x_obs.shape[0]
+
+
+def rnn_baseline_predict(params, x_obs, t_obs, t_future):
+    """Read the observations, then predict x at t_future: (T_f,) (all > t_obs), feeding each
+    prediction back as the next input. Returns (B, T_f, D)."""
+    B = x_obs.shape[0]
+    gaps = time_gaps(t_obs, t_next=np.full((B, 1), t_future[0]))         # (B, n)
+    u = np.concatenate([x_obs, gaps[:, :, None]], axis=2)
+    _, h = run_rnn(params["cell"], u)                                     # state after x_n
+    preds = []
+    for k in range(len(t_future)):
+        x_hat = _decode(params, h)                                        # (B, D)
+        preds.append(x_hat)
+        if k + 1 < len(t_future):
+            dt = np.full((B, 1, 1), t_future[k + 1] - t_future[k])
+            _, h = run_rnn(params["cell"], np.concatenate([x_hat[:, None], dt], axis=2), h0=h)
+    return np.stack(preds, axis=1)

@@ -1,0 +1,79 @@
+"""Claims about the recognition RNN (run backwards in time) and the RNN baseline."""
+import numpy as np
+from autograd.test_util import check_grads
+
+from refimpl.neural_ode.rnn import (init_recognition_rnn, init_rnn_baseline, recognition_rnn,
+                                    rnn_baseline_loss, rnn_baseline_predict, run_rnn, time_gaps)
+
+
+def _data(rng, B=3, n=6, D=2):
+    x = rng.standard_normal((B, n, D))
+    t = np.sort(rng.uniform(0, 2, (B, n)), axis=1)
+    return x, t
+
+
+def _manual_fold(params, x, t, order):
+    # the cell applied by hand, in the given order of observation indices
+    W, b = params["cell"]
+    gaps = np.concatenate([t[:, 1:] - t[:, :-1], np.zeros((t.shape[0], 1))], axis=1)
+    h = np.zeros((x.shape[0], W.shape[1]))
+    for i in order:
+        h = np.tanh(np.concatenate([x[:, i], gaps[:, i:i + 1], h], axis=1) @ W + b)
+    Wo, bo = params["out"]
+    out = h @ Wo + bo
+    return out[:, :out.shape[1] // 2], out[:, out.shape[1] // 2:]
+
+
+def test_recognition_rnn_reads_observations_backwards_in_time():
+    rng = np.random.default_rng(0)
+    p = init_recognition_rnn(rng, obs_dim=2, latent_dim=4, hidden=25)
+    x, t = _data(rng)
+    mean, logvar = recognition_rnn(p, x, t)
+    assert mean.shape == (3, 4) and logvar.shape == (3, 4)
+    rev = _manual_fold(p, x, t, order=range(5, -1, -1))
+    np.testing.assert_allclose(mean, rev[0], rtol=1e-12)
+    np.testing.assert_allclose(logvar, rev[1], rtol=1e-12)
+    fwd = _manual_fold(p, x, t, order=range(6))
+    assert np.max(np.abs(mean - fwd[0])) > 1e-3             # the order matters
+
+
+def test_run_rnn_states_are_in_input_order():
+    rng = np.random.default_rng(1)
+    cell = init_recognition_rnn(rng, hidden=5)["cell"]
+    u = rng.standard_normal((2, 4, 3))
+    hs, last = run_rnn(cell, u, reverse=True)
+    np.testing.assert_array_equal(hs[:, 0], last)           # x_0 is read last
+    _, only_last = run_rnn(cell, u[:, 3:], reverse=True)
+    np.testing.assert_allclose(hs[:, 3], only_last, rtol=1e-14)   # x_{n-1} is read first
+
+
+def test_time_gaps():
+    t = np.array([[0.0, 0.5, 2.0]])
+    np.testing.assert_allclose(time_gaps(t), [[0.5, 1.5, 0.0]])
+    np.testing.assert_allclose(time_gaps(t, np.array([[3.0]])), [[0.5, 1.5, 1.0]])
+
+
+def test_rnn_baseline_loss_gradient():
+    rng = np.random.default_rng(2)
+    p = init_rnn_baseline(rng, hidden=4, dec_hidden=3)
+    x, t = _data(rng, B=2, n=4)
+    np.random.seed(0)
+    check_grads(lambda q: rnn_baseline_loss(q, x, t), modes=["rev"], order=1)(p)
+
+
+def test_rnn_baseline_prediction_matches_the_training_targets():
+    # the training loss predicts x_{i+1} from x_0..x_i; predict() with t_future = [t_{i+1}]
+    # must give the same number
+    rng = np.random.default_rng(3)
+    p = init_rnn_baseline(rng)
+    x, t = _data(rng, B=2, n=5)
+    for i in range(1, 4):
+        pred = rnn_baseline_predict(p, x[:, :i + 1], t[:, :i + 1], np.array([t[0, i + 1]]))
+        sigma = 0.3
+        loss_i = rnn_baseline_loss(p, x[:1, :i + 2], t[:1, :i + 2], sigma) - \
+            rnn_baseline_loss(p, x[:1, :i + 1], t[:1, :i + 1], sigma)
+        r = x[0, i + 1] - pred[0, 0]
+        expect = 0.5 * np.sum(r ** 2) / sigma ** 2 + 2 * np.log(sigma * np.sqrt(2 * np.pi))
+        np.testing.assert_allclose(loss_i, expect, rtol=1e-10)
+    out = rnn_baseline_predict(p, x, t, np.array([2.5, 2.6, 2.7]))
+    assert out.shape == (2, 3, 2)
