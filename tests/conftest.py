@@ -1,5 +1,8 @@
 import os
 
-# Keep numba's on-disk cache inside the test session's temp area when asked, and make
-# matplotlib headless for every test.
+# Headless matplotlib, and single-threaded BLAS as the CLI uses (set before NumPy loads):
+# the tests multiply small matrices, where a threaded BLAS on 2 shared cores spends its
+# time synchronising.
 os.environ.setdefault("MPLBACKEND", "Agg")
+for _var in ("OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")
