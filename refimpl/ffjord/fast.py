@@ -132,18 +132,23 @@ def _fused_vjp(argnums, ans, args, kwargs):
 
     def vjp(g):
         g_z, grads, g_t = _backward(t, E, theta, tape, g[:, :-1], g[:, -1])
-        out = []
-        for k in argnums:
-            if k == 0:
-                out.append(np.reshape(g_t, np.shape(t)))
-            elif k == 1:
-                out.append(g_z)
-            elif k == 2:
-                raise NotImplementedError("gradient with respect to the probes E")
-            else:
-                out.append(grads[k - 3])
-        return tuple(out)
+        return _per_argnum(argnums, t, g_t, g_z, grads)
     return vjp
+
+
+def _per_argnum(argnums, t, g_t, g_state, grads):
+    """The VJP's outputs in autograd's argnums order for args (t, state, E, *theta)."""
+    out = []
+    for k in argnums:
+        if k == 0:
+            out.append(np.reshape(g_t, np.shape(t)))
+        elif k == 1:
+            out.append(g_state)
+        elif k == 2:
+            raise NotImplementedError("gradient with respect to the probes E")
+        else:
+            out.append(grads[k - 3])
+    return tuple(out)
 
 
 defvjp_argnums(_fused, _fused_vjp)
@@ -166,17 +171,8 @@ def _fused_aug_vjp(argnums, ans, args, kwargs):
 
     def vjp(g):
         g_z, grads, g_t = _backward(t, E, theta, tape, g[:, :-1], -g[:, -1])
-        out = []
-        for k in argnums:
-            if k == 0:
-                out.append(np.reshape(g_t, np.shape(t)))
-            elif k == 1:                                              # Δlog p does not feed back
-                out.append(np.concatenate([g_z, np.zeros((g_z.shape[0], 1))], axis=1))
-            elif k == 2:
-                raise NotImplementedError("gradient with respect to the probes E")
-            else:
-                out.append(grads[k - 3])
-        return tuple(out)
+        g_y = np.concatenate([g_z, np.zeros((g_z.shape[0], 1))], axis=1)   # Δlog p does not feed back
+        return _per_argnum(argnums, t, g_t, g_y, grads)
     return vjp
 
 
