@@ -6,3 +6,30 @@ import os
 os.environ.setdefault("MPLBACKEND", "Agg")
 for _var in ("OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_var, "1")
+
+
+# --- running the examples (every paper's example has a --quick smoke test) ----------------
+import subprocess  # noqa: E402
+import sys  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import pytest  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture
+def run_example(tmp_path):
+    """`run_example("ode_solvers.py", out="orbit.png")` runs `examples/ode_solvers.py --quick
+    [--out tmp_path/orbit.png]` from the project root, asserts it exits 0 (and wrote `out`),
+    and returns (completed process, output path or None)."""
+    def run(name, out=None, timeout=180):
+        cmd = [sys.executable, str(ROOT / "examples" / name), "--quick"]
+        path = None if out is None else tmp_path / out
+        if path is not None:
+            cmd += ["--out", str(path)]
+        r = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, cwd=ROOT)
+        assert r.returncode == 0, r.stderr[-2000:]
+        assert path is None or path.exists(), f"{name} did not write {path}"
+        return r, path
+    return run

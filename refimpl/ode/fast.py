@@ -67,6 +67,20 @@ def _push(ts, ys, m, t, y):
 
 
 @njit(cache=True, inline="always")
+def _push_start(ts, ys, t0, y0, te, has_te):
+    """Record y0 at the start: once without t_eval, else once per leading t_eval == t0.
+    Returns the buffers, the row count m and the index j of the next t_eval point."""
+    m = j = 0
+    if has_te:
+        while j < te.shape[0] and te[j] == t0:
+            ts, ys, m = _push(ts, ys, m, t0, y0)
+            j += 1
+    else:
+        ts, ys, m = _push(ts, ys, m, t0, y0)
+    return ts, ys, m, j
+
+
+@njit(cache=True, inline="always")
 def _record(H, m, t, h, err, acc):
     """Append one attempt ``(t, h, error norm, accepted)`` to the history ``H`` (cap, 4)."""
     if m == H.shape[0]:
@@ -147,13 +161,8 @@ def _default(fun, t0, t1, y0, f0, rtol, atol, first_step, max_step, max_steps, t
     R0 = np.zeros((7, 7))                                # row i: [1, a_i0, ..., a_i,i-1]
     R0[:, 1:] = A[:, :6]
     ts, ys, H = np.empty(16), np.empty((16, n)), np.empty((64, 4))
-    m = mh = j = 0
-    if has_te:
-        while j < te.shape[0] and te[j] == t0:
-            ts, ys, m = _push(ts, ys, m, t0, y0)
-            j += 1
-    else:
-        ts, ys, m = _push(ts, ys, m, t0, y0)
+    mh = 0
+    ts, ys, m, j = _push_start(ts, ys, t0, y0, te, has_te)
     nfev, n_acc, n_rej = 1, 0, 0
     interval = abs(t1 - t0)
     if first_step > 0:
@@ -378,13 +387,8 @@ def _hairer(fun, t0, xend, y0, f0, rtol, atol, first_step, max_step, max_steps, 
     K = np.empty((7, n))
     K[0] = f0
     ts, ys, H = np.empty(16), np.empty((16, n)), np.empty((64, 4))
-    m = mh = j = 0
-    if has_te:
-        while j < te.shape[0] and te[j] == t0:
-            ts, ys, m = _push(ts, ys, m, t0, y0)
-            j += 1
-    else:
-        ts, ys, m = _push(ts, ys, m, t0, y0)
+    mh = 0
+    ts, ys, m, j = _push_start(ts, ys, t0, y0, te, has_te)
     if t0 == xend:
         return E.STATUS_SUCCESS, t0, math.nan, 1, 0, 0, ts[:m], ys[:m], H[:mh]
     x, y = t0, y0.copy()

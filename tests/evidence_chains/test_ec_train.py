@@ -1,16 +1,11 @@
 """Claims about training: the model clearly beats the global mean on synthetic data,
 Adam is Adam, training resumes from a checkpoint, the example and experiments run."""
-import subprocess
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
 
 from refimpl.evidence_chains.data import split, synthetic
 from refimpl.evidence_chains.train import adam_update, evaluate, fit, pretrain_prototypes
-
-ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")
@@ -80,10 +75,8 @@ def test_resume_continues_from_the_checkpoint():
     assert int(ck.state["step"]) == 2 * (len(data) // 300) and len(hist) == 2
 
 
-def test_example_runs_quick():
-    out = subprocess.run([sys.executable, str(ROOT / "examples" / "evidence_chains.py"), "--quick"],
-                         capture_output=True, text=True, timeout=120, cwd=ROOT)
-    assert out.returncode == 0, out.stderr[-2000:]
+def test_example_runs_quick(run_example):
+    out, _ = run_example("evidence_chains.py", timeout=120)
     assert "evidence chains RMSE" in out.stdout and "new user with 30 ratings" in out.stdout
 
 

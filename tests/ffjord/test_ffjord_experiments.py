@@ -1,16 +1,11 @@
 """The example runs (smoke test); the experiments keep their public contract (metric keys)
 and give meaningful numbers. Experiment runs are `slow`: `pytest tests/ffjord -m slow`."""
-import subprocess
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
 
 from refimpl.experiments import REGISTRY, run_experiment
 from refimpl.ffjord.train import _rng_arrays, _rng_state, adam_step
-
-ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_experiments_registered():
@@ -19,11 +14,8 @@ def test_experiments_registered():
         == "refimpl.ffjord.experiments"
 
 
-def test_example_quick(tmp_path):
-    out = tmp_path / "ffjord.png"
-    r = subprocess.run([sys.executable, str(ROOT / "examples" / "ffjord_toy.py"), "--quick",
-                        "--out", str(out)], capture_output=True, text=True, timeout=300)
-    assert r.returncode == 0, r.stderr
+def test_example_quick(run_example):
+    r, out = run_example("ffjord_toy.py", out="ffjord.png", timeout=300)
     assert out.exists()
     line = [s for s in r.stdout.splitlines() if "density mass" in s][0]
     mass = float(line.split("[-4, 4]^2")[1].split(";")[0])

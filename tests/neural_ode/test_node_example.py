@@ -1,19 +1,11 @@
 """The example script runs (smoke test); the experiments are registered and (slow) their
 quick runs report the metric keys of the issue."""
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 
-EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "neural_ode_spiral.py"
 
-
-def test_example_runs_quick(tmp_path):
-    out = tmp_path / "spiral.png"
-    r = subprocess.run([sys.executable, str(EXAMPLE), "--quick", "--out", str(out)],
-                       capture_output=True, text=True, timeout=120)
-    assert r.returncode == 0, r.stderr
+def test_example_runs_quick(run_example):
+    r, out = run_example("neural_ode_spiral.py", out="spiral.png", timeout=120)
     assert "mean |error|" in r.stdout and out.exists()
 
 

@@ -13,11 +13,8 @@ from refimpl.nng.regression import GammaNoise, evaluate
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def test_example_quick(tmp_path):
-    out = tmp_path / "nng.png"
-    r = subprocess.run([sys.executable, str(ROOT / "examples" / "noisy_natural_gradient.py"), "--quick",
-                        "--out", str(out)], capture_output=True, text=True, timeout=120)
-    assert r.returncode == 0, r.stderr
+def test_example_quick(run_example):
+    r, out = run_example("noisy_natural_gradient.py", out="nng.png", timeout=120)
     assert "max relative covariance error" in r.stdout and out.exists()
 
 

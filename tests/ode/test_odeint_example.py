@@ -1,19 +1,11 @@
 """Smoke test: examples/odeint_gradients.py runs with --quick, writes its figure, and the
 numbers it prints say what the example claims (modes agree with finite differences)."""
 import re
-import subprocess
-import sys
-from pathlib import Path
-
-EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "odeint_gradients.py"
 
 
-def test_odeint_gradients_example_runs_quick(tmp_path):
-    out = tmp_path / "odeint_gradients.png"
-    res = subprocess.run([sys.executable, str(EXAMPLE), "--quick", "--out", str(out)],
-                         capture_output=True, text=True, timeout=180)
-    assert res.returncode == 0, res.stderr
-    assert out.exists() and out.stat().st_size > 10_000
+def test_odeint_gradients_example_runs_quick(run_example):
+    res, out = run_example("odeint_gradients.py", out="odeint_gradients.png", timeout=180)
+    assert out.stat().st_size > 10_000
     rows = re.findall(r"^\s*(adjoint|backprop|checkpoint)\s+(\S+)\s+(\S+)\s+(\d+)\s+(\d+)$",
                       res.stdout, flags=re.M)
     assert len(rows) == 9, res.stdout                      # 3 modes x 3 tolerances

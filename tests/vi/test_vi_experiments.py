@@ -3,15 +3,10 @@
 The experiment runs are `slow` (each --quick run takes ~30-45 s of CPU); run them with
 `pytest tests/vi -m slow`.
 """
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 
 from refimpl.experiments import REGISTRY, run_experiment
-
-ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_experiments_registered():
@@ -19,11 +14,8 @@ def test_experiments_registered():
     assert REGISTRY["stl-vae"].module == REGISTRY["stl-variance"].module == "refimpl.vi.experiments"
 
 
-def test_example_quick(tmp_path):
-    out = tmp_path / "stl.png"
-    r = subprocess.run([sys.executable, str(ROOT / "examples" / "sticking_the_landing.py"), "--quick",
-                        "--out", str(out)], capture_output=True, text=True, timeout=120)
-    assert r.returncode == 0, r.stderr
+def test_example_quick(run_example):
+    r, out = run_example("sticking_the_landing.py", out="stl.png", timeout=120)
     assert out.exists()
     line = [s for s in r.stdout.splitlines() if "exact posterior" in s][0]
     assert float(line.split(":")[-1]) < 1e-20          # STL variance is zero at q = p
