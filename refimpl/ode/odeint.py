@@ -48,7 +48,6 @@ from autograd.tracer import getval, isbox
 
 from .adjoint import NORMS, AdjointSpec, odeint_adjoint_flat, publish_counts
 from .checkpoint import CheckpointSpec, odeint_checkpoint_flat
-from .mlp import MLPDynamics
 from .tableaus import ButcherTableau, get_tableau
 from .traced import (FlatODE, GroupNorm, flat_concat, integrate, tree_flatten,
                      tree_unflatten)
@@ -67,7 +66,8 @@ def odeint(func, y0, t, args=(), *, method="dopri5", rtol=1e-7, atol=1e-9, gradi
     Parameters
     ----------
     func : callable func(t, y, *args) -> dy/dt shaped like y (a tuple for tuple states).
-        A `refimpl.ode.mlp_dynamics` instance gets the fused adjoint kernels.
+        An object that also has `f_and_vjp(t, y, params, a)` (e.g. `refimpl.ode.mlp_dynamics`)
+        gets its fused VJP used by the adjoint (see `_validate`).
     y0 : float array of any shape, or a tuple of arrays (e.g. (z, logp) for flows).
     t : (N,) strictly monotonic output times (increasing or decreasing); ys[0] = y0.
     args : tuple of arrays / nested lists, tuples, dicts of arrays (network parameters);
@@ -270,8 +270,13 @@ def _validate(func, y0, t, args, method, rtol, atol, gradient, adjoint_rtol, adj
             out = out.astype(dtype) if isbox(out) else np.asarray(out, dtype)
         return out
 
+    # The fused-VJP protocol: a `func` with a method f_and_vjp(t, y, params, a) -> (f,
+    # aᵀ∂f/∂y, aᵀ∂f/∂params (same tree as params), aᵀ∂f/∂t) and args == (params,) gets its
+    # hand-written VJP called by the adjoint instead of one autograd.make_vjp per stage
+    # (`refimpl.ode.mlp.MLPDynamics`, `refimpl.ffjord.fast`).
     fused = None
-    if isinstance(func, MLPDynamics) and not p.is_tuple and len(args) == 1 and all(is_diff):
+    if (callable(getattr(func, "f_and_vjp", None)) and not p.is_tuple and len(args) == 1
+            and all(is_diff)):
         def fused(s, y, leaves, a):
             params = rebuild(leaves)[0]
             f, g_y, g_params, g_t = func.f_and_vjp(s, p.unflatten_y(y), params,
