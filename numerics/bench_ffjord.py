@@ -5,8 +5,10 @@ rtol = atol = 1e-5, exact trace, adjoint gradients, end time T = 0.5 fixed, floa
 one thread each (OPENBLAS/OMP = 1, torch.set_num_threads(1)), identical initial weights.
 Sides, timed interleaved in one process (median of `--repeats`, one warm-up each):
 
-* refimpl fast: `fast_log_prob` — f and the exact trace from one fused primitive with a
-  hand-written VJP (`refimpl.ffjord.fast`), the augmented state solved as one flat array;
+* refimpl fast: `fast_log_prob` — f and the exact trace from one fused forward sweep, the VJP
+  from a hand-written reverse sweep (`refimpl.ffjord.sweep`), the augmented state solved as
+  one flat array; the adjoint's backward solve calls `AugmentedDynamics.f_and_vjp` (forward +
+  reverse sweep on one tape) at every stage, with no autograd tracing (`refimpl.ffjord.fast`);
 * refimpl fused in log_prob: the same primitive through `log_prob`'s tuple state (z, Δlog p);
 * refimpl plain: `log_prob(concatsquash_dynamics, ...)` — the autograd twin (forward-mode J);
 * peer: PyTorch ConcatSquashLinear stack with FFJORD's exact trace (one `autograd.grad` per
@@ -17,6 +19,8 @@ counts (forward solve / backward solve) are reported for both and the per-evalua
 compared as well as the time per iteration.
 
 Writes numerics/results/bench_ffjord.md. Run: python numerics/bench_ffjord.py [--repeats 7]
+`--profile` instead prints where one fast-side iteration spends its time (cProfile, own time
+grouped into the sweeps, autograd, refimpl.ode and the rest; writes nothing).
 """
 import os
 
@@ -175,7 +179,47 @@ def main(repeats=7):
     print("\n".join(lines))
 
 
+def profile(iters=5):
+    """cProfile of the fast side; own time per group. Approximate: NumPy ufuncs (matmul, tanh)
+    are not profiled as functions, so their time counts towards the function calling them."""
+    import cProfile
+    import pstats
+    rng = np.random.default_rng(0)
+    params = init_concatsquash_dynamics(rng, 2, HIDDEN)
+    x = toy2d.sample("8gaussians", BATCH, rng)
+    step = refimpl_side("flat", params, x)
+    step()                                                # warm-up
+    pr = cProfile.Profile()
+    pr.enable()
+    for _ in range(iters):
+        step()
+    pr.disable()
+
+    def group(path, name):
+        if path.endswith("sweep.py") and name in ("forward", "backward"):
+            return f"sweep.{name} (BLAS + elementwise)"
+        for key, label in (("autograd", "autograd (tracing, VJP bookkeeping)"),
+                           ("refimpl/ode", "refimpl.ode (solver, controller, adjoint)"),
+                           ("refimpl/ffjord", "refimpl.ffjord glue")):
+            if key in path.replace(os.sep, "/"):
+                return label
+        return "NumPy calls outside the sweeps, builtins"
+    own = {}
+    for (path, _, name), (_, _, tt, _, _) in pstats.Stats(pr).stats.items():
+        own[group(path, name)] = own.get(group(path, name), 0.0) + tt
+    total = sum(own.values())
+    print(f"fast side, profiled: {1e3 * total / iters:.1f} ms / iteration (cProfile inflates "
+          f"small calls)")
+    for k, v in sorted(own.items(), key=lambda kv: -kv[1]):
+        print(f"  {100 * v / total:5.1f} %  {k}")
+
+
 if __name__ == "__main__":
     ap = argparse.ArgumentParser()
     ap.add_argument("--repeats", type=int, default=7)
-    main(ap.parse_args().repeats)
+    ap.add_argument("--profile", action="store_true", help="print a profile of the fast side")
+    a = ap.parse_args()
+    if a.profile:
+        profile()
+    else:
+        main(a.repeats)

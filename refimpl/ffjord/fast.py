@@ -1,137 +1,89 @@
-"""Fast path for FFJORD: concatsquash dynamics and divergence fused into one autograd primitive.
+"""Fast path for FFJORD: concatsquash dynamics and divergence fused into one kernel pair.
 
     from refimpl.ffjord.fast import fast_concatsquash_dynamics as FAST
     f, div = FAST.with_exact_divergence(t, z, params)          # (B, D), (B,)
     f, est = f_and_divergence(t, z, params, probes=eps[:, None, :])   # Hutchinson, (B,)
-    logp = log_prob(FAST, params, x, t1=0.5)                   # picks with_exact_divergence up
+    logp = fast_log_prob(params, x, t1=0.5)                    # the training path (adjoint)
 
-One kernel does both traces: tangents V_l = E ∂h_l/∂z, (B, K, H_l), are pushed forward with
-the layers from V_0 = E (probe matrix, (B, K, D)), and
+One forward sweep gives f and Σ_k e_kᵀ (∂f/∂z) e_k for a probe matrix E: (B, K, D) (E = I: the
+exact trace; E = ε, K = 1: Hutchinson's estimate, FFJORD eq. 7); one reverse sweep gives the
+VJP (∂/∂z, ∂/∂θ, ∂/∂t of gᵀf + g_divᵀdiv). Both are in `refimpl.ffjord.sweep` (plain NumPy on
+preallocated buffers). Here they become
 
-    div = Σ_k Σ_i E[b, k, i] V_L[b, k, i] = Σ_k e_kᵀ (∂f/∂z) e_k
+* autograd primitives (`_fused`, `_fused_aug`) for every autograd path (`log_prob`, backprop
+  and checkpointed `odeint`), and
+* `AugmentedDynamics.f_and_vjp(t, y, θ, a)`: f and aᵀ∂f/∂y, aᵀ∂f/∂θ, aᵀ∂f/∂t of FFJORD's
+  augmented ODE (eq. 4) in one forward + one reverse sweep on the same tape, the protocol
+  `refimpl.ode.odeint` calls at every stage of the adjoint's backward solve (Chen et al. 2018,
+  eq. 4) instead of tracing the primitive with `autograd.make_vjp`.
 
-so E = I (K = D) gives the exact trace and E = ε (K = 1) Hutchinson's εᵀ(∂f/∂z)ε (FFJORD
-eq. 7). The VJP (∂/∂z, ∂/∂θ, ∂/∂t of gᵀf + g_divᵀdiv) is written by hand as the reverse
-sweep of that forward sweep (second derivatives of tanh included), a few BLAS calls per
-layer — this is what the adjoint solve evaluates at every stage. The readable twin is
-`layers.concatsquash_dynamics.with_exact_divergence` (autograd); tests compare them to
-~1e-12 and gradient-check the VJP.
+The readable twin is `layers.concatsquash_dynamics.with_exact_divergence` (autograd); tests
+compare them to ~1e-12 and gradient-check both VJP paths.
 
 References
 ----------
 W. Grathwohl et al. FFJORD (ICLR 2019), eqs. (4), (7); concatsquash layers of the released code.
+R. T. Q. Chen et al. Neural ordinary differential equations (NeurIPS 2018), eq. (4), App. B.
 A. Griewank, A. Walther. Evaluating derivatives (2008), Ch. 3-4 (forward tangents, reverse sweep).
 """
 import autograd.numpy as anp
 import numpy as np
 from autograd.extend import defvjp_argnums, primitive
+from autograd.tracer import isbox
 
+from . import sweep
 from .layers import concatsquash_dynamics
 
-__all__ = ["f_and_divergence", "fast_concatsquash_dynamics", "augmented_dynamics", "fast_log_prob"]
+__all__ = ["f_and_divergence", "fast_concatsquash_dynamics", "augmented_dynamics",
+           "AugmentedDynamics", "fast_log_prob"]
 
 _KEYS = ("W", "b", "w_gate", "b_gate", "w_hyper")
 
 
-def _sigmoid(x):
-    return 0.5 * (1.0 + np.tanh(0.5 * x))
+# --- the sweeps on the thread's workspace, remembering whose tape it holds ---------------
+def _key(z, E, t, theta):
+    return (id(z), id(E), float(t), tuple(id(p) for p in theta))
 
 
-def _forward(t, z, E, theta):
-    """Forward sweep; returns (f (B, D), div (B,), tape). theta = (W, b, wg, bg, wh) * L.
-
-    The state and its K tangents travel together as X_l = [h_l; V_l]: (1 + K, B, H_l) (tangent
-    index first, so every slice is contiguous), and each layer is one matrix product
-    X_{l-1} W_l (FFJORD's layer acts linearly on both)."""
-    L = len(theta) // 5
-    B, K, D = E.shape
-    X = np.concatenate([z[None], E.transpose(1, 0, 2)], axis=0)       # (1 + K, B, D)
-    tape = []
-    for l in range(L):
-        W, b, wg, bg, wh = theta[5 * l:5 * l + 5]
-        s = _sigmoid(t * wg + bg)                                     # (H,)
-        PQ = (X.reshape((K + 1) * B, -1) @ W).reshape(K + 1, B, -1)   # [h W; V W]
-        PQ[0] += b                                                    # p = h W + b
-        Y = PQ * s                                                    # [p ⊙ s; A = q ⊙ s]
-        Y[0] += t * wh                                                # a = p ⊙ s + t w_h
-        rec = dict(X_in=X, s=s, PQ=PQ, Y=Y)
-        if l < L - 1:
-            h = np.tanh(Y[0])                                         # (B, H)
-            d = 1.0 - h * h                                           # tanh'(a)
-            X = Y * d                                                 # V = A ⊙ d
-            X[0] = h
-            rec.update(h=h, d=d)
-        else:
-            X = Y
-        tape.append(rec)
-    # Σ_k e_kᵀ (∂f/∂z) e_k
-    div = np.einsum("bki,kbi->b", E, X[1:])
-    return X[0], div, tape
+def _forward(t, z, E, theta, key=None):
+    """sweep.forward on the cached workspace; returns (f, div, ws) (f, div: views into ws).
+    key: who owns the tape (checked by `_tape`); None for a caller that uses it at once."""
+    ws = sweep.workspace(E.shape[0], E.shape[1], sweep.widths_of(theta))
+    ws.key = None
+    f, div = sweep.forward(t, z, E, theta, ws)
+    if key is not None:
+        ws.key, ws.refs = key, (z, E, theta)      # refs keep the ids valid (a view: its base)
+    return f, div, ws
 
 
-def _backward(t, E, theta, tape, g_f, g_div):
-    """Reverse sweep: returns (g_z (B, D), [grads like theta], g_t scalar)."""
-    L = len(theta) // 5
-    B, K, D = E.shape
-    grads = [None] * len(theta)
-    g_t = 0.0
-    X_bar = np.concatenate([g_f[None], g_div[None, :, None] * E.transpose(1, 0, 2)], axis=0)
-    for l in range(L - 1, -1, -1):
-        W, b, wg, bg, wh = theta[5 * l:5 * l + 5]
-        r = tape[l]
-        s = r["s"]
-        if l < L - 1:
-            # h = tanh(a), V = A ⊙ d, d = 1 - h²: ∂d/∂a = -2 h d
-            d, h = r["d"], r["h"]
-            d_bar = np.einsum("kbh,kbh->bh", X_bar[1:], r["Y"][1:])
-            Y_bar = X_bar * d                                         # [·; A_bar]
-            Y_bar[0] = (X_bar[0] - 2.0 * h * d_bar) * d               # a_bar
-        else:
-            Y_bar = X_bar
-        # Y = PQ ⊙ s (+ t w_h on the first row)
-        PQ_bar = Y_bar * s
-        s_bar = np.einsum("kbh,kbh->h", Y_bar, r["PQ"])
-        sum_a = np.sum(Y_bar[0], 0)
-        ds = s_bar * s * (1.0 - s)                                    # through σ(t w_g + b_g)
-        grads[5 * l + 4] = t * sum_a
-        grads[5 * l + 2] = t * ds
-        grads[5 * l + 3] = ds
-        g_t = g_t + np.dot(sum_a, wh) + np.dot(ds, wg)
-        # PQ = X_in W (+ b on the first row)
-        Pf = PQ_bar.reshape((K + 1) * B, -1)
-        grads[5 * l] = r["X_in"].reshape((K + 1) * B, -1).T @ Pf
-        grads[5 * l + 1] = np.sum(PQ_bar[0], 0)
-        X_bar = (Pf @ W.T).reshape(K + 1, B, -1)
-    return X_bar[0], grads, g_t
+def _tape(t, z, E, theta, key):
+    """A private copy of the tape of the forward sweep at these arguments (autograd calls
+    the VJP maker right after the primitive, so this is normally a copy, not a new sweep).
+    key: the one the primitive gave `_forward`."""
+    ws = sweep.workspace(E.shape[0], E.shape[1], sweep.widths_of(theta))
+    if getattr(ws, "key", None) == key:
+        return ws.copy()
+    tape = sweep.Workspace(E.shape[0], E.shape[1], sweep.widths_of(theta))
+    sweep.forward(t, z, E, theta, tape)
+    return tape
 
 
-# one-slot cache: autograd calls the primitive, then its VJP maker with the same arguments
-_LAST = {}
-
-
-def _tape_for(t, z, E, theta):
-    key = (id(z), id(E), float(t), tuple(id(p) for p in theta))
-    if _LAST.get("key") == key:
-        return _LAST["tape"]
-    return _forward(t, z, E, theta)[2]
-
-
+# --- autograd primitives -------------------------------------------------------------------
 @primitive
 def _fused(t, z, E, *theta):
     """[f, div] as one (B, D + 1) array."""
-    f, div, tape = _forward(t, z, E, theta)
-    _LAST.clear()
-    _LAST.update(key=(id(z), id(E), float(t), tuple(id(p) for p in theta)), tape=tape,
-                 refs=(z, E, theta))                                  # refs keep the ids valid
+    f, div, _ = _forward(t, z, E, theta, key=_key(z, E, t, theta))
     return np.concatenate([f, div[:, None]], axis=1)
 
 
 def _fused_vjp(argnums, ans, args, kwargs):
     t, z, E, *theta = args
-    tape = _tape_for(t, z, E, theta)
+    _first_order_only(*args)
+    tape = _tape(t, z, E, theta, _key(z, E, t, theta))
 
     def vjp(g):
-        g_z, grads, g_t = _backward(t, E, theta, tape, g[:, :-1], g[:, -1])
+        _first_order_only(g)
+        g_z, grads, g_t = sweep.backward(t, E, theta, tape, g[:, :-1], g[:, -1])
         return _per_argnum(argnums, t, g_t, g_z, grads)
     return vjp
 
@@ -151,26 +103,42 @@ def _per_argnum(argnums, t, g_t, g_state, grads):
     return tuple(out)
 
 
+def _first_order_only(*xs):
+    """The VJPs are hand-written NumPy, not autograd primitives themselves: no second order."""
+    if any(isbox(x) for x in xs):
+        raise NotImplementedError(
+            "second derivatives through the fused FFJORD kernel (refimpl.ffjord.fast) are not "
+            "implemented (its VJP is plain NumPy); for Hessian-vector products use the autograd "
+            "twin, refimpl.ffjord.log_prob(concatsquash_dynamics, ...)")
+
+
 defvjp_argnums(_fused, _fused_vjp)
+
+
+def _aug_out(f, div):
+    """FFJORD eq. (4): [dz/dt, dΔlog p/dt] = [f, -div], (B, D + 1), a fresh array."""
+    out = np.empty((f.shape[0], f.shape[1] + 1))
+    out[:, :-1] = f
+    np.negative(div, out=out[:, -1])
+    return out
 
 
 @primitive
 def _fused_aug(t, y, E, *theta):
     """FFJORD eq. (4) on one flat augmented state y = [z, Δlog p]: (B, D + 1) -> [f, -div]."""
-    f, div, tape = _forward(t, y[:, :-1], E, theta)
-    _LAST.clear()
-    _LAST.update(key=(id(y), id(E), float(t), tuple(id(p) for p in theta)), tape=tape,
-                 refs=(y, E, theta))
-    return np.concatenate([f, -div[:, None]], axis=1)
+    # keyed on y (z = y[:, :-1] is a new view at every call, its id would never match)
+    f, div, _ = _forward(t, y[:, :-1], E, theta, key=_key(y, E, t, theta))
+    return _aug_out(f, div)
 
 
 def _fused_aug_vjp(argnums, ans, args, kwargs):
     t, y, E, *theta = args
-    key = (id(y), id(E), float(t), tuple(id(p) for p in theta))
-    tape = _LAST["tape"] if _LAST.get("key") == key else _forward(t, y[:, :-1], E, theta)[2]
+    _first_order_only(*args)
+    tape = _tape(t, y[:, :-1], E, theta, _key(y, E, t, theta))
 
     def vjp(g):
-        g_z, grads, g_t = _backward(t, E, theta, tape, g[:, :-1], -g[:, -1])
+        _first_order_only(g)
+        g_z, grads, g_t = sweep.backward(t, E, theta, tape, g[:, :-1], -g[:, -1])
         g_y = np.concatenate([g_z, np.zeros((g_z.shape[0], 1))], axis=1)   # Δlog p does not feed back
         return _per_argnum(argnums, t, g_t, g_y, grads)
     return vjp
@@ -179,20 +147,43 @@ def _fused_aug_vjp(argnums, ans, args, kwargs):
 defvjp_argnums(_fused_aug, _fused_aug_vjp)
 
 
-def augmented_dynamics(E):
+# --- the augmented dynamics with the fused-VJP protocol of `odeint` ---------------------------
+class AugmentedDynamics:
     """func(t, y, theta) for `odeint` on the flat augmented state y = [z, Δlog p]: (B, D + 1),
-    theta = flat list [W, b, w_gate, b_gate, w_hyper] per layer; E as in `f_and_divergence`."""
-    def func(t, y, theta):
-        return _fused_aug(t, y, E, *theta)
-    return func
+    theta = flat list [W, b, w_gate, b_gate, w_hyper] per layer, E: (B, K, D) probes (as in
+    `f_and_divergence`). `f_and_vjp` is what the adjoint's backward solve calls."""
+
+    def __init__(self, E):
+        self.E = E
+
+    def __call__(self, t, y, theta):
+        return _fused_aug(t, y, self.E, *theta)
+
+    def f_and_vjp(self, t, y, theta, a):
+        """(f, aᵀ∂f/∂y (B, D + 1), [aᵀ∂f/∂θ like theta], aᵀ∂f/∂t) at one point: one forward
+        and one reverse sweep on the same tape (Chen et al. eq. 4: the adjoint's stages)."""
+        _first_order_only(t, y, a, *theta)        # differentiating the adjoint itself
+        f, div, ws = _forward(t, y[:, :-1], self.E, theta)
+        f_aug = _aug_out(f, div)
+        # the cotangent of [f, -div] is a = [a_z, a_Δ]: g_f = a_z, g_div = -a_Δ
+        g_z, grads, g_t = sweep.backward(t, self.E, theta, ws, a[:, :-1], -a[:, -1])
+        g_y = np.zeros_like(f_aug)
+        g_y[:, :-1] = g_z                                            # Δlog p does not feed back
+        return f_aug, g_y, grads, g_t
+
+
+def augmented_dynamics(E):
+    """`AugmentedDynamics(E)`: func(t, y, theta) for `odeint` on y = [z, Δlog p]."""
+    return AugmentedDynamics(E)
 
 
 def fast_log_prob(params, x, *, t1=0.5, trace="exact", eps=None, rtol=1e-5, atol=1e-5,
                   info=None, **odeint_kw):
     """log p(x), (B,), as `refimpl.ffjord.log_prob(concatsquash_dynamics, ...)` but solving the
-    augmented ODE as one flat (B, D + 1) state with the fused kernel (fewer autograd nodes
-    per evaluation). The error norm is the RMS over [z, Δlog p] (`log_prob` takes the max of
-    the two RMS's), so step sequences can differ slightly. trace="hutchinson" needs eps (B, D)."""
+    augmented ODE as one flat (B, D + 1) state with the fused kernels (no autograd tracing
+    per evaluation in the adjoint). The error norm is the RMS over [z, Δlog p] (`log_prob`
+    takes the max of the two RMS's), so step sequences can differ slightly.
+    trace="hutchinson" needs eps (B, D)."""
     from refimpl.ode import odeint
     from .cnf import standard_normal_logprob
 
@@ -208,8 +199,8 @@ def fast_log_prob(params, x, *, t1=0.5, trace="exact", eps=None, rtol=1e-5, atol
                          f"{(B, D)}; got trace={trace!r}, eps shape {np.shape(eps)}")
     theta = [layer[k] for layer in params for k in _KEYS]
     y0 = anp.concatenate([x, anp.zeros((B, 1))], axis=1)
-    y1 = odeint(augmented_dynamics(E), y0, anp.array([0.0, t1]), (theta,), rtol=rtol, atol=atol,
-                info=info, **odeint_kw)[-1]
+    y1 = odeint(AugmentedDynamics(E), y0, anp.array([0.0, t1]), (theta,), rtol=rtol,
+                atol=atol, info=info, **odeint_kw)[-1]
     # FFJORD eq. (4): log p(x) = log N(z(t1)) - Δlog p(t1)
     return standard_normal_logprob(y1[:, :D]) - y1[:, D]
 

@@ -39,7 +39,7 @@ import copy
 import autograd.numpy as anp
 import numpy as np
 from autograd.extend import primitive, defvjp_argnums
-from autograd.tracer import getval
+from autograd.tracer import getval, isbox
 
 from .traced import FlatODE, GroupNorm, flat_concat, flat_split, integrate
 
@@ -81,12 +81,17 @@ class AdjointSpec:
         def aug_fun(t, s, leaves):
             y, a = s[:n], s[n:2 * n]
             f, g_y, g_leaves, g_t = ode.f_and_vjp(t, y, leaves, a)
+            # plain NumPy when nothing is traced (the first-order adjoint: every stage), the
+            # same values and dtypes as the autograd.numpy branch without its per-call cost
+            traced = isbox(f) or isbox(g_y) or isbox(g_t) or any(isbox(g) for g in g_leaves)
+            xp = anp if traced else np
             parts = [f, -g_y]
             if need_theta:
-                parts.append(-flat_concat(g_leaves))
+                parts.append(-(flat_concat(g_leaves) if traced or not g_leaves else
+                               np.concatenate([np.ravel(g) for g in g_leaves])))
             if need_t:
-                parts.append(-anp.reshape(g_t, (1,)))
-            return anp.concatenate(parts)
+                parts.append(-xp.reshape(g_t, (1,)))
+            return xp.concatenate(parts)
 
         ys_groups = list(self.state_sizes or [n])       # y and a: one group per tuple element
         groups = ys_groups * 2 + (sizes if need_theta else []) + ([1] if need_t else [])
