@@ -5,6 +5,8 @@ paper's experiments on top of `refimpl.ode.odeint`.
 * `rnn` — the backwards recognition RNN and the RNN baseline of Table 2.
 * `latent_ode` — the latent ODE VAE (Sec. 5): ELBO, prediction.
 * `classifier` — ResNet / RK-Net / ODE-Net with fully connected blocks (Table 1).
+* `nfe_study` — Fig. 3c: backward vs forward evaluations under each adjoint error norm,
+  backward tolerance, the LSODA code path of the paper, and y solved backwards alone.
 * `experiments` — `neural-ode-spiral`, `neural-ode-nfe`, `latent-ode-spirals`,
   `odenet-classifier`.
 
