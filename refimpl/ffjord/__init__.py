@@ -23,7 +23,8 @@ from .cnf import (TRACES, cnf_log_prob, cnf_sample, end_time, flow, init_cnf, lo
 from .layers import (concatsquash, concatsquash_dynamics, init_concatsquash,
                      init_concatsquash_dynamics, make_concatsquash_dynamics, mlp_with_exact_divergence)
 
-from .planar import (init_planar_cnf, init_planar_nf, planar_cnf_dynamics, planar_nf_fast,
+from .planar import (init_planar_cnf, init_planar_nf, planar_cnf_dynamics, planar_cnf_flow,
+                     planar_nf_fast,
                      planar_nf_forward, planar_u_hat, target_energy)
 from .fast import augmented_dynamics, f_and_divergence, fast_concatsquash_dynamics, fast_log_prob
 
@@ -35,7 +36,8 @@ __all__ = [
     "TRACES", "standard_normal_logprob", "flow", "log_prob", "sample", "end_time", "init_cnf",
     "cnf_log_prob", "cnf_sample",
     # planar CNF / planar NF (Neural ODE Figs. 4-5) and the fused concatsquash fast path
-    "target_energy", "init_planar_cnf", "planar_cnf_dynamics", "init_planar_nf", "planar_u_hat",
+    "target_energy", "init_planar_cnf", "planar_cnf_dynamics", "planar_cnf_flow", "init_planar_nf",
+    "planar_u_hat",
     "planar_nf_forward", "planar_nf_fast",
     "augmented_dynamics", "fast_log_prob", "f_and_divergence", "fast_concatsquash_dynamics",
 ]

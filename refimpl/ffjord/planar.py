@@ -15,6 +15,12 @@ The trace costs O(M D) per row, no Jacobian needed. The parameters depend on t; 
 produce them with a hypernetwork of t, here they are affine in t, θ(t) = θ_0 + t θ_1 (the
 simplest time dependence; a deviation noted in the experiment).
 
+Fast paths: `planar_cnf_flow` solves the augmented state [z, Δlog p] as one flat array with
+`planar_cnf_augmented_fast`, whose fused `f_and_vjp` (plain NumPy, no autograd tracing) the
+adjoint calls at every stage; `planar_nf_fast` runs the K layers as one primitive (numba
+forward and reverse sweep, `planar_kernels`). The definitions the tests hold them to:
+autograd's VJP of `planar_cnf_augmented`, and `planar_nf_forward`, `_nf_layers`, `_nf_backward`.
+
 Target energies U_1..U_3 of R&M Table 1 (p(z) ∝ exp(-U(z)), z: (B, 2)), used in Neural ODE
 Figs. 4-5.
 
@@ -29,8 +35,12 @@ import autograd.numpy as anp
 import numpy as np
 from autograd.extend import defvjp_argnums, primitive
 from autograd.scipy.special import logsumexp
+from autograd.tracer import isbox
+
+from .planar_kernels import nf_backward_kernel, nf_forward_kernel
 
 __all__ = ["TARGETS", "target_energy", "init_planar_cnf", "planar_cnf_dynamics",
+           "planar_cnf_augmented", "planar_cnf_augmented_fast", "planar_cnf_flow",
            "init_planar_nf", "planar_u_hat", "planar_nf_forward", "planar_nf_fast"]
 
 TARGETS = ("U1", "U2", "U3")
@@ -89,12 +99,13 @@ def init_planar_cnf(rng, dim=2, M=32, scale=0.1):
             "b0": rng.standard_normal(M), "b1": np.zeros(M)}
 
 
-def _planar_cnf_parts(t, z, p):
+def _planar_cnf_parts(t, z, p, xp=anp):
+    """θ(t) and the hidden units; xp = autograd.numpy (traceable) or numpy (no tracing cost)."""
     _check_z(z, anp.shape(p["W0"])[1])
     W = p["W0"] + t * p["W1"]                                       # (M, D)
     U = p["U0"] + t * p["U1"]                                       # (M, D)
-    a = anp.dot(z, W.T) + (p["b0"] + t * p["b1"])                   # (B, M)
-    return W, U, anp.tanh(a)                                        # h(a): (B, M)
+    a = xp.dot(z, W.T) + (p["b0"] + t * p["b1"])                    # (B, M)
+    return W, U, xp.tanh(a)                                         # h(a): (B, M)
 
 
 def _planar_cnf(t, z, p):
@@ -103,10 +114,10 @@ def _planar_cnf(t, z, p):
     return anp.dot(h, U)                                            # (B, D)
 
 
-def _planar_cnf_with_div(t, z, p):
-    W, U, h = _planar_cnf_parts(t, z, p)
+def _planar_cnf_with_div(t, z, p, xp=anp):
+    W, U, h = _planar_cnf_parts(t, z, p, xp)
     # Chen et al. Sec. 4: Tr(∂f/∂z) = Σ_m h'(a_m) u_mᵀ w_m, h' = 1 - tanh²
-    return anp.dot(h, U), anp.dot(1.0 - h ** 2, anp.sum(U * W, axis=1))   # (B, D), (B,)
+    return xp.dot(h, U), xp.dot(1.0 - h ** 2, xp.sum(U * W, axis=1))    # (B, D), (B,)
 
 
 def planar_cnf_dynamics(t, z, params):
@@ -116,6 +127,81 @@ def planar_cnf_dynamics(t, z, params):
 
 
 planar_cnf_dynamics.with_exact_divergence = _planar_cnf_with_div
+
+
+# --- the augmented planar CNF on one flat state, with a hand-written VJP (the fast path) ------
+
+def planar_cnf_augmented(t, y, params, xp=anp):
+    """Chen et al. Thm. 1 on y = [z, Δlog p]: (B, D + 1) -> [dz/dt, -Tr ∂f/∂z] (B, D + 1).
+
+    Attribute `f_and_vjp(t, y, params, a)` returns (f, aᵀ∂f/∂y, aᵀ∂f/∂params (dict like
+    params), aᵀ∂f/∂t) in one pass; `refimpl.ode.odeint` calls it in the adjoint's backward
+    solve instead of one autograd trace per stage. Its twin is autograd's VJP of this
+    function (the tests compare them)."""
+    f, div = _planar_cnf_with_div(t, y[:, :-1], params, xp)
+    return xp.concatenate([f, -div[:, None]], axis=1)
+
+
+def _planar_cnf_aug_f_and_vjp(t, y, p, a, xp=anp):
+    """Reverse sweep of `planar_cnf_augmented` by hand (with xp = autograd.numpy it is
+    differentiable again). a = [g (B, D), g_ℓ (B,)]; with x = z Wᵀ + b, h = tanh x,
+    s = 1 - h², c = Σ_d U ⊙ W: f_z = h U, f_ℓ = -s c."""
+    W, U, h = _planar_cnf_parts(t, y[:, :-1], p, xp)                # (M, D), (M, D), (B, M)
+    s = 1.0 - h ** 2                                                # h'(x), (B, M)
+    c = xp.sum(U * W, axis=1)                                       # (M,) u_mᵀ w_m
+    f = xp.concatenate([xp.dot(h, U), -xp.dot(s, c)[:, None]], axis=1)
+    g, g_l = a[:, :-1], a[:, -1]                                    # (B, D), (B,)
+    # ∂/∂h of gᵀ(hU) - g_ℓ (1 - h²) c
+    G_h = xp.dot(g, U.T) + 2.0 * h * (g_l[:, None] * c)             # (B, M)
+    G_x = G_h * s                                                   # (B, M)
+    G_c = -xp.dot(g_l, s)                                           # (M,)
+    G_U = xp.dot(h.T, g) + G_c[:, None] * W                         # (M, D)
+    G_W = xp.dot(G_x.T, y[:, :-1]) + G_c[:, None] * U               # (M, D)
+    G_b = xp.sum(G_x, axis=0)                                       # (M,)
+    g_y = xp.concatenate([xp.dot(G_x, W), xp.zeros_like(g_l)[:, None]], axis=1)
+    # θ(t) = θ0 + t θ1: ∂/∂θ0 = G, ∂/∂θ1 = t G, ∂/∂t = Σ G ⊙ θ1
+    g_p = {"W0": G_W, "W1": t * G_W, "U0": G_U, "U1": t * G_U, "b0": G_b, "b1": t * G_b}
+    g_t = xp.sum(G_W * p["W1"]) + xp.sum(G_U * p["U1"]) + xp.sum(G_b * p["b1"])
+    return f, g_y, g_p, g_t
+
+
+planar_cnf_augmented.f_and_vjp = _planar_cnf_aug_f_and_vjp
+
+
+def _traced(*xs):
+    return any(isbox(x) for x in xs)
+
+
+def planar_cnf_augmented_fast(t, y, params):
+    """`planar_cnf_augmented` fused in plain NumPy when nothing is traced (the forward solve
+    and every adjoint stage), the autograd.numpy definition when something is. Attribute
+    `f_and_vjp` likewise. Plain NumPy rather than numba: np.tanh is vectorised (SIMD) while
+    numba's scalar tanh is ~10x slower per element, so a numba kernel lost 2-4x for M >= 32."""
+    xp = anp if _traced(t, y, *params.values()) else np
+    return planar_cnf_augmented(t, y, params, xp)
+
+
+def _planar_cnf_aug_f_and_vjp_fast(t, y, p, a):
+    xp = anp if _traced(t, y, a, *p.values()) else np
+    return _planar_cnf_aug_f_and_vjp(t, y, p, a, xp)
+
+
+planar_cnf_augmented_fast.f_and_vjp = _planar_cnf_aug_f_and_vjp_fast
+
+
+def planar_cnf_flow(params, z0, *, t0=0.0, t1=1.0, rtol=1e-5, atol=1e-5, **odeint_kw):
+    """(z(t1) (B, D), ∫_{t0}^{t1} -Tr(∂f/∂z) dt (B,)) for the planar CNF from z(t0) = z0.
+
+    The same numbers as `refimpl.ffjord.flow(planar_cnf_dynamics, ...)` up to the solver
+    tolerance: one flat (B, D + 1) state, so the error norm is the RMS over [z, Δlog p]
+    (`flow` takes the max of the two RMS's) and step sequences can differ slightly.
+    Differentiable in params and z0 (adjoint with the fused NumPy VJP by default)."""
+    from refimpl.ode import odeint
+    _check_z(z0, anp.shape(params["W0"])[1])
+    y0 = anp.concatenate([z0, anp.zeros((anp.shape(z0)[0], 1))], axis=1)
+    y1 = odeint(planar_cnf_augmented_fast, y0, anp.array([t0, t1]), (params,), rtol=rtol,
+                atol=atol, **odeint_kw)[-1]
+    return y1[:, :-1], y1[:, -1]
 
 
 # --- planar NF (R&M eqs. 10-12) ---------------------------------------------------------------
@@ -172,35 +258,46 @@ def _nf_layers(W, U, b, z):
     return zs, hs, dets, c
 
 
+def _nf_backward(W, U, zs, hs, dets, c, gz, gl):
+    """Reverse sweep of `_nf_layers` for gᵀz_K + g_lᵀ Σ log|det_k| (NumPy twin of
+    `planar_kernels.nf_backward_kernel`). Returns (gW, gU (w.r.t. û), gb, gz)."""
+    gz = gz.copy()                                                  # (B, D)
+    gW, gU, gb = np.zeros_like(W), np.zeros_like(U), np.zeros(W.shape[0])
+    for k in range(W.shape[0] - 1, -1, -1):
+        h, det = hs[k], dets[k]
+        s = 1.0 - h * h                                             # h'(a)
+        # z_k = z_{k-1} + h û_k
+        gU[k] += gz.T @ h
+        gh = gz @ U[k]                                              # (B,)
+        # log|1 + s c|: ∂/∂s = c/det, ∂/∂c = s/det
+        gc = np.sum(gl * s / det)
+        gh = gh - 2.0 * h * (gl * c[k] / det)                       # through s = 1 - h²
+        ga = gh * s                                                 # (B,)
+        gW[k] += zs[k].T @ ga + gc * U[k]
+        gU[k] += gc * W[k]
+        gb[k] = np.sum(ga)
+        gz = gz + ga[:, None] * W[k]
+    return gW, gU, gb, gz
+
+
+def _c64(x):
+    return np.ascontiguousarray(x, dtype=np.float64)
+
+
 @primitive
 def _planar_nf_prim(W, U, b, z):
-    zs, hs, dets, _ = _nf_layers(W, U, b, z)
+    """[z_K, Σ_k log|det_k|]: (B, D + 1), by the numba kernel (twin: `_nf_layers`)."""
+    zs, hs, dets, _ = nf_forward_kernel(_c64(W), _c64(U), _c64(b), _c64(z))
     return np.concatenate([zs[-1], np.sum(np.log(np.abs(dets)), axis=0)[:, None]], axis=1)
 
 
 def _planar_nf_vjp(argnums, ans, args, kwargs):
-    W, U, b, z = args
-    zs, hs, dets, c = _nf_layers(W, U, b, z)
+    W, U, b, z = (_c64(x) for x in args)
+    tape = nf_forward_kernel(W, U, b, z)                            # zs, hs, dets, c
 
     def vjp(g):                                                     # g: (B, D + 1)
-        gz, gl = g[:, :-1].copy(), g[:, -1]                         # (B, D), (B,)
-        gW, gU, gb = np.zeros_like(W), np.zeros_like(U), np.zeros_like(b)
-        for k in range(W.shape[0] - 1, -1, -1):
-            h, det = hs[k], dets[k]
-            s = 1.0 - h * h                                         # h'(a)
-            # z_k = z_{k-1} + h û_k
-            gU[k] += gz.T @ h
-            gh = gz @ U[k]                                          # (B,)
-            # log|1 + s c|: ∂/∂s = c/det, ∂/∂c = s/det
-            gc = np.sum(gl * s / det)
-            gh = gh - 2.0 * h * (gl * c[k] / det)                   # through s = 1 - h²
-            ga = gh * s                                             # (B,)
-            gW[k] += zs[k].T @ ga + gc * U[k]
-            gU[k] += gc * W[k]
-            gb[k] = np.sum(ga)
-            gz = gz + ga[:, None] * W[k]
-        grads = {0: gW, 1: gU, 2: gb, 3: gz}
-        return tuple(grads[i] for i in argnums)
+        grads = nf_backward_kernel(W, U, *tape, _c64(g[:, :-1]), _c64(g[:, -1]))
+        return tuple(grads[i] for i in argnums)                     # (gW, gU, gb, gz)
     return vjp
 
 

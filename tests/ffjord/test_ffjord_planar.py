@@ -2,13 +2,15 @@
 import autograd.numpy as anp
 import numpy as np
 import pytest
-from autograd import jacobian
+from autograd import grad, jacobian, make_vjp
 from autograd.test_util import check_grads
 
-from refimpl.ffjord import log_prob
-from refimpl.ffjord.planar import (TARGETS, _planar_nf_prim, init_planar_cnf, init_planar_nf,
-                                   planar_cnf_dynamics, planar_nf_fast, planar_nf_forward,
-                                   planar_u_hat, target_energy)
+from refimpl.ffjord import flow, log_prob
+from refimpl.ffjord.planar import (TARGETS, _nf_backward, _nf_layers, _planar_nf_prim,
+                                   init_planar_cnf, init_planar_nf, planar_cnf_augmented,
+                                   planar_cnf_augmented_fast, planar_cnf_dynamics, planar_cnf_flow,
+                                   planar_nf_fast, planar_nf_forward, planar_u_hat, target_energy)
+from refimpl.ffjord.planar_kernels import nf_backward_kernel, nf_forward_kernel
 from refimpl.testing import assert_twins_agree
 
 
@@ -25,6 +27,122 @@ def test_planar_cnf_trace_matches_autograd_jacobian():
     for b in range(4):
         J = jacobian(lambda zz: planar_cnf_dynamics(t, zz[None], p)[0])(z[b])   # (D, D)
         assert abs(div[b] - np.trace(J)) < 1e-12 * max(1.0, abs(np.trace(J)))
+
+
+def test_planar_cnf_augmented_is_f_and_minus_exact_trace():
+    # Chen et al. Thm. 1 on the flat state [z, Δlog p]: the last column is -Tr(∂f/∂z)
+    rng = np.random.default_rng(5)
+    p = _randomise(init_planar_cnf(rng, dim=3, M=4), rng)
+    y, t = rng.standard_normal((3, 4)), -0.6
+    out = planar_cnf_augmented(t, y, p)                                   # (B, D + 1)
+    assert_twins_agree(out[:, :-1], planar_cnf_dynamics(t, y[:, :-1], p), name="f")
+    for b in range(3):
+        J = jacobian(lambda zz: planar_cnf_dynamics(t, zz[None], p)[0])(y[b, :-1])
+        assert abs(out[b, -1] + np.trace(J)) < 1e-12 * max(1.0, abs(np.trace(J)))
+
+
+def test_planar_cnf_fused_vjp_matches_autograd_twin():
+    # the hand-written f_and_vjp vs autograd's VJP of the readable definition, all arguments
+    rng = np.random.default_rng(6)
+    p = _randomise(init_planar_cnf(rng, dim=2, M=7), rng)
+    y, a, t = rng.standard_normal((5, 3)), rng.standard_normal((5, 3)), 0.45
+    vjp, f_ref = make_vjp(lambda y_, p_, t_: planar_cnf_augmented(t_, y_, p_), argnum=(0, 1, 2))(y, p, t)
+    g_y_ref, g_p_ref, g_t_ref = vjp(a)
+    f, g_y, g_p, g_t = planar_cnf_augmented.f_and_vjp(t, y, p, a)
+    assert_twins_agree(f, f_ref, name="f")
+    assert_twins_agree(g_y, g_y_ref, name="aᵀ∂f/∂y")
+    assert sorted(g_p) == sorted(p)
+    for k in p:
+        assert_twins_agree(g_p[k], g_p_ref[k], name=f"aᵀ∂f/∂{k}")
+    assert_twins_agree(np.array(g_t), np.array(g_t_ref), name="aᵀ∂f/∂t")
+
+
+def test_planar_cnf_fused_vjp_is_differentiable_again():
+    # f_and_vjp is written in autograd.numpy: Hessian-vector products through the adjoint
+    rng = np.random.default_rng(7)
+    p = _randomise(init_planar_cnf(rng, dim=2, M=3), rng)
+    y, a = rng.standard_normal((4, 3)), rng.standard_normal((4, 3))
+    np.random.seed(0)
+    check_grads(lambda yy, pp, aa: planar_cnf_augmented.f_and_vjp(0.3, yy, pp, aa)[2]["W0"],
+                modes=["rev"], order=1)(y, p, a)
+
+
+def test_planar_cnf_fast_path_is_plain_numpy_and_matches_definition():
+    # untraced: the fused plain-NumPy path (no autograd boxes, the same numbers); traced:
+    # the autograd.numpy definition, so gradients flow through `planar_cnf_augmented_fast`
+    rng = np.random.default_rng(9)
+    p = _randomise(init_planar_cnf(rng, dim=2, M=16), rng)
+    y, a, t = rng.standard_normal((6, 3)), rng.standard_normal((6, 3)), 0.8
+    f = planar_cnf_augmented_fast(t, y, p)
+    assert type(f) is np.ndarray
+    assert_twins_agree(f, planar_cnf_augmented(t, y, p), name="f")
+    fast, ref = planar_cnf_augmented_fast.f_and_vjp(t, y, p, a), planar_cnf_augmented.f_and_vjp(t, y, p, a)
+    assert type(fast[1]) is np.ndarray and all(type(v) is np.ndarray for v in fast[2].values())
+    assert_twins_agree(fast[0], ref[0], name="f")
+    assert_twins_agree(fast[1], ref[1], name="aᵀ∂f/∂y")
+    for k in p:
+        assert_twins_agree(fast[2][k], ref[2][k], name=f"aᵀ∂f/∂{k}")
+    assert_twins_agree(np.array(fast[3]), np.array(ref[3]), name="aᵀ∂f/∂t")
+    np.random.seed(2)
+    check_grads(lambda yy, pp: planar_cnf_augmented_fast(t, yy, pp), modes=["rev"], order=1)(y, p)
+
+
+def test_nf_kernels_match_numpy_twins():
+    # numba forward/reverse sweeps vs the NumPy loops in planar.py, ~1e-12 relative
+    rng = np.random.default_rng(10)
+    K, B, D = 9, 11, 3
+    W, u, b = rng.standard_normal((K, D)), 1.5 * rng.standard_normal((K, D)), rng.standard_normal(K)
+    U = planar_u_hat(W, u)
+    z = rng.standard_normal((B, D))
+    zs, hs, dets, c = _nf_layers(W, U, b, z)
+    zs_k, hs_k, dets_k, c_k = nf_forward_kernel(W, U, b, z)
+    assert_twins_agree(zs_k, np.stack(zs), name="z_0..z_K")
+    assert_twins_agree(hs_k, np.stack(hs), name="h")
+    assert_twins_agree(dets_k, np.stack(dets), name="det")
+    assert_twins_agree(c_k, c, name="wᵀû")
+    gz, gl = rng.standard_normal((B, D)), rng.standard_normal(B)
+    ref = _nf_backward(W, U, zs, hs, dets, c, gz, gl)
+    out = nf_backward_kernel(W, U, zs_k, hs_k, dets_k, c_k, gz, gl)
+    for name, x, y in zip(("gW", "gû", "gb", "gz"), out, ref):
+        assert_twins_agree(x, y, name=name)
+    # and the NumPy reverse sweep is autograd's VJP of R&M eqs. (10)-(13) with û given
+    def f(W_, U_, b_, z_):
+        logdet = 0.0
+        for k in range(K):
+            h = anp.tanh(anp.dot(z_, W_[k]) + b_[k])
+            logdet = logdet + anp.log(anp.abs(1.0 + (1.0 - h ** 2) * anp.dot(W_[k], U_[k])))
+            z_ = z_ + h[:, None] * U_[k]
+        return anp.sum(z_ * gz) + anp.sum(logdet * gl)
+    g_auto = grad(f, (0, 1, 2, 3))(W, U, b, z)
+    for name, x, y in zip(("gW", "gû", "gb", "gz"), ref, g_auto):
+        assert_twins_agree(x, y, name=name)
+
+
+def test_planar_cnf_flow_matches_generic_flow_and_gradients():
+    # fused flat-state path vs `flow` (tuple state, autograd VJP per stage): same ODE, so the
+    # values and adjoint gradients agree to the solver tolerance
+    rng = np.random.default_rng(8)
+    p = _randomise(init_planar_cnf(rng, dim=2, M=6), rng, 0.5)
+    z0 = rng.standard_normal((20, 2))
+    tol = dict(rtol=1e-10, atol=1e-10)
+    z_a, d_a = planar_cnf_flow(p, z0, t0=0.0, t1=1.0, **tol)
+    z_b, d_b = flow(planar_cnf_dynamics, p, z0, t0=0.0, t1=1.0, **tol)
+    assert np.max(np.abs(z_a - z_b)) < 1e-8 and np.max(np.abs(d_a - d_b)) < 1e-8
+
+    def loss(path):
+        def L(pp, zz):
+            z, d = path(pp, zz)
+            return anp.mean(anp.sum(z ** 2, axis=1) + d)
+        return L
+    fast = loss(lambda pp, zz: planar_cnf_flow(pp, zz, t1=1.0, **tol))
+    slow = loss(lambda pp, zz: flow(planar_cnf_dynamics, pp, zz, t1=1.0, **tol))
+    g_fast, g_slow = grad(fast, (0, 1))(p, z0), grad(slow, (0, 1))(p, z0)
+    for k in p:
+        assert np.max(np.abs(g_fast[0][k] - g_slow[0][k])) < 1e-7 * (1 + np.max(np.abs(g_slow[0][k])))
+    assert np.max(np.abs(g_fast[1] - g_slow[1])) < 1e-7
+    # and the adjoint with the fused VJP against central differences
+    np.random.seed(1)
+    check_grads(fast, modes=["rev"], order=1)(p, z0[:4])
 
 
 def test_planar_cnf_log_prob_integrates_to_one():
@@ -115,3 +233,8 @@ def test_cnf_vs_nf_quick_run(tmp_path):
     for prob in ("U1", "U2", "U3"):
         for k in ("cnf", "nf"):                     # more capacity fits the target better
             assert m[f"{prob}/{k}_32/loss"] < m[f"{prob}/{k}_1/loss"]
+    # Chen et al. Figs. 4-5: the CNF with M units matches or beats the NF with K = M layers
+    # (seed 0 quick run: 9 of the 10 (problem, size) pairs; U3 at 64 favours the NF)
+    wins = [m[f"{prob}/cnf_{s}/loss"] < m[f"{prob}/nf_{s}/loss"]
+            for prob in ("U1", "U2", "U3", "moons", "circles") for s in (32, 64)]
+    assert sum(wins) >= 8, wins
