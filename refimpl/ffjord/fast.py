@@ -185,10 +185,10 @@ def fast_log_prob(params, x, *, t1=0.5, trace="exact", eps=None, rtol=1e-5, atol
     takes the max of the two RMS's), so step sequences can differ slightly.
     trace="hutchinson" needs eps (B, D)."""
     from refimpl.ode import odeint
-    from .cnf import standard_normal_logprob
+    from .cnf import _check_t1, _check_x, standard_normal_logprob
 
-    if anp.ndim(x) != 2:
-        raise ValueError(f"x: expected a batch of shape (B, D), got shape {anp.shape(x)}")
+    _check_x(x, "x")                                  # (B, D), finite
+    _check_t1(t1)                                     # positive finite scalar, as log_prob
     B, D = anp.shape(x)
     if trace == "exact":
         E = np.broadcast_to(np.eye(D), (B, D, D))

@@ -85,3 +85,7 @@ def test_fast_log_prob_twin_and_gradient():
     check_grads(lambda t, yy, *th: _fused_aug(t, yy, E, *th), modes=["rev"], order=1)(0.2, y, *theta)
     with pytest.raises(ValueError, match="trace"):
         fast_log_prob(p, x, trace="hutchinson")
+    with pytest.raises(ValueError, match="t1"):
+        fast_log_prob(p, x, t1=0.0)
+    with pytest.raises(ValueError, match="x"):
+        fast_log_prob(p, np.where(x > 1, np.nan, x))

@@ -4,7 +4,7 @@ import pytest
 from scipy.stats import multivariate_normal
 
 from refimpl.ffjord.exp_tabular import (gaussian_fit_nll, make_mixture, mixture_log_prob,
-                                        mixture_sample)
+                                        mixture_sample, standardisation_log_jacobian)
 from refimpl.testing import assert_unbiased
 
 
@@ -36,6 +36,21 @@ def test_gaussian_fit_on_gaussian_data_is_the_entropy():
     nll = gaussian_fit_nll(x[:100000], x[100000:])
     se = np.std(-multivariate_normal([1.0, -1.0], S).logpdf(x[100000:])) / np.sqrt(100000)
     assert abs(nll - H) < 5 * se
+
+
+def test_standardised_density_plus_log_jacobian_is_the_original_density():
+    # x̃ = (x - m) / s is again a mixture (μ̃ = (μ - m) / s, L̃ = diag(1/s) L); a model of x̃ is
+    # scored on the original scale by adding the log-Jacobian (how ffjord-tabular reports NLLs)
+    rng = np.random.default_rng(3)
+    mix = make_mixture(rng, 4, 3)
+    x = mixture_sample(mix, 500, rng)
+    m, s = x.mean(0), 2.5 * x.std(0)                           # any positive scales
+    mix_std = {"w": mix["w"], "mu": (mix["mu"] - m) / s, "L": mix["L"] / s[None, :, None]}
+    lp = mixture_log_prob(mix_std, (x - m) / s) + standardisation_log_jacobian(s)
+    assert np.max(np.abs(lp - mixture_log_prob(mix, x))) < 1e-10
+    assert abs(np.sum(np.log(s))) > 0.1                      # the shift is not a no-op here
+    with pytest.raises(ValueError, match="s"):
+        standardisation_log_jacobian(np.array([1.0, 0.0]))
 
 
 def test_bad_input_and_registration():
