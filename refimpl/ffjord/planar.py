@@ -11,15 +11,16 @@ Planar continuous normalizing flow (Chen et al. 2018, Sec. 4, eq. 10), M hidden 
 
     dz/dt = Σ_m u_m(t) h(w_m(t)ᵀ z + b_m(t)),   Tr(∂f/∂z) = Σ_m h'(w_m(t)ᵀ z + b_m(t)) u_m(t)ᵀ w_m(t)
 
-The trace costs O(M D) per row, no Jacobian needed. The parameters depend on t; Chen et al.
-produce them with a hypernetwork of t, here they are affine in t, θ(t) = θ_0 + t θ_1 (the
-simplest time dependence; a deviation noted in the experiment).
+(O(M D) per row, no Jacobian). θ(t) is either affine, θ0 + t θ1, or (time_dependence =
+"hypernet") Chen et al.'s hypernetwork of t with gated u and a mean over the units
+(`planar_hyper`; there u_m stands for u_m σ(g_m) / M).
 
 Fast paths: `planar_cnf_flow` solves the augmented state [z, Δlog p] as one flat array with
 `planar_cnf_augmented_fast`, whose fused `f_and_vjp` (plain NumPy, no autograd tracing) the
 adjoint calls at every stage; `planar_nf_fast` runs the K layers as one primitive (numba
 forward and reverse sweep, `planar_kernels`). The definitions the tests hold them to:
-autograd's VJP of `planar_cnf_augmented`, and `planar_nf_forward`, `_nf_layers`, `_nf_backward`.
+autograd's VJP of `planar_cnf_augmented`, and `planar_nf_forward` (and the NumPy sweeps
+`planar_kernels._nf_layers`, `_nf_backward`).
 
 Target energies U_1..U_3 of R&M Table 1 (p(z) ∝ exp(-U(z)), z: (B, 2)), used in Neural ODE
 Figs. 4-5.
@@ -37,13 +38,15 @@ from autograd.extend import defvjp_argnums, primitive
 from autograd.scipy.special import logsumexp
 from autograd.tracer import isbox
 
-from .planar_kernels import nf_backward_kernel, nf_forward_kernel
+from .planar_hyper import hyper_forward, hyper_theta, hyper_theta_vjp, init_planar_cnf_hyper, is_hyper
+from .planar_kernels import _nf_backward, _nf_layers, nf_backward_kernel, nf_forward_kernel  # noqa: F401
 
 __all__ = ["TARGETS", "target_energy", "init_planar_cnf", "planar_cnf_dynamics",
            "planar_cnf_augmented", "planar_cnf_augmented_fast", "planar_cnf_flow",
            "init_planar_nf", "planar_u_hat", "planar_nf_forward", "planar_nf_fast"]
 
 TARGETS = ("U1", "U2", "U3")
+TIME_DEPENDENCES = ("affine", "hypernet")
 
 
 def _check_rng(rng):
@@ -86,26 +89,41 @@ def target_energy(name, z):
 
 # --- planar CNF (Chen et al. Sec. 4) ---------------------------------------------------------
 
-def init_planar_cnf(rng, dim=2, M=32, scale=0.1):
-    """{"W0", "W1", "U0", "U1": (M, D), "b0", "b1": (M,)}; θ(t) = θ0 + t θ1.
-
-    W0 ~ N(0, 1/D), U0 ~ N(0, scale²/M) (a near-identity flow), time slopes start at 0."""
+def init_planar_cnf(rng, dim=2, M=32, scale=0.1, time_dependence="affine", **hyper_kw):
+    """Parameters of the planar CNF with M units. time_dependence = "affine": {"W0", "W1",
+    "U0", "U1": (M, D), "b0", "b1": (M,)}, θ(t) = θ0 + t θ1, W0 ~ N(0, 1/D), U0 ~ N(0, scale²/M)
+    (a near-identity flow), slopes 0. "hypernet": Chen et al.'s hypernetwork of t
+    (`planar_hyper.init_planar_cnf_hyper`, same θ(0) distribution; `hyper_kw`: hidden, t_scale)."""
     _check_rng(rng)
+    if time_dependence not in TIME_DEPENDENCES:
+        raise ValueError(f"time_dependence: expected one of {TIME_DEPENDENCES}, got {time_dependence!r}")
     if int(M) < 1 or int(dim) < 1:
         raise ValueError(f"M, dim: expected positive integers, got M={M!r}, dim={dim!r}")
     M, D = int(M), int(dim)
+    if time_dependence == "hypernet":
+        return init_planar_cnf_hyper(rng, D, M, scale, **hyper_kw)
     return {"W0": rng.standard_normal((M, D)) / np.sqrt(D), "W1": np.zeros((M, D)),
             "U0": scale * rng.standard_normal((M, D)) / np.sqrt(M), "U1": np.zeros((M, D)),
             "b0": rng.standard_normal(M), "b1": np.zeros(M)}
 
 
+def _dim(p):
+    return (anp.shape(p["A3"])[2] - 1) // 3 if is_hyper(p) else anp.shape(p["W0"])[1]
+
+
+def _theta(t, p, xp=anp):
+    """θ(t) = (w (M, D), u (M, D), b (M,)) with dz/dt = Σ_m u_m h(w_mᵀz + b_m): affine in t, or
+    the hypernetwork's (w, u σ(g)/M, b) (its mean over units folded into u)."""
+    if is_hyper(p):
+        return hyper_theta(t, p, xp)
+    return p["W0"] + t * p["W1"], p["U0"] + t * p["U1"], p["b0"] + t * p["b1"]
+
+
 def _planar_cnf_parts(t, z, p, xp=anp):
     """θ(t) and the hidden units; xp = autograd.numpy (traceable) or numpy (no tracing cost)."""
-    _check_z(z, anp.shape(p["W0"])[1])
-    W = p["W0"] + t * p["W1"]                                       # (M, D)
-    U = p["U0"] + t * p["U1"]                                       # (M, D)
-    a = xp.dot(z, W.T) + (p["b0"] + t * p["b1"])                    # (B, M)
-    return W, U, xp.tanh(a)                                         # h(a): (B, M)
+    _check_z(z, _dim(p))
+    W, U, b = _theta(t, p, xp)                                      # (M, D), (M, D), (M,)
+    return W, U, xp.tanh(xp.dot(z, W.T) + b)                        # h(a): (B, M)
 
 
 def _planar_cnf(t, z, p):
@@ -146,7 +164,9 @@ def _planar_cnf_aug_f_and_vjp(t, y, p, a, xp=anp):
     """Reverse sweep of `planar_cnf_augmented` by hand (with xp = autograd.numpy it is
     differentiable again). a = [g (B, D), g_ℓ (B,)]; with x = z Wᵀ + b, h = tanh x,
     s = 1 - h², c = Σ_d U ⊙ W: f_z = h U, f_ℓ = -s c."""
-    W, U, h = _planar_cnf_parts(t, y[:, :-1], p, xp)                # (M, D), (M, D), (B, M)
+    _check_z(y[:, :-1], _dim(p))
+    (W, U, b), cache = hyper_forward(t, p, xp) if is_hyper(p) else (_theta(t, p, xp), None)
+    h = xp.tanh(xp.dot(y[:, :-1], W.T) + b)                         # (B, M); W, U: (M, D)
     s = 1.0 - h ** 2                                                # h'(x), (B, M)
     c = xp.sum(U * W, axis=1)                                       # (M,) u_mᵀ w_m
     f = xp.concatenate([xp.dot(h, U), -xp.dot(s, c)[:, None]], axis=1)
@@ -159,6 +179,9 @@ def _planar_cnf_aug_f_and_vjp(t, y, p, a, xp=anp):
     G_W = xp.dot(G_x.T, y[:, :-1]) + G_c[:, None] * U               # (M, D)
     G_b = xp.sum(G_x, axis=0)                                       # (M,)
     g_y = xp.concatenate([xp.dot(G_x, W), xp.zeros_like(g_l)[:, None]], axis=1)
+    if is_hyper(p):                                                 # through the hypernetwork
+        g_p, g_t = hyper_theta_vjp(t, p, G_W, G_U, G_b, xp, cache)
+        return f, g_y, g_p, g_t
     # θ(t) = θ0 + t θ1: ∂/∂θ0 = G, ∂/∂θ1 = t G, ∂/∂t = Σ G ⊙ θ1
     g_p = {"W0": G_W, "W1": t * G_W, "U0": G_U, "U1": t * G_U, "b0": G_b, "b1": t * G_b}
     g_t = xp.sum(G_W * p["W1"]) + xp.sum(G_U * p["U1"]) + xp.sum(G_b * p["b1"])
@@ -197,7 +220,7 @@ def planar_cnf_flow(params, z0, *, t0=0.0, t1=1.0, rtol=1e-5, atol=1e-5, **odein
     (`flow` takes the max of the two RMS's) and step sequences can differ slightly.
     Differentiable in params and z0 (adjoint with the fused NumPy VJP by default)."""
     from refimpl.ode import odeint
-    _check_z(z0, anp.shape(params["W0"])[1])
+    _check_z(z0, _dim(params))
     y0 = anp.concatenate([z0, anp.zeros((anp.shape(z0)[0], 1))], axis=1)
     y1 = odeint(planar_cnf_augmented_fast, y0, anp.array([t0, t1]), (params,), rtol=rtol,
                 atol=atol, **odeint_kw)[-1]
@@ -244,41 +267,6 @@ def planar_nf_forward(params, z):
 
 
 # --- the same flow as one autograd primitive with a hand-written VJP (the fast twin) ----------
-
-def _nf_layers(W, U, b, z):
-    """Forward pass storing z_0..z_K (K+1, B, D), h (K, B) and det (K, B)."""
-    K = W.shape[0]
-    zs, hs, dets = [z], [], []
-    c = np.sum(W * U, axis=1)                                       # (K,) wᵀû
-    for k in range(K):
-        h = np.tanh(zs[-1] @ W[k] + b[k])                           # (B,)
-        dets.append(1.0 + (1.0 - h * h) * c[k])
-        hs.append(h)
-        zs.append(zs[-1] + h[:, None] * U[k])
-    return zs, hs, dets, c
-
-
-def _nf_backward(W, U, zs, hs, dets, c, gz, gl):
-    """Reverse sweep of `_nf_layers` for gᵀz_K + g_lᵀ Σ log|det_k| (NumPy twin of
-    `planar_kernels.nf_backward_kernel`). Returns (gW, gU (w.r.t. û), gb, gz)."""
-    gz = gz.copy()                                                  # (B, D)
-    gW, gU, gb = np.zeros_like(W), np.zeros_like(U), np.zeros(W.shape[0])
-    for k in range(W.shape[0] - 1, -1, -1):
-        h, det = hs[k], dets[k]
-        s = 1.0 - h * h                                             # h'(a)
-        # z_k = z_{k-1} + h û_k
-        gU[k] += gz.T @ h
-        gh = gz @ U[k]                                              # (B,)
-        # log|1 + s c|: ∂/∂s = c/det, ∂/∂c = s/det
-        gc = np.sum(gl * s / det)
-        gh = gh - 2.0 * h * (gl * c[k] / det)                       # through s = 1 - h²
-        ga = gh * s                                                 # (B,)
-        gW[k] += zs[k].T @ ga + gc * U[k]
-        gU[k] += gc * W[k]
-        gb[k] = np.sum(ga)
-        gz = gz + ga[:, None] * W[k]
-    return gW, gU, gb, gz
-
 
 def _c64(x):
     return np.ascontiguousarray(x, dtype=np.float64)

@@ -1,7 +1,7 @@
-"""Numba kernels for the planar NF: the fast twins of the readable code in `planar.py`.
+"""Numba kernels for the planar NF and their readable NumPy twins (the NF of `planar.py`).
 
 `nf_forward_kernel` / `nf_backward_kernel`: the K planar layers of R&M eqs. (10)-(13) and
-their reverse sweep; twins `planar._nf_layers` / `planar._nf_backward` (NumPy). The K layers
+their reverse sweep; twins `_nf_layers` / `_nf_backward` (NumPy, below). The K layers
 are sequential, so a NumPy loop pays K × (a few array calls); the kernel runs them in one
 call. (The planar CNF's dynamics are one matrix product per evaluation: their fused fast
 path is plain NumPy, in `planar.py`.)
@@ -78,4 +78,41 @@ def nf_backward_kernel(W, U, zs, hs, dets, c, gz_in, gl):
         for d in range(D):
             gW[k, d] += gc * U[k, d]
             gU[k, d] += gc * W[k, d]
+    return gW, gU, gb, gz
+
+
+# --- the readable NumPy twins -----------------------------------------------------------------
+
+def _nf_layers(W, U, b, z):
+    """Forward pass storing z_0..z_K (K+1, B, D), h (K, B) and det (K, B)."""
+    K = W.shape[0]
+    zs, hs, dets = [z], [], []
+    c = np.sum(W * U, axis=1)                                       # (K,) wᵀû
+    for k in range(K):
+        h = np.tanh(zs[-1] @ W[k] + b[k])                           # (B,)
+        dets.append(1.0 + (1.0 - h * h) * c[k])
+        hs.append(h)
+        zs.append(zs[-1] + h[:, None] * U[k])
+    return zs, hs, dets, c
+
+
+def _nf_backward(W, U, zs, hs, dets, c, gz, gl):
+    """Reverse sweep of `_nf_layers` for gᵀz_K + g_lᵀ Σ log|det_k| (NumPy twin of
+    `planar_kernels.nf_backward_kernel`). Returns (gW, gU (w.r.t. û), gb, gz)."""
+    gz = gz.copy()                                                  # (B, D)
+    gW, gU, gb = np.zeros_like(W), np.zeros_like(U), np.zeros(W.shape[0])
+    for k in range(W.shape[0] - 1, -1, -1):
+        h, det = hs[k], dets[k]
+        s = 1.0 - h * h                                             # h'(a)
+        # z_k = z_{k-1} + h û_k
+        gU[k] += gz.T @ h
+        gh = gz @ U[k]                                              # (B,)
+        # log|1 + s c|: ∂/∂s = c/det, ∂/∂c = s/det
+        gc = np.sum(gl * s / det)
+        gh = gh - 2.0 * h * (gl * c[k] / det)                       # through s = 1 - h²
+        ga = gh * s                                                 # (B,)
+        gW[k] += zs[k].T @ ga + gc * U[k]
+        gU[k] += gc * W[k]
+        gb[k] = np.sum(ga)
+        gz = gz + ga[:, None] * W[k]
     return gW, gU, gb, gz

@@ -10,6 +10,7 @@ from refimpl.ffjord.planar import (TARGETS, _nf_backward, _nf_layers, _planar_nf
                                    init_planar_cnf, init_planar_nf, planar_cnf_augmented,
                                    planar_cnf_augmented_fast, planar_cnf_dynamics, planar_cnf_flow,
                                    planar_nf_fast, planar_nf_forward, planar_u_hat, target_energy)
+from refimpl.ffjord.planar_hyper import hyper_theta
 from refimpl.ffjord.planar_kernels import nf_backward_kernel, nf_forward_kernel
 from refimpl.testing import assert_twins_agree
 
@@ -18,9 +19,15 @@ def _randomise(p, rng, scale=0.7):
     return {k: v + scale * rng.standard_normal(np.shape(v)) for k, v in p.items()}
 
 
-def test_planar_cnf_trace_matches_autograd_jacobian():
+# both time dependences of θ(t): affine, and Chen et al.'s hypernetwork (small hidden width)
+TD = pytest.mark.parametrize("td", [{}, {"time_dependence": "hypernet", "hidden": 4}],
+                             ids=["affine", "hypernet"])
+
+
+@TD
+def test_planar_cnf_trace_matches_autograd_jacobian(td):
     rng = np.random.default_rng(0)
-    p = _randomise(init_planar_cnf(rng, dim=3, M=5), rng)
+    p = _randomise(init_planar_cnf(rng, dim=3, M=5, **td), rng)
     z, t = rng.standard_normal((4, 3)), 0.37
     f, div = planar_cnf_dynamics.with_exact_divergence(t, z, p)
     assert_twins_agree(f, planar_cnf_dynamics(t, z, p), name="f")
@@ -29,10 +36,11 @@ def test_planar_cnf_trace_matches_autograd_jacobian():
         assert abs(div[b] - np.trace(J)) < 1e-12 * max(1.0, abs(np.trace(J)))
 
 
-def test_planar_cnf_augmented_is_f_and_minus_exact_trace():
+@TD
+def test_planar_cnf_augmented_is_f_and_minus_exact_trace(td):
     # Chen et al. Thm. 1 on the flat state [z, Δlog p]: the last column is -Tr(∂f/∂z)
     rng = np.random.default_rng(5)
-    p = _randomise(init_planar_cnf(rng, dim=3, M=4), rng)
+    p = _randomise(init_planar_cnf(rng, dim=3, M=4, **td), rng)
     y, t = rng.standard_normal((3, 4)), -0.6
     out = planar_cnf_augmented(t, y, p)                                   # (B, D + 1)
     assert_twins_agree(out[:, :-1], planar_cnf_dynamics(t, y[:, :-1], p), name="f")
@@ -41,10 +49,12 @@ def test_planar_cnf_augmented_is_f_and_minus_exact_trace():
         assert abs(out[b, -1] + np.trace(J)) < 1e-12 * max(1.0, abs(np.trace(J)))
 
 
-def test_planar_cnf_fused_vjp_matches_autograd_twin():
-    # the hand-written f_and_vjp vs autograd's VJP of the readable definition, all arguments
+@TD
+def test_planar_cnf_fused_vjp_matches_autograd_twin(td):
+    # the hand-written f_and_vjp (for the hypernetwork: chained through its MLP by hand) vs
+    # autograd's VJP of the readable definition, all arguments
     rng = np.random.default_rng(6)
-    p = _randomise(init_planar_cnf(rng, dim=2, M=7), rng)
+    p = _randomise(init_planar_cnf(rng, dim=2, M=7, **td), rng)
     y, a, t = rng.standard_normal((5, 3)), rng.standard_normal((5, 3)), 0.45
     vjp, f_ref = make_vjp(lambda y_, p_, t_: planar_cnf_augmented(t_, y_, p_), argnum=(0, 1, 2))(y, p, t)
     g_y_ref, g_p_ref, g_t_ref = vjp(a)
@@ -57,21 +67,24 @@ def test_planar_cnf_fused_vjp_matches_autograd_twin():
     assert_twins_agree(np.array(g_t), np.array(g_t_ref), name="aᵀ∂f/∂t")
 
 
-def test_planar_cnf_fused_vjp_is_differentiable_again():
+@TD
+def test_planar_cnf_fused_vjp_is_differentiable_again(td):
     # f_and_vjp is written in autograd.numpy: Hessian-vector products through the adjoint
     rng = np.random.default_rng(7)
-    p = _randomise(init_planar_cnf(rng, dim=2, M=3), rng)
+    p = _randomise(init_planar_cnf(rng, dim=2, M=3, **td), rng)
     y, a = rng.standard_normal((4, 3)), rng.standard_normal((4, 3))
+    key = "A2" if td else "W0"
     np.random.seed(0)
-    check_grads(lambda yy, pp, aa: planar_cnf_augmented.f_and_vjp(0.3, yy, pp, aa)[2]["W0"],
+    check_grads(lambda yy, pp, aa: planar_cnf_augmented.f_and_vjp(0.3, yy, pp, aa)[2][key],
                 modes=["rev"], order=1)(y, p, a)
 
 
-def test_planar_cnf_fast_path_is_plain_numpy_and_matches_definition():
+@TD
+def test_planar_cnf_fast_path_is_plain_numpy_and_matches_definition(td):
     # untraced: the fused plain-NumPy path (no autograd boxes, the same numbers); traced:
     # the autograd.numpy definition, so gradients flow through `planar_cnf_augmented_fast`
     rng = np.random.default_rng(9)
-    p = _randomise(init_planar_cnf(rng, dim=2, M=16), rng)
+    p = _randomise(init_planar_cnf(rng, dim=2, M=16, **td), rng)
     y, a, t = rng.standard_normal((6, 3)), rng.standard_normal((6, 3)), 0.8
     f = planar_cnf_augmented_fast(t, y, p)
     assert type(f) is np.ndarray
@@ -118,11 +131,12 @@ def test_nf_kernels_match_numpy_twins():
         assert_twins_agree(x, y, name=name)
 
 
-def test_planar_cnf_flow_matches_generic_flow_and_gradients():
+@TD
+def test_planar_cnf_flow_matches_generic_flow_and_gradients(td):
     # fused flat-state path vs `flow` (tuple state, autograd VJP per stage): same ODE, so the
     # values and adjoint gradients agree to the solver tolerance
     rng = np.random.default_rng(8)
-    p = _randomise(init_planar_cnf(rng, dim=2, M=6), rng, 0.5)
+    p = _randomise(init_planar_cnf(rng, dim=2, M=6, **td), rng, 0.5)
     z0 = rng.standard_normal((20, 2))
     tol = dict(rtol=1e-10, atol=1e-10)
     z_a, d_a = planar_cnf_flow(p, z0, t0=0.0, t1=1.0, **tol)
@@ -205,6 +219,28 @@ def test_bad_input():
         init_planar_cnf(0, 2, 3)
     with pytest.raises(ValueError, match="K"):
         init_planar_nf(np.random.default_rng(0), 2, 0)
+    with pytest.raises(ValueError, match="time_dependence.*'hyper'"):
+        init_planar_cnf(np.random.default_rng(0), 2, 3, time_dependence="hyper")
+    with pytest.raises(ValueError, match="hidden"):
+        init_planar_cnf(np.random.default_rng(0), 2, 3, time_dependence="hypernet", hidden=0)
+    with pytest.raises(ValueError, match="z"):
+        planar_cnf_flow(init_planar_cnf(np.random.default_rng(0), 2, 3, time_dependence="hypernet"),
+                        np.zeros((4, 3)))
+
+
+def test_hypernet_init_matches_affine_theta0_and_paper_layout():
+    # θ(0) of the hypernetwork: w, b as the affine θ0, u σ(g)/M with the affine U0's scale;
+    # the MLP is t -> H -> H -> (M, 3D + 1) (torchdiffeq HyperNetwork, outputs grouped per unit)
+    rng = np.random.default_rng(11)
+    M, D, H = 400, 2, 32
+    p = init_planar_cnf(rng, dim=D, M=M, scale=0.1, time_dependence="hypernet", hidden=H)
+    assert {k: np.shape(v) for k, v in p.items()} == {"A1": (H,), "c1": (H,), "A2": (H, H), "c2": (H,),
+                                                      "A3": (H, M, 3 * D + 1), "c3": (M, 3 * D + 1)}
+    q = dict(p, A3=np.zeros_like(p["A3"]))                # θ(t) = the output biases c3
+    W, U, b = hyper_theta(0.5, q)
+    for x, sd, name in ((W, 1 / np.sqrt(D), "w"), (U, 0.1 / np.sqrt(M), "u σ(g)/M"), (b, 1.0, "b")):
+        x = np.ravel(x)      # sample variance of n N(0, sd²) draws: SE ≈ sd² √(2/n)
+        assert abs(np.var(x) - sd ** 2) < 4 * sd ** 2 * np.sqrt(2 / x.size), name
 
 
 def test_cnf_vs_nf_objectives_and_registration():
@@ -217,7 +253,8 @@ def test_cnf_vs_nf_objectives_and_registration():
     # KL(q‖p) = loss + log Z ≥ 0 (up to Monte Carlo error) for an untrained flow
     rng = np.random.default_rng(4)
     z0 = rng.standard_normal((4000, 2))
-    for kind, p in (("nf", init_planar_nf(rng, 2, 3)), ("cnf", init_planar_cnf(rng, 2, 3))):
+    for kind, p in (("nf", init_planar_nf(rng, 2, 3)), ("cnf", init_planar_cnf(rng, 2, 3)),
+                    ("cnf", init_planar_cnf(rng, 2, 3, time_dependence="hypernet"))):
         assert kl_loss(kind, p, "U1", z0, 1e-5) + log_partition("U1") > 0
 
 
@@ -233,8 +270,14 @@ def test_cnf_vs_nf_quick_run(tmp_path):
     for prob in ("U1", "U2", "U3"):
         for k in ("cnf", "nf"):                     # more capacity fits the target better
             assert m[f"{prob}/{k}_32/loss"] < m[f"{prob}/{k}_1/loss"]
-    # Chen et al. Figs. 4-5: the CNF with M units matches or beats the NF with K = M layers
-    # (seed 0 quick run: 9 of the 10 (problem, size) pairs; U3 at 64 favours the NF)
+    # Chen et al. Figs. 4-5: the CNF with M units (hypernetwork θ(t), as the paper) matches or
+    # beats the NF with K = M layers. Full run (numerics/results/full_runs/cnf-vs-nf): 10 of
+    # the 10 (problem, size ∈ {32, 64}) pairs, moons within 0.006 nats (a tie). This quick run
+    # (seed 0, 100 CNF iterations): 8 of 10, clear margins (≥ 0.1) on U1, moons and circles,
+    # while U2 at 32 and U3 at 64 favour the NF; U2 at 64 and U3 at 32 are within 0.07.
+    for prob in ("U1", "moons", "circles"):
+        for s in (32, 64):
+            assert m[f"{prob}/cnf_{s}/loss"] < m[f"{prob}/nf_{s}/loss"] - 0.05, (prob, s)
     wins = [m[f"{prob}/cnf_{s}/loss"] < m[f"{prob}/nf_{s}/loss"]
             for prob in ("U1", "U2", "U3", "moons", "circles") for s in (32, 64)]
-    assert sum(wins) >= 8, wins
+    assert sum(wins) >= 7, wins
