@@ -12,9 +12,11 @@ Recognition model: q(z_t0 | x) = N(μ, diag exp(logvar)) from an RNN read backwa
 one reparameterised sample z_t0 = μ + exp(logvar / 2) ⊙ ε (ε passed in, so the objective is
 a deterministic function that `check_grads` can test) and the KL in closed form.
 
-Architecture (paper App.; sizes from the issue): latent dimension 4, dynamics f an MLP
-4 → 20 → 4 (tanh, autonomous — `refimpl.ode.mlp.mlp_dynamics`, so the adjoint uses the
-fused VJP kernel), decoder 4 → 20 → 2 (ReLU, as the authors' `Decoder`), encoder 25 units.
+Architecture (paper App.; sizes from the issue and the authors' script): latent dimension 4,
+dynamics f an MLP 4 → 20 → 20 → 4 (softplus where the authors use ELU — both unbounded
+above, which the fast-growing clockwise spirals need; tanh extrapolated worse; autonomous;
+`refimpl.ode.mlp.mlp_dynamics`, whose forward and VJP are fused kernels), decoder
+4 → 20 → 2 (ReLU, as the authors' `Decoder`), encoder 25 units.
 
 Irregular observations: every spiral lives on one shared grid `ts` (T,); a spiral observes
 the grid points `obs_idx` (B, n). The ODE is solved once for the batch at the union of the
@@ -37,13 +39,18 @@ from .rnn import init_recognition_rnn, recognition_rnn
 __all__ = ["init_latent_ode", "latent_trajectory", "decode", "gaussian_kl", "gaussian_loglik",
            "elbo", "encode_predict", "DYNAMICS"]
 
-DYNAMICS = mlp_dynamics("tanh", time_input=False)     # f(t, z, θ_f), autonomous
+DYNAMICS = mlp_dynamics("softplus", time_input=False)     # f(t, z, θ_f), autonomous
 
 
-def init_latent_ode(rng, obs_dim=2, latent_dim=4, rnn_hidden=25, dyn_hidden=20, dec_hidden=20):
-    """{"rec": encoder, "dyn": [(W, b)] of f, "dec": [(W, b)] of the decoder}."""
+def init_latent_ode(rng, obs_dim=2, latent_dim=4, rnn_hidden=25, dyn_hidden=(20, 20),
+                    dec_hidden=20):
+    """{"rec": encoder, "dyn": [(W, b)] of f, "dec": [(W, b)] of the decoder}.
+
+    dyn_hidden: an int (one hidden layer) or a tuple of widths (default (20, 20), the
+    authors' `LatentODEfunc`: two hidden layers of 20)."""
+    hidden = tuple(int(h) for h in onp.atleast_1d(dyn_hidden))
     return {"rec": init_recognition_rnn(rng, obs_dim, latent_dim, rnn_hidden),
-            "dyn": init_mlp_dynamics(rng, latent_dim, hidden=(dyn_hidden,), time_input=False),
+            "dyn": init_mlp_dynamics(rng, latent_dim, hidden=hidden, time_input=False),
             "dec": nn.init_mlp(rng, [latent_dim, dec_hidden, obs_dim])}
 
 
@@ -55,7 +62,9 @@ def latent_trajectory(dyn_params, z0, ts, info=None, **odeint_kw):
 
 def decode(dec_params, z):
     """Mean of p(x | z): (..., L) -> (..., D)."""
-    return nn.mlp(dec_params, z, activation="relu")
+    # flatten the leading axes: autograd's VJP of a 3-D dot is a slow tensordot
+    out = nn.mlp(dec_params, np.reshape(z, (-1, z.shape[-1])), activation="relu")
+    return np.reshape(out, z.shape[:-1] + (out.shape[-1],))
 
 
 def gaussian_kl(mean, logvar):

@@ -5,11 +5,13 @@
   authors' `examples/ode_demo.py` in torchdiffeq; the data of `neural-ode-spiral`).
 * `archimedean_spirals` — the latent-ODE data of Sec. 5.1: noisy 2-D Archimedean spirals
   r = a + b θ, half clockwise, half counter-clockwise, each starting at a random point,
-  observed at 100 equally spaced times; the next 100 times are the extrapolation targets
-  of Table 2. Constants follow the authors' `examples/latent_ode.py` in torchdiffeq
-  (`generate_spiral2d`: 1000 spirals, a = 0, b = 0.3, θ ∈ [0, 6π] on 1000 points,
-  noise std 0.3; counter-clockwise r = a + b θ centred at (+5, 0), clockwise
-  r = a + 50 b / (6π + 1 − θ) centred at (−5, 0)).
+  observed at 100 equally spaced times; optionally the next 100 times are the
+  extrapolation targets of Table 2. Constants follow the values the authors'
+  `examples/latent_ode.py` in torchdiffeq passes to `generate_spiral2d` in its main block
+  (1000 spirals, a = 0, b = 0.3, θ ∈ [0, 6π] on ntotal = 1000 points, nsample = 100,
+  noise std 0.3 — not the function's keyword defaults ntotal=500, stop=1, noise_std=.1,
+  b=1, which the script overrides); counter-clockwise r = a + b θ centred at (+5, 0),
+  clockwise r = a + 50 b / (6π + 1 − θ) centred at (−5, 0).
 * `subsample_observations` — n ∈ {30, 50, 100} observation times drawn per spiral without
   replacement (Sec. 5.1, "irregular time points").
 
@@ -44,28 +46,33 @@ def cubic_spiral_trajectory(n_points=1000, t_end=25.0, y0=(2.0, 0.0), rtol=1e-10
 
 
 def archimedean_spirals(rng, n_spirals=1000, n_total=1000, n_window=100, stop=6 * np.pi,
-                        noise_std=0.3, a=0.0, b=0.3):
+                        noise_std=0.3, a=0.0, b=0.3, n_extrapolate=None):
     """Noisy Archimedean spirals with an observation window and an extrapolation window.
 
-    Each spiral is a window of 2 n_window consecutive points of one of the two base curves
-    (θ on `n_total` points of [0, stop]), starting at index t0 drawn uniformly from
-    [n_window, n_total − 2 n_window] (the authors draw from [n_window, n_total − n_window);
-    we leave room for the extrapolation window). Directions: exactly half clockwise, half
-    counter-clockwise, in random order (the authors flip a fair coin per spiral).
+    Each spiral is a window of W + E consecutive points (W = n_window, E = n_extrapolate,
+    default W) of one of the two base curves (θ on `n_total` points of [0, stop]), starting
+    at index t0 drawn uniformly from [W, n_total − W − E). With E = 0 this is exactly the
+    authors' draw (`generate_spiral2d`: t0 ∈ [nsample, ntotal − nsample)), so the windows
+    cover the whole curve; with E > 0 the start leaves room for the extrapolation targets.
+    Directions: exactly half clockwise, half counter-clockwise, in random order (the authors
+    flip a fair coin per spiral).
 
     Returns a dict:
-      ts      (2W,)       window times, starting at 0 (the dynamics are autonomous)
-      x_true  (N, 2W, 2)  noise-free trajectories
-      x_obs   (N, 2W, 2)  x_true + N(0, noise_std²) noise
+      ts      (W+E,)       window times, starting at 0 (the dynamics are autonomous)
+      x_true  (N, W+E, 2)  noise-free trajectories
+      x_obs   (N, W+E, 2)  x_true + N(0, noise_std²) noise
       clockwise (N,) bool
-    W = n_window. The first W columns are the observation window, the last W the
-    extrapolation targets.
+    The first W columns are the observation window, the last E the extrapolation targets.
     """
     n_spirals, n_total, W = int(n_spirals), int(n_total), int(n_window)
+    E = W if n_extrapolate is None else int(n_extrapolate)
     if n_spirals < 1:
         raise ValueError(f"n_spirals: expected a positive integer, got {n_spirals}")
-    if n_total < 3 * W:
-        raise ValueError(f"n_total: expected at least 3 * n_window = {3 * W}, got {n_total}")
+    if E < 0:
+        raise ValueError(f"n_extrapolate: expected a non-negative integer, got {E}")
+    if n_total < 2 * W + E + 1:
+        raise ValueError(f"n_total: expected at least 2 * n_window + n_extrapolate + 1 = "
+                         f"{2 * W + E + 1}, got {n_total}")
     orig_ts = np.linspace(0.0, stop, n_total)                    # (n_total,)
     # clockwise: θ runs down from stop + 1 to 1, radius 50 b / θ grows; centre (−5, 0)
     z_cw = stop + 1.0 - orig_ts
@@ -75,11 +82,11 @@ def archimedean_spirals(rng, n_spirals=1000, n_total=1000, n_window=100, stop=6 
     r_cc = a + b * orig_ts
     cc = np.stack([r_cc * np.cos(orig_ts) + 5.0, r_cc * np.sin(orig_ts)], axis=1)
     clockwise = rng.permutation(np.arange(n_spirals) < n_spirals // 2)
-    t0 = rng.integers(W, n_total - 2 * W + 1, size=n_spirals)              # (N,)
-    idx = t0[:, None] + np.arange(2 * W)[None, :]                            # (N, 2W)
-    x_true = np.where(clockwise[:, None, None], cw[idx], cc[idx])           # (N, 2W, 2)
+    t0 = rng.integers(W, n_total - W - E, size=n_spirals)                   # (N,)
+    idx = t0[:, None] + np.arange(W + E)[None, :]                            # (N, W+E)
+    x_true = np.where(clockwise[:, None, None], cw[idx], cc[idx])           # (N, W+E, 2)
     x_obs = x_true + noise_std * rng.standard_normal(x_true.shape)
-    return {"ts": orig_ts[:2 * W] - orig_ts[0], "x_true": x_true, "x_obs": x_obs,
+    return {"ts": orig_ts[:W + E] - orig_ts[0], "x_true": x_true, "x_obs": x_obs,
             "clockwise": clockwise}
 
 

@@ -17,9 +17,14 @@ References
 E. Hairer, S. P. Nørsett, G. Wanner, *Solving ODEs I*, 2nd ed. (1993), Sec. II.6.
 Hairer's ``dop853.f`` (subroutine ``CONTD8``).
 """
+import autograd.numpy as anp
 import numpy as np
+from autograd.tracer import getval, isbox
 
-__all__ = ["DenseSolution", "step_coefficients", "eval_coefficients", "eval_step"]
+__all__ = ["DenseSolution", "step_coefficients", "eval_coefficients", "eval_step",
+           "TRACED_KINDS", "eval_step_traced"]
+
+TRACED_KINDS = ("poly", "hermite")    # continuous extensions `eval_step_traced` can trace
 
 
 def step_coefficients(tab, K, y, y_new, f, f_new, h, t, fun):
@@ -77,6 +82,39 @@ def eval_step(kind, C, theta):
         y += C[j]
         y *= theta
     return y + C[0]
+
+
+def eval_step_traced(tab, ks, y, y_new, f1, h, thetas):
+    """One step's continuous extension at the points ``thetas``, with ``autograd.numpy``.
+
+    The same polynomials as ``step_coefficients`` + ``eval_step`` for ``dense="poly"`` and
+    ``"hermite"`` tableaus, but every operand may be an autograd box (stages ``ks``, a list
+    of (n,) arrays with ``ks[0] = f(t, y)``; ``y``, ``y_new``, ``f1 = f(t + h, y_new)``, the
+    step ``h`` and each ``θ = (t_out - t)/h``), so ``odeint(output="interpolate")`` can be
+    differentiated through it. thetas: list of m scalars. Returns (m, n); coefficients are
+    cast to ``y``'s dtype. All m points share one product with the step's coefficients.
+    """
+    kind = tab.dense
+    dtype = np.result_type(getval(y))
+    if kind == "poly":
+        # Hairer I eq. (6.7): y(θ) = y0 + Σ_j θ^j C_j,  C_j = h (Kᵀ P)[:, j-1]
+        P = np.asarray(tab.P, dtype)                                  # (s, p)
+        C = anp.dot(P.T, anp.stack(ks[:P.shape[0]])) * h              # (p, n)
+    elif kind == "hermite":
+        # Hairer I eq. (6.7'): the cubic through (y0, f0) and (y1, f1), power form
+        d = y_new - y
+        hf0, hf1 = h * ks[0], h * f1
+        C = anp.stack([hf0, 3 * d - 2 * hf0 - hf1, hf0 + hf1 - 2 * d])   # (3, n)
+    else:
+        raise ValueError(f"output: 'interpolate' supports tableaus with dense in "
+                         f"{TRACED_KINDS}; method {tab.name!r} has dense={kind!r}")
+    p = C.shape[0]
+    if any(isbox(th) for th in thetas):
+        th = anp.stack([anp.reshape(v, ()) for v in thetas])          # (m,) traced
+    else:
+        th = np.array([float(v) for v in thetas], dtype)              # (m,)
+    powers = th[:, None] ** np.arange(1, p + 1, dtype=dtype)          # (m, p): θ^1..θ^p
+    return y + anp.dot(powers, C)                                     # (m, n)
 
 
 class DenseSolution:

@@ -20,8 +20,25 @@ Gradient modes (all differentiate with respect to y0, every float array inside `
   then replays each segment under autograd: the same gradient as "backprop" (to rounding)
   with memory ∝ number of checkpoints + k steps. First order only.
 
-Every mode clips the last step to each output time (no interpolation), so ys are identical
-across modes. The error norm is the RMS of the scaled error (as `solve`); for a tuple state
+Output times (`output`):
+
+* "clip" (default) — every step that would pass an output time is clipped to it, so the
+  solver lands on each t_i; ys are identical across the gradient modes. N output times
+  force at least N-1 steps.
+* "interpolate" — steps are clipped to the final time t_{N-1} only (no overshoot, unlike
+  torchdiffeq's solvers, which step past it); every interior y(t_i) is the accepted step's
+  continuous extension, written with autograd.numpy (`refimpl.ode.traced`,
+  `refimpl.ode.dense.eval_step_traced`): dopri5/tsit5 the 4th-order `P` polynomial (scipy
+  RK45.P, Hairer I eq. (6.7)), the other tableaus the cubic Hermite through (y, f) at both
+  ends; dop853 raises ValueError (its 7th-order extension needs extra stages). The step
+  sequence no longer depends on how many outputs are asked for, as in torchdiffeq and
+  `solve(t_eval=...)`. "backprop" differentiates the interpolant (d/dt_i through θ);
+  "adjoint" interpolates the forward solve while the backward solve still restarts at every
+  output time (the cotangent jumps there); "checkpoint" refuses it (ValueError: its replay in
+  `refimpl.ode.checkpoint` re-runs clipped steps only). With two output times both modes
+  give the same numbers.
+
+The error norm is the RMS of the scaled error (as `solve`); for a tuple state
 it is the max over the elements of their RMS (torchdiffeq's mixed norm for tuples).
 dtype follows y0 (float32 mode: coefficients and times cast to float32).
 `info` (a dict you pass) receives nfev_forward, n_steps_forward, n_rejected_forward after
@@ -49,10 +66,10 @@ from autograd.tracer import getval, isbox
 from .adjoint import NORMS, AdjointSpec, odeint_adjoint_flat, publish_counts
 from .checkpoint import CheckpointSpec, odeint_checkpoint_flat
 from .tableaus import ButcherTableau, get_tableau
-from .traced import (FlatODE, GroupNorm, flat_concat, integrate, tree_flatten,
-                     tree_unflatten)
+from .traced import (OUTPUTS, FlatODE, GroupNorm, check_output, flat_concat, integrate,
+                     tree_flatten, tree_unflatten)
 
-__all__ = ["odeint", "GRADIENTS"]
+__all__ = ["odeint", "GRADIENTS", "OUTPUTS"]
 
 GRADIENTS = ("adjoint", "backprop", "checkpoint")
 _OPTIONS = ("first_step", "max_step", "max_steps", "step_size")
@@ -60,7 +77,7 @@ _OPTIONS = ("first_step", "max_step", "max_steps", "step_size")
 
 def odeint(func, y0, t, args=(), *, method="dopri5", rtol=1e-7, atol=1e-9, gradient="adjoint",
            adjoint_rtol=None, adjoint_atol=None, adjoint_norm="mixed", checkpoints=None,
-           info=None, **solver_options):
+           info=None, output="clip", **solver_options):
     """Solve dy/dt = func(t, y, *args) and return y at every t[i] (differentiably).
 
     Parameters
@@ -79,6 +96,7 @@ def odeint(func, y0, t, args=(), *, method="dopri5", rtol=1e-7, atol=1e-9, gradi
     adjoint_norm : "mixed" | "seminorm" | "rms" (see `refimpl.ode.adjoint`).
     checkpoints : "checkpoint" mode: store every k-th accepted step (int k >= 1; default 1).
     info : optional dict, filled with evaluation counts (module docstring).
+    output : "clip" | "interpolate" — how y(t_i) is produced (module docstring).
     **solver_options : first_step, max_step, max_steps, step_size (as `solve`).
 
     Returns
@@ -87,6 +105,11 @@ def odeint(func, y0, t, args=(), *, method="dopri5", rtol=1e-7, atol=1e-9, gradi
     """
     p = _validate(func, y0, t, args, method, rtol, atol, gradient, adjoint_rtol, adjoint_atol,
                   adjoint_norm, checkpoints, info, solver_options)
+    check_output(output, p.tab)
+    if output == "interpolate" and gradient == "checkpoint":
+        raise ValueError("output: 'interpolate' is not supported with gradient='checkpoint' "
+                         "(its replay re-runs clipped steps only); use output='clip' or "
+                         "gradient='backprop'")
     counters = {"forward": _zero_counts(), "backward": _zero_counts()}
     if info is not None:
         info.clear()
@@ -97,12 +120,14 @@ def odeint(func, y0, t, args=(), *, method="dopri5", rtol=1e-7, atol=1e-9, gradi
         ode_fun = (lambda s, y, leaves: _tap(fun(s, y, leaves), counters)) \
             if info is not None else fun
         ys, stats = integrate(ode_fun, p.y0, p.t, (p.leaves,), tab=p.tab, rtol=p.rtol,
-                              atol=p.atol, norm=p.norm, **p.options)
+                              atol=p.atol, norm=p.norm, output=output, **p.options)
         ys = anp.stack(ys)
         counters["forward"] = {k: stats[k] for k in _zero_counts()}
     else:
         theta = flat_concat(p.leaves)                     # (p,) the differentiable args
         options = dict(p.options)
+        if output != "clip":            # reaches `integrate` through the adjoint's options
+            options["output"] = output
         first_step = options.pop("first_step", None) if gradient == "adjoint" else None
         common = dict(adjoint_rtol=p.adjoint_rtol, adjoint_atol=p.adjoint_atol,
                       adjoint_norm=adjoint_norm, options=options, counters=counters)

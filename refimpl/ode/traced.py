@@ -5,11 +5,17 @@ It runs the same Butcher tableaus (`refimpl.ode.tableaus`) and the same controll
 last-step rule) as `refimpl.ode.solve`, so on the same problem both give the same numbers
 (the tests hold them together to ~1e-13). Differences from `solve`, by design:
 
-* Output times are hit by clipping the step (`controller.last_step` towards each t_i), never
-  by dense-output interpolation, so that y(t_i) depends on t_i through the arithmetic and
-  gradients with respect to t flow. After a clipped step at an intermediate output time the
-  next step is the larger of the controller's proposal and the step proposed before clipping
-  (a short clipped step says nothing against the old step size).
+* `output="clip"` (default): output times are hit by clipping the step
+  (`controller.last_step` towards each t_i), so that y(t_i) depends on t_i through the
+  arithmetic and gradients with respect to t flow. After a clipped step at an intermediate
+  output time the next step is the larger of the controller's proposal and the step proposed
+  before clipping (a short clipped step says nothing against the old step size).
+  `output="interpolate"`: steps are clipped to the final time t_{N-1} only (no overshoot,
+  unlike torchdiffeq, which steps past it), and every interior y(t_i) is the accepted step's
+  continuous extension at θ = (t_i − t_k)/h (`refimpl.ode.dense.eval_step_traced`: the
+  4th-order `P` polynomial for dopri5/tsit5, the cubic Hermite for the other tableaus;
+  dop853 is refused). N output times then cost what one output costs, as in torchdiffeq
+  and `solve(t_eval=...)`; d/dt_i flows through θ. With 2 output times both modes coincide.
 * The arithmetic is written with `autograd.numpy`, so autograd can follow it when y0, t or
   args are boxed ("backprop" mode). The step sizes chosen by the controller are computed from
   plain values (`getval`) and are constants for differentiation; only a clipped final step
@@ -35,11 +41,24 @@ from autograd import make_vjp
 from autograd.tracer import getval, isbox
 
 from .control import DEFAULT, dop853_error_norm, error_scale, rms_norm, min_step
+from .dense import TRACED_KINDS, eval_step_traced
 from .errors import (SolverError, STATUS_MAX_STEPS, STATUS_NONFINITE,  # noqa: F401
                      STATUS_STEP_UNDERFLOW)
 
 __all__ = ["GroupNorm", "FlatODE", "rk_step", "integrate", "tree_flatten", "tree_unflatten",
-           "flat_concat", "flat_split"]
+           "flat_concat", "flat_split", "OUTPUTS", "check_output"]
+
+OUTPUTS = ("clip", "interpolate")      # how `integrate` produces y(t_i) (module docstring)
+
+
+def check_output(output, tab):
+    """ValueError unless `output` is one of OUTPUTS and the tableau supports it."""
+    if output not in OUTPUTS:
+        raise ValueError(f"output: expected one of {OUTPUTS}, got {output!r}")
+    if output == "interpolate" and tab.dense not in TRACED_KINDS:
+        raise ValueError(f"output: 'interpolate' needs a tableau with a traceable continuous "
+                         f"extension (dense in {TRACED_KINDS}); method {tab.name!r} has "
+                         f"dense={tab.dense!r}; use output='clip'")
 
 
 # --- parameter containers <-> flat vectors (autograd.misc.flatten's order, traceable) -----
@@ -175,18 +194,21 @@ def rk_step(func, t, y, h, f0, tab, args=(), coeffs=None, t_new=None):
 # --- the driver --------------------------------------------------------------------------
 def integrate(func, y0, t, args=(), *, tab, rtol, atol, controller=DEFAULT, norm=None,
               first_step=None, max_step=math.inf, max_steps=100_000, step_size=None,
-              on_accept=None):
+              on_accept=None, output="clip"):
     """Solve y' = func(t, y, *args) from t[0], returning y at every t[i] (a list of (n,)).
 
     y0: (n,) flat, float32 or float64 (the arithmetic's dtype); t: (N,) strictly monotonic
     (may be an autograd box); `norm(scaled_err) -> float` replaces the RMS (GroupNorm).
     `on_accept(i_target, h, t_before, y_before)` is called after each accepted step
     (i_target: index of the output time the step was clipped to, or -1; h: the float step).
+    output: "clip" | "interpolate" (module docstring).
 
     Returns (ys, stats) with stats: nfev, n_steps, n_accepted, n_rejected, h_next (the step
     the controller proposes after the last point; a `first_step` for a continuation).
     With `step_size` (or a fixed-step tableau) every interval [t_{i-1}, t_i] is covered by
-    ceil(|t_i - t_{i-1}| / step_size) steps of that size, the last one clipped to t_i."""
+    ceil(|t_i - t_{i-1}| / step_size) steps of that size, the last one clipped to t_i
+    ("interpolate": the one interval [t_0, t_{N-1}])."""
+    check_output(output, tab)
     dtype = np.result_type(getval(y0))
     coeffs = _coeffs(tab, dtype)
     if np.result_type(getval(t)) != dtype:
@@ -198,6 +220,10 @@ def integrate(func, y0, t, args=(), *, tab, rtol, atol, controller=DEFAULT, norm
     ys = [y0]
     if n_out == 1:
         return ys, stats
+    # the output times the steps are clipped to; "interpolate" fills the others from the
+    # accepted steps' continuous extensions (`emit`)
+    stops = list(range(1, n_out)) if output == "clip" else [n_out - 1]
+    emit = _Emitter(t, t_vals, direction, tab, ys) if output == "interpolate" else None
     tc, tc_val, y = t[0], t_vals[0], y0
     f0 = func(tc, y, *args)
     stats["nfev"] += 1
@@ -205,7 +231,7 @@ def integrate(func, y0, t, args=(), *, tab, rtol, atol, controller=DEFAULT, norm
         if step_size is None:
             raise ValueError(f"step_size: method {tab.name!r} is fixed-step; pass step_size")
         return _integrate_fixed(func, y, f0, t, t_vals, args, tab, coeffs, float(step_size),
-                                direction, stats, max_steps, on_accept)
+                                direction, stats, max_steps, on_accept, stops, emit)
     q = tab.error_order
     if first_step is None:
         raw_fun = lambda s, v: getval(func(s, v, *args))  # noqa: E731
@@ -215,7 +241,7 @@ def integrate(func, y0, t, args=(), *, tab, rtol, atol, controller=DEFAULT, norm
         stats["nfev"] += n
     else:
         h_abs = float(first_step)
-    for i in range(1, n_out):
+    for i in stops:
         target = t_vals[i]
         rejected = False
         while True:
@@ -244,6 +270,7 @@ def integrate(func, y0, t, args=(), *, tab, rtol, atol, controller=DEFAULT, norm
                 stats["n_accepted"] += 1
                 h_prev_abs = h_abs
                 h_abs = abs(h_val) * fac
+                y_old, tc_old = y, tc
                 y = y_new
                 if clipped:
                     tc, tc_val = t[i], target
@@ -258,6 +285,8 @@ def integrate(func, y0, t, args=(), *, tab, rtol, atol, controller=DEFAULT, norm
                 if not (np.all(np.isfinite(getval(y))) and np.all(np.isfinite(getval(f0)))):
                     raise SolverError("non-finite state or derivative", t=tc_val, h=h_val,
                                       status=STATUS_NONFINITE, **_counts(stats))
+                if emit is not None:
+                    emit(tc_old, h, tc_val, ks, y_old, y, f0)
                 if clipped:
                     h_abs = max(h_abs, h_prev_abs) if i < n_out - 1 else h_abs
                     break
@@ -274,11 +303,32 @@ def integrate(func, y0, t, args=(), *, tab, rtol, atol, controller=DEFAULT, norm
     return ys, stats
 
 
+class _Emitter:
+    """output="interpolate": after each accepted step [t_k, t_k + h], append to `ys` the
+    continuous extension at every interior output time t_i (i < N-1) the step has reached
+    (t_i at the step's end included: θ = 1). The last output is the clipped step's y."""
+
+    def __init__(self, t, t_vals, direction, tab, ys):
+        self.t, self.t_vals, self.direction, self.tab, self.ys = t, t_vals, direction, tab, ys
+        self.next = 1
+
+    def __call__(self, tc, h, t_end_val, ks, y, y_new, f_new):
+        last, first = len(self.t_vals) - 1, self.next
+        while self.next < last and self.direction * (self.t_vals[self.next] - t_end_val) <= 0:
+            self.next += 1
+        if self.next > first:
+            # θ_i = (t_i - t_k)/h, traced in t_i (and in h for the clipped last step)
+            thetas = [(self.t[i] - tc) / h for i in range(first, self.next)]
+            Y = eval_step_traced(self.tab, ks, y, y_new, f_new, h, thetas)     # (m, n)
+            self.ys.extend(Y[j] for j in range(self.next - first))
+
+
 def _integrate_fixed(func, y, f0, t, t_vals, args, tab, coeffs, step, direction, stats,
-                     max_steps, on_accept):
-    """Fixed steps of size `step` in every output interval, the last one clipped to t_i."""
-    ys, tc, tc_val = [y], t[0], t_vals[0]
-    for i in range(1, len(t_vals)):
+                     max_steps, on_accept, stops, emit):
+    """Fixed steps of size `step` in every interval up to a stop, the last one clipped."""
+    ys = emit.ys if emit is not None else [y]
+    tc, tc_val = t[0], t_vals[0]
+    for i in stops:
         m = max(1, math.ceil(abs(t_vals[i] - tc_val) / step * (1 - 1e-12)))
         if stats["n_steps"] + m > max_steps:
             raise SolverError(f"max_steps={max_steps} exceeded by the fixed grid", t=tc_val,
@@ -291,6 +341,7 @@ def _integrate_fixed(func, y, f0, t, t_vals, args, tab, coeffs, step, direction,
                                 t_new=t[i] if last else None)
             if on_accept is not None:
                 on_accept(i if last else -1, h_val, tc_val, y)
+            y_old, tc_old = y, tc
             y = y_new
             tc = t[i] if last else tc + h_val
             tc_val = t_vals[i] if last else float(getval(tc))
@@ -301,6 +352,8 @@ def _integrate_fixed(func, y, f0, t, t_vals, args, tab, coeffs, step, direction,
             if not np.all(np.isfinite(getval(y))):
                 raise SolverError("non-finite state", t=tc_val, h=h_val,
                                   status=STATUS_NONFINITE, **_counts(stats))
+            if emit is not None:
+                emit(tc_old, h, tc_val, ks, y_old, y, f0)
         ys.append(y)
     return ys, stats
 

@@ -2,8 +2,13 @@
 import numpy as np
 from autograd.test_util import check_grads
 
-from refimpl.neural_ode.rnn import (init_recognition_rnn, init_rnn_baseline, recognition_rnn,
-                                    rnn_baseline_loss, rnn_baseline_predict, run_rnn, time_gaps)
+import pytest
+from autograd import grad
+
+from refimpl.neural_ode.rnn import (elman_rnn, init_recognition_rnn, init_rnn_baseline,
+                                    init_rnn_cell, recognition_rnn, rnn_baseline_loss,
+                                    rnn_baseline_predict, run_rnn, run_rnn_reference, time_gaps)
+from refimpl.testing import assert_twins_agree
 
 
 def _data(rng, B=3, n=6, D=2):
@@ -77,3 +82,33 @@ def test_rnn_baseline_prediction_matches_the_training_targets():
         np.testing.assert_allclose(loss_i, expect, rtol=1e-10)
     out = rnn_baseline_predict(p, x, t, np.array([2.5, 2.6, 2.7]))
     assert out.shape == (2, 3, 2)
+
+
+# --- the fused Elman kernel and its readable twin -------------------------------------------
+@pytest.mark.parametrize("reverse", [False, True])
+@pytest.mark.parametrize("with_h0", [False, True])
+def test_fused_rnn_agrees_with_its_twin_values_and_gradients(reverse, with_h0):
+    rng = np.random.default_rng(4)
+    cell = init_rnn_cell(rng, 3, 6)
+    u = rng.standard_normal((4, 7, 3))
+    h0 = rng.standard_normal((4, 6)) if with_h0 else None
+    for got, want in zip(run_rnn(cell, u, reverse, h0), run_rnn_reference(cell, u, reverse, h0)):
+        assert_twins_agree(got, want, rtol=1e-12, name="run_rnn vs reference")
+    w = rng.standard_normal((4, 7, 6))
+
+    def loss(f):
+        return lambda W, b, u: np.sum(w * np.tanh(f((W, b), u, reverse, h0)[0]))
+    g_fast = grad(loss(run_rnn), argnum=(0, 1, 2))(*cell, u)
+    g_ref = grad(loss(run_rnn_reference), argnum=(0, 1, 2))(*cell, u)
+    for a, b in zip(g_fast, g_ref):
+        assert_twins_agree(a, b, rtol=1e-12, name="BPTT vs autograd")
+
+
+def test_fused_rnn_vjp_gradient_check():
+    rng = np.random.default_rng(5)
+    W, b = init_rnn_cell(rng, 2, 4)
+    u, h0, w = (rng.standard_normal(s) for s in [(3, 5, 2), (3, 4), (3, 5, 4)])
+    np.random.seed(0)
+    for reverse in (False, True):
+        check_grads(lambda u, W, b, h0: np.sum(w * np.sin(elman_rnn(u, W, b, h0, reverse))),
+                    modes=["rev"], order=1)(u, W, b, h0)

@@ -46,6 +46,26 @@ def test_archimedean_curves_follow_the_authors_formulas():
     np.testing.assert_array_equal(d["x_obs"], d["x_true"])
 
 
+def test_training_windows_follow_the_authors_draw_over_the_whole_curve():
+    # n_extrapolate=0: W-point windows with t0 uniform on [W, n_total - W), as the authors'
+    # generate_spiral2d; every admissible start occurs, none outside
+    n_total, W = 60, 10
+    d = archimedean_spirals(np.random.default_rng(4), n_spirals=4000, n_total=n_total,
+                            n_window=W, n_extrapolate=0, noise_std=0.0, b=0.3)
+    assert d["ts"].shape == (W,) and d["x_true"].shape == (4000, W, 2)
+    grid = np.linspace(0, 6 * np.pi, n_total)
+    r = np.where(d["clockwise"], np.linalg.norm(d["x_true"][:, 0] + [5.0, 0.0], axis=1),
+                 np.linalg.norm(d["x_true"][:, 0] - [5.0, 0.0], axis=1))
+    theta = np.where(d["clockwise"], 6 * np.pi + 1.0 - 15.0 / r, r / 0.3)
+    t0 = np.round(theta / (grid[1] - grid[0])).astype(int)
+    assert set(t0) == set(range(W, n_total - W))
+    e = archimedean_spirals(np.random.default_rng(4), n_spirals=5, n_total=n_total, n_window=W,
+                            n_extrapolate=7)
+    assert e["x_true"].shape == (5, W + 7, 2)
+    with pytest.raises(ValueError, match="n_extrapolate"):
+        archimedean_spirals(np.random.default_rng(0), n_spirals=2, n_extrapolate=-1)
+
+
 def test_subsample_observations_sorted_unique_in_range():
     idx = subsample_observations(np.random.default_rng(3), 50, 100, 30)
     assert idx.shape == (50, 30)
