@@ -4,16 +4,19 @@ Problems: Lorenz to t = 20 at rtol 1e-8 / atol 1e-10, Arenstorf one period at 1e
 100-dimensional linear system y' = A y (t = 10, 1e-8 / 1e-10). Contestants, each with its
 own controller: refimpl ``solve`` with a numba-jitted RHS (fast path) at every preset, as an
 allocating ``f(t, y)`` and as an in-place ``inplace(g)`` (cached kernels), and in place with
-``specialise`` (kernel compiled for the RHS) for "default" and "hairer"; refimpl's NumPy path (Python RHS), ``solve_ivp`` RK45 / DOP853, ``scipy.integrate.ode``
+``specialise`` (kernel compiled for the RHS) for "default" and "hairer"; refimpl's NumPy
+path (Python RHS), ``solve_ivp`` RK45 / DOP853, ``scipy.integrate.ode``
 dopri5 / dop853, diffrax Dopri5 (``jax.jit``, CPU, float64) and torchdiffeq dopri5 (CPU,
-float64) when installed. All run single-threaded; the timing is interleaved (one run of
-every contestant per round) and best-of-rounds, because the machine is shared. Compile
+float64) when installed. All run single-threaded; every round runs every contestant (in a
+new random order) for >= 30 ms of calls with the garbage collector off, and the best call
+counts, because the machine is shared. Compile
 times (numba first call, jax tracing + XLA) are measured separately, and the first call in
 a fresh process with a warm and with an empty numba disk cache. Two reference rows say where
 the time goes: the bare RHS calls alone (a numba loop; for the linear system the matvec
 floor) and ``solve``'s fixed Python-side cost (a one-step solve).
 
-Run: ``python numerics/bench_ode.py [--rounds 5]`` -> ``numerics/results/bench_ode.md``.
+Run: ``python numerics/bench_ode.py [--rounds 5] [--no-fresh] [--out FILE]`` ->
+``numerics/results/bench_ode.md``.
 
 References
 ----------
@@ -21,6 +24,7 @@ E. Hairer, S. P. Nørsett, G. Wanner, *Solving ODEs I*, 2nd ed. (1993), Sec. II.
 orbit), II.10; P. Kidger, diffrax (2021); R. T. Q. Chen, torchdiffeq (2018).
 """
 import argparse
+import math
 import os
 import time
 from pathlib import Path
@@ -54,8 +58,8 @@ def arenstorf_src(xp, stack):
     mu, nu = ARENSTORF_MU, 1.0 - ARENSTORF_MU
 
     def f(t, y):
-        d1 = ((y[0] + mu) ** 2 + y[1] ** 2) ** 1.5
-        d2 = ((y[0] - nu) ** 2 + y[1] ** 2) ** 1.5
+        r1, r2 = (y[0] + mu) ** 2 + y[1] ** 2, (y[0] - nu) ** 2 + y[1] ** 2
+        d1, d2 = r1 * xp.sqrt(r1), r2 * xp.sqrt(r2)      # r^1.5 (see ARENSTORF_NOTE)
         return stack([y[2], y[3], y[0] + 2 * y[3] - nu * (y[0] + mu) / d1 - mu * (y[0] - nu) / d2,
                       y[1] - 2 * y[2] - nu * y[1] / d1 - mu * y[1] / d2])
     return f
@@ -86,8 +90,8 @@ def arenstorf_inplace():
     mu, nu = ARENSTORF_MU, 1.0 - ARENSTORF_MU
 
     def f(t, y, out):
-        d1 = ((y[0] + mu) ** 2 + y[1] ** 2) ** 1.5
-        d2 = ((y[0] - nu) ** 2 + y[1] ** 2) ** 1.5
+        r1, r2 = (y[0] + mu) ** 2 + y[1] ** 2, (y[0] - nu) ** 2 + y[1] ** 2
+        d1, d2 = r1 * math.sqrt(r1), r2 * math.sqrt(r2)
         out[0] = y[2]
         out[1] = y[3]
         out[2] = y[0] + 2 * y[3] - nu * (y[0] + mu) / d1 - mu * (y[0] - nu) / d2
@@ -122,14 +126,54 @@ def numpy_rhs(src):
 def numba_rhs(src):
     if isinstance(src, tuple):
         A = src[1]
-        return njit(lambda t, y: A @ y)
-    return njit(src(np, np.array))
+        return rhs_jit(lambda t, y: A @ y)
+    return rhs_jit(src(np, np.array))
 
 
 def numba_rhs_inplace(src):
     if isinstance(src, tuple):
-        return njit(linear_inplace(src[1]))
-    return njit({lorenz_src: lorenz_inplace, arenstorf_src: arenstorf_inplace}[src]())
+        return rhs_jit(linear_inplace(src[1]))
+    return rhs_jit({lorenz_src: lorenz_inplace, arenstorf_src: arenstorf_inplace}[src]())
+
+
+#: the numba RHS of every row: numba's default error model ("python") tests every float
+#: division for zero to raise ZeroDivisionError; inlined into the specialised loop these
+#: tests cost ~200 ns a step on Arenstorf (4 divisions an evaluation); with "numpy" a
+#: division by zero gives inf, as in NumPy, jax and torch.
+rhs_jit = njit(error_model="numpy")
+
+ARENSTORF_NOTE = (
+    "Numba RHS are compiled with `@njit(error_model=\"numpy\")`: numba's default error model "
+    "tests every float division for zero (to raise ZeroDivisionError, unlike NumPy, jax and "
+    "torch); inlined in the specialised loop these tests cost ~200 ns a step on Arenstorf "
+    "(row `..., RHS with numba's default error_model`). Every contestant's Arenstorf RHS "
+    "computes r^1.5 as `r * sqrt(r)`: `r ** 1.5` is a `pow` call (numba: ~60 ns of latency "
+    "per evaluation instead of ~36 ns; XLA: diffrax ~1.9x slower), and an RK step is a chain "
+    "of 6 dependent evaluations (row `..., RHS with ** 1.5`).")
+
+
+def arenstorf_inplace_pow():
+    mu, nu = ARENSTORF_MU, 1.0 - ARENSTORF_MU
+
+    def f(t, y, out):
+        d1 = ((y[0] + mu) ** 2 + y[1] ** 2) ** 1.5
+        d2 = ((y[0] - nu) ** 2 + y[1] ** 2) ** 1.5
+        out[0] = y[2]
+        out[1] = y[3]
+        out[2] = y[0] + 2 * y[3] - nu * (y[0] + mu) / d1 - mu * (y[0] - nu) / d2
+        out[3] = y[1] - 2 * y[2] - nu * y[1] / d1 - mu * y[1] / d2
+    return f
+
+
+@njit
+def chained_calls(f, m, y, out):
+    """m in-place RHS calls, each at a state moved by the previous derivative, as the
+    stages of a Runge-Kutta step: the RHS's latency (independent calls overlap in the CPU)."""
+    for i in range(m):
+        f(0.0, y, out)
+        for k in range(y.shape[0]):
+            y[k] = y[k] + 1e-9 * out[k]
+    return y[0]
 
 
 @njit
@@ -216,15 +260,37 @@ def torchdiffeq_setup(src, span, y0, rtol, atol):
 
 
 # --- the benchmark ------------------------------------------------------------------------
-def best_of(fns, rounds):
-    """Interleaved repeats: every round runs every contestant once; returns best times (s)."""
+def best_of(fns, rounds, min_s=0.03, seed=0):
+    """Best time (s) of every contestant over ``rounds`` rounds. A round runs the
+    contestants in a fresh random order (no fixed neighbour: a contestant that leaves
+    threads or caches busy does not always hit the same next one), each for at least
+    ``min_s`` of repeated calls (at least 3 if one takes < 0.15 s), with the garbage
+    collector off (as ``timeit``). The shared 2-core machine preempts single calls at
+    random; the minimum over many calls is the stable statistic."""
+    import gc
+    rng = np.random.default_rng(seed)
     best = {k: np.inf for k in fns}
+    keys = list(fns)
     for _ in range(rounds):
-        for k, fn in fns.items():
+        gc.collect()
+        gc.disable()          # as timeit: jax and torch leave ~1e6 tracked objects, and a
+        try:                  # full collection then lands inside some Python-RHS call
+            _one_round(fns, keys, best, rng, min_s)
+        finally:
+            gc.enable()
+    return best
+
+
+def _one_round(fns, keys, best, rng, min_s):
+    """One round of ``best_of`` (updates ``best`` in place)."""
+    for i in rng.permutation(len(keys)):
+        k, fn = keys[i], fns[keys[i]]
+        spent, calls = 0.0, 0
+        while spent < min_s or (calls < 3 and best[k] < 0.15):       # slow Python rows: 3
             t = time.perf_counter()
             fn()
-            best[k] = min(best[k], time.perf_counter() - t)
-    return best
+            dt = time.perf_counter() - t
+            best[k], spent, calls = min(best[k], dt), spent + dt, calls + 1
 
 
 def bench_problem(src, span, y0, rtol, atol, rounds):
@@ -247,6 +313,18 @@ def bench_problem(src, span, y0, rtol, atol, rounds):
     fns["bare in-place RHS calls (nfev of ode dopri5)"] = lambda: bare_calls(fip, nfev_hairer,
                                                                              yb, ob)
     rows["bare in-place RHS calls (nfev of ode dopri5)"] = (nfev_hairer, None, None)
+    chained_calls(fip, 2, yb, ob)
+    fns["chained in-place RHS calls (latency; nfev of ode dopri5)"] = \
+        lambda: chained_calls(fip, nfev_hairer, np.array(y0, dtype=float), ob)
+    rows["chained in-place RHS calls (latency; nfev of ode dopri5)"] = (nfev_hairer, None, None)
+    if src is arenstorf_src:
+        for what, g in (("RHS with ** 1.5", rhs_jit(arenstorf_inplace_pow())),
+                        ("RHS with numba's default error_model", njit(arenstorf_inplace()))):
+            fx = specialise(inplace(g))
+            k = f"refimpl numba in-place specialised, default, {what}"
+            r = solve(fx, span, y0, rtol=rtol, atol=atol, controller="default")
+            rows[k] = (r.nfev, r.n_steps, r.y[-1])
+            fns[k] = refimpl_run(fx, span, y0, rtol, atol, "default")
     tiny = (span[0], span[0] + 1e-6 * (span[1] - span[0]))
     fns["refimpl solve() call overhead (1 step)"] = refimpl_run(specialise(inplace(fip)), tiny,
                                                                 y0, rtol, atol, "hairer")
@@ -320,12 +398,16 @@ def fresh_process_first_calls(cache_dir=None):
     return [line.rsplit(" ", 1) for line in out.strip().splitlines()]
 
 
-def main(rounds):
+def main(rounds, fresh=True, out=OUT):
     import tempfile
     lines = ["# Benchmark: refimpl's numba fast path vs scipy, diffrax, torchdiffeq", "",
-             f"`python numerics/bench_ode.py --rounds {rounds}`; one process, single-threaded, "
-             "interleaved rounds, best of rounds (shared 2-core machine: absolute times are "
-             "noisy, ratios within one run are the result). Load average at the start: "
+             f"`python numerics/bench_ode.py --rounds {rounds}`; one process, single-threaded "
+             "(OMP_NUM_THREADS=1, torch.set_num_threads(1), XLA without intra-op threads); "
+             "every round runs the contestants in a new random order, each for >= 30 ms of "
+             "repeated calls, garbage collector off (as timeit); best time over all calls "
+             "(shared 2-core machine: the minimum "
+             "over many calls is what is stable, ratios within one run are the result). "
+             "Load average at the start: "
              f"{', '.join(f'{v:.2f}' for v in os.getloadavg())}.", "",
              "Numba rows: `refimpl numba` = `solve(f)` with an allocating `@njit f(t, y)`; "
              "`in-place` = `solve(inplace(g))` with `@njit g(t, y, out)`; both through the "
@@ -334,8 +416,11 @@ def main(rounds):
              "the kernel compiled for this RHS (inlined), recompiled per RHS and process. "
              "`bare in-place RHS calls` = a numba loop making only the RHS calls, as many as "
              "ode('dopri5') makes: the floor for any dopri5 on this problem. "
+             "`chained in-place RHS calls` = as many calls, each at the state moved by the "
+             "previous derivative (as RK stages): the RHS's latency, the part of the step a CPU "
+             "cannot overlap. "
              "`solve() call overhead` = `solve` on a one-step interval (Python-side "
-             "validation, f(t0, y0), the Solution).", ""]
+             "validation, f(t0, y0), the Solution).", "", ARENSTORF_NOTE, ""]
     targets = []
     for name, (src, span, y0, rtol, atol) in problems().items():
         rows, best, compile_s = bench_problem(src, span, y0, rtol, atol, rounds)
@@ -387,9 +472,11 @@ def main(rounds):
     lines += ["| " + " | ".join([t[0]] + [f"{v:.3f}" for v in t[1:4]]
                                 + [f"{v:.4f}" for v in t[4:7]] + [f"{v:.3f}" for v in t[7:]])
               + " |" for t in targets]
-    warm = fresh_process_first_calls()
-    with tempfile.TemporaryDirectory() as d:
-        cold = fresh_process_first_calls(d)
+    warm = cold = []
+    if fresh:
+        warm = fresh_process_first_calls()
+        with tempfile.TemporaryDirectory() as d:
+            cold = fresh_process_first_calls(d)
     lines += ["", "## First call in a fresh process (Lorenz to t = 1, RHS defined in that "
               "process)", "", "| step | warm numba disk cache [s] | empty cache [s] |",
               "|---|---|---|"]
@@ -399,12 +486,16 @@ def main(rounds):
               "numba's disk cache afterwards; specialised kernels (and `args`) compile once "
               "per RHS, controller and process. diffrax's compile time is its first jitted "
               "call."]
-    OUT.write_text("\n".join(lines) + "\n")
+    out.write_text("\n".join(lines) + "\n")
     print("\n".join(lines[-(len(targets) + len(warm) + 12):]))
-    print(f"wrote {OUT}")
+    print(f"wrote {out}")
 
 
 if __name__ == "__main__":
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--rounds", type=int, default=5)
-    main(ap.parse_args().rounds)
+    ap.add_argument("--no-fresh", action="store_true",
+                    help="skip the fresh-process first-call measurement (~40 s)")
+    ap.add_argument("--out", type=Path, default=OUT)
+    a = ap.parse_args()
+    main(a.rounds, fresh=not a.no_fresh, out=a.out)

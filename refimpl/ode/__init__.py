@@ -6,6 +6,8 @@ adaptive stepper with dense output, and (in ``odeint``) differentiable solves.
   solve_ivp, Hairer's codes (scipy.integrate.ode) or torchdiffeq step for step.
 * ``get_tableau(name)`` / ``METHODS`` — the methods' data.
 * ``refimpl.ode.control`` — the default controller's pieces.
+* ``inplace(g)`` / ``specialise(func)`` — numba fast path of ``solve``: an in-place
+  jitted RHS ``g(t, y, out, *args)``, and a loop compiled for one RHS (``refimpl.ode.fast``).
 * ``SolverError`` — an integration that cannot continue.
 * ``refimpl.ode.problems`` — test problems with closed forms (DETEST, Arenstorf, Kepler, Lorenz).
 
@@ -21,10 +23,11 @@ from .preset_hairer import HairerController
 from .preset_scipy import ScipyController
 from .preset_torchdiffeq import TorchdiffeqController
 from .solve import Solution, StepHistory, solve
+from .fast import inplace, specialise
 
 __all__ = ["solve", "Solution", "StepHistory", "SolverError", "ButcherTableau", "get_tableau",
            "METHODS", "FIXED_METHODS", "ADAPTIVE_METHODS", "DefaultController", "ScipyController",
-           "HairerController", "TorchdiffeqController"]
+           "HairerController", "TorchdiffeqController", "inplace", "specialise"]
 
 # --- differentiable odeint (refimpl/ode/odeint.py) ---
 from .odeint import GRADIENTS, odeint  # noqa: E402

@@ -110,9 +110,32 @@ def solve(func, t_span, y0, args=(), *, method="dopri5", rtol=1e-7, atol=1e-9, t
     Argument order follows ``scipy.integrate.solve_ivp`` (``func, t_span, y0``);
     the differentiable ``odeint(func, y0, t)`` follows torchdiffeq.
 
+    Numba fast path (``refimpl.ode.fast``): when ``func`` is numba-jitted (``@njit``), the
+    whole adaptive loop runs in one compiled kernel per controller, a twin of the NumPy loop
+    (same steps and counts; states within ~1e-15 relative, "hairer" and "torchdiffeq" bit
+    for bit). Three forms of ``func``:
+
+    * ``@njit f(t, y, *args) -> dydt`` — pass ``f`` (one array allocated per evaluation);
+    * ``inplace(g)`` with ``@njit g(t, y, out, *args)`` writing ``dy/dt`` into ``out`` —
+      nothing allocated per evaluation;
+    * ``specialise(f)`` or ``specialise(inplace(g))`` — the kernel is compiled for this
+      function (RHS inlined, the fastest loop; ~5-10 s of compilation per RHS, controller
+      and process). With ``args`` the kernel is always specialised.
+
+    Fallback rule (``fast.fast_eligible``): the fast path runs for method "dopri5" at
+    adaptive steps (any ``controller``), a ``y0`` with at least one dimension (an n-d
+    ``y0`` runs flat; ``func`` still sees ``y`` and ``out`` shaped like ``y0``) and
+    ``dense_output=False``; ``args`` must be numbers, arrays or tuples of them; ``t_eval``
+    is supported. Otherwise (other methods, fixed steps, dense output, a 0-d ``y0``)
+    ``solve`` runs its NumPy loops with the same step control (a wrapped
+    ``inplace``/``specialise`` RHS is then called from Python, allocating its output).
+    For speed compile the RHS with ``@njit(error_model="numpy")`` (no zero-division
+    tests). ``inplace`` and ``specialise`` are exported from ``refimpl.ode``.
+
     Parameters
     ----------
-    func : callable ``func(t, y, *args)`` returning ``dy/dt`` with the shape of ``y``.
+    func : callable ``func(t, y, *args)`` returning ``dy/dt`` with the shape of ``y``
+        (or ``inplace(g)`` / ``specialise(...)`` of a numba-jitted function, see above).
     t_span : (t0, t1); ``t1 < t0`` integrates backwards.
     y0 : array of any non-empty shape (integers become float64; computed in float64).
     args : extra arguments passed to ``func``.
@@ -156,7 +179,7 @@ def solve(func, t_span, y0, args=(), *, method="dopri5", rtol=1e-7, atol=1e-9, t
     if not np.all(np.isfinite(f0)):
         raise E.SolverError("non-finite derivative func(t0, y0)", t=p.t0, h=math.nan, nfev=1,
                             n_steps=0, status=E.STATUS_NONFINITE)
-    if fast_eligible(p, dense_output):                   # numba-jitted func: fast.py
+    if fast_eligible(p, dense_output):                   # numba-jitted func: fast/
         return solve_fast(p, f0)
     if p.fixed:
         out = run_fixed(p, f0, dense_output)

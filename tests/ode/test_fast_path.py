@@ -171,12 +171,53 @@ def test_eligibility_and_fallback():
     assert not fast_eligible(p(rhs), dense_output=True)
     assert not fast_eligible(p(rhs.py_func), dense_output=False)
     assert not fast_eligible(p(rhs, method="dop853"), dense_output=False)
-    assert not fast_eligible(p(rhs, y0=Y0.reshape(3, 1)), dense_output=False)
+    assert fast_eligible(p(rhs, y0=Y0.reshape(3, 1)), dense_output=False)
+    assert not fast_eligible(p(rhs, y0=np.float64(1.0)), dense_output=False)   # 0-d y0
     # dense_output and an in-place RHS fall back to the NumPy loop, with the same steps
     a = solve(inplace(rhs_inplace), (0.0, 1.0), Y0, dense_output=True, controller="scipy")
     b = solve(rhs, (0.0, 1.0), Y0, controller="scipy")
     assert a.sol is not None and a.nfev == b.nfev
     np.testing.assert_allclose(a.sol(1.0), b.y[-1], rtol=0, atol=1e-13)
+
+
+@njit(cache=True)
+def rotation_2d(t, Y):
+    """Y' = R Y + sin(t) for a (2, 3) state (three forced damped rotations side by side;
+    elementwise, so NumPy and numba do the same arithmetic)."""
+    out = np.empty_like(Y)
+    out[0] = -0.3 * Y[0] + 2.0 * Y[1] + np.sin(t)
+    out[1] = -2.0 * Y[0] - 0.3 * Y[1] + np.sin(t)
+    return out
+
+
+@njit(cache=True)
+def rotation_2d_inplace(t, Y, out, s):
+    """``s`` times ``rotation_2d`` without the forcing, in place, on (2, 3) views."""
+    out[0] = s * (-0.3 * Y[0] + 2.0 * Y[1])
+    out[1] = s * (-2.0 * Y[0] - 0.3 * Y[1])
+
+
+def test_nd_y0_runs_on_the_fast_path_with_shaped_views():
+    """An n-d ``y0``: the kernel runs on the flat state, ``func`` sees ``y`` (and ``out``)
+    shaped like ``y0`` — the same steps and states as the NumPy path; outputs (m,) + shape."""
+    Y0, te = np.arange(6.0).reshape(2, 3) / 5, np.linspace(0.0, 3.0, 7)
+    kw = dict(rtol=1e-9, atol=1e-12, t_eval=te, controller="hairer")   # (exact twin)
+    fast = solve(rotation_2d, (0.0, 3.0), Y0, **kw)
+    ref = solve(rotation_2d.py_func, (0.0, 3.0), Y0, **kw)
+    assert fast.y.shape == ref.y.shape == (7, 2, 3)
+    assert_twins(fast, ref, True, "2-d y0")
+
+
+@SLOW
+def test_nd_y0_inplace_with_args_matches_closed_form():
+    from scipy.linalg import expm
+    Y0, te = np.arange(6.0).reshape(2, 3) / 5, np.linspace(0.0, 3.0, 7)
+    R = np.array([[-0.3, 2.0], [-2.0, -0.3]])
+    sol = solve(inplace(rotation_2d_inplace), (0.0, 3.0), Y0, args=(0.5,), rtol=1e-10,
+                atol=1e-12, t_eval=te, controller="hairer")
+    exact = np.array([expm(0.5 * R * t) @ Y0 for t in te])
+    assert sol.y.shape == (7, 2, 3)
+    np.testing.assert_allclose(sol.y, exact, rtol=0, atol=1e-8)
 
 
 def test_bad_rhs_raises_value_error_naming_func():

@@ -21,7 +21,7 @@ References
 numba documentation, "First-class function types" and "Notes on caching".
 """
 import numpy as np
-from numba import typeof, types
+from numba import njit, typeof, types
 from numba.core.registry import CPUDispatcher
 from numba.experimental.function_type import WrapperAddressProtocol, _get_wrapper_address
 
@@ -120,11 +120,34 @@ def _dispatcher(func):
 def fast_eligible(p, dense_output):
     """True when ``solve`` can run the compiled loop for the validated arguments ``p``:
     a numba-jitted ``func`` (or ``inplace(func)``, ``specialise(func)``), method "dopri5"
-    at an adaptive step, a 1-D ``y0`` and ``dense_output=False``. Otherwise ``solve`` runs
-    its NumPy loops (the same steps; a wrapped RHS is then called through its allocating
-    ``__call__``)."""
-    return (_dispatcher(p.func)[0] is not None and len(p.shape) == 1 and not p.fixed
+    at an adaptive step, a ``y0`` with at least one dimension and ``dense_output=False``.
+    Otherwise ``solve`` runs its NumPy loops (the same steps; a wrapped RHS is then called
+    through its allocating ``__call__``)."""
+    return (_dispatcher(p.func)[0] is not None and len(p.shape) >= 1 and not p.fixed
             and not dense_output and p.tab.name == "dopri5")
+
+
+_SHAPED = {}                       # (dispatcher, in place, shape, len(args)) -> flat wrapper
+
+
+def _flat_view_rhs(disp, in_place, shape, n_args):
+    """For an n-d ``y0`` (``shape``): a jitted wrapper on the flat state that calls the
+    user's ``func`` on reshaped views, so ``func`` sees ``y`` (and writes ``out``) with the
+    shape of ``y0``, as on the NumPy path; the kernels only ever see flat vectors. Built
+    from source for the exact arity (the kernels read the RHS form from the positional
+    parameter count) and compiled lazily; ``shape`` is a compile-time constant."""
+    key = (disp, in_place, shape, n_args)
+    if key not in _SHAPED:
+        a = "".join(f", a{i}" for i in range(n_args))
+        if in_place:
+            src = f"def rhs(t, y, out{a}):\n    g(t, y.reshape(shape), out.reshape(shape){a})\n"
+        else:
+            src = (f"def rhs(t, y{a}):\n"
+                   f"    return np.ascontiguousarray(g(t, y.reshape(shape){a})).reshape(-1)\n")
+        scope = {"g": disp, "shape": tuple(int(d) for d in shape), "np": np}
+        exec(compile(src, f"<refimpl.ode.fast: func on y of shape {shape}>", "exec"), scope)
+        _SHAPED[key] = njit(scope["rhs"])
+    return _SHAPED[key]
 
 
 class _Address(WrapperAddressProtocol):
@@ -185,6 +208,8 @@ def solve_fast(p, f0):
     from ..solve import Solution, StepHistory          # (solve.py imports this package)
     disp, in_place, spec = _dispatcher(p.func)
     args = tuple(p.args)                  # (solve already called func(t0, y0, *args))
+    if len(p.shape) > 1:                  # the kernels run on the flat state
+        disp = _flat_view_rhs(disp, in_place, p.shape, len(args))
     n = p.y0.size
     a = np.asarray(p.atol, dtype=np.float64)
     atol = np.full(n, float(a)) if a.ndim == 0 else _f64(a.reshape(-1))
@@ -208,7 +233,8 @@ def solve_fast(p, f0):
                             n_steps=n_acc + n_rej, status=status, n_accepted=n_acc,
                             n_rejected=n_rej)
     hist = StepHistory(H[:, 0].copy(), H[:, 1].copy(), H[:, 2].copy(), H[:, 3] > 0.5)
-    return Solution(t=ts.copy(), y=ys.copy(), nfev=nfev, n_steps=n_acc + n_rej,
+    y = ys.reshape((ys.shape[0],) + tuple(p.shape)).copy()       # (m,) + y0.shape
+    return Solution(t=ts.copy(), y=y, nfev=nfev, n_steps=n_acc + n_rej,
                     n_accepted=n_acc, n_rejected=n_rej, status=E.STATUS_SUCCESS,
                     message="The solver successfully reached the end of the integration interval.",
                     sol=None, method=p.tab.name, controller=p.controller, history=hist)
