@@ -5,7 +5,8 @@ Generative model (NODE eqs. 11–13):
     z_t0 ~ N(0, I),   z_t1..z_tN = ODESolve(z_t0, f, θ_f, t0, ..., tN),   x_ti ~ N(dec(z_ti), σ² I)
 
 Recognition model: q(z_t0 | x) = N(μ, diag exp(logvar)) from an RNN read backwards in time
-(`refimpl.neural_ode.rnn.recognition_rnn`). Objective: the ELBO
+(`refimpl.neural_ode.rnn.recognition_rnn`), anchored at t0 = ts[0]; it also reads the
+offset of the first observation from ts[0], which subsampling makes random. Objective: the ELBO
 
     ELBO = E_q[ Σ_i log N(x_ti | dec(z_ti), σ²) ] − KL(q(z_t0) ‖ N(0, I)),
 
@@ -94,7 +95,7 @@ def elbo(params, x_obs, obs_idx, ts, eps, noise_std=0.3, info=None, **odeint_kw)
     x_obs: (B, n, D) observations at grid points obs_idx: (B, n) of ts: (T,); eps: (B, L)."""
     B = x_obs.shape[0]
     t_obs = ts[obs_idx]                                              # (B, n)
-    mean, logvar = recognition_rnn(params["rec"], x_obs, t_obs)      # (B, L) each
+    mean, logvar = recognition_rnn(params["rec"], x_obs, t_obs, ts[0])   # (B, L) each
     z0 = mean + np.exp(0.5 * logvar) * eps                           # reparameterisation
     zs, row = _grid_solve(params, z0, ts, [obs_idx], info, odeint_kw)   # (T_u, B, L)
     z_obs = zs[row[obs_idx], onp.arange(B)[:, None]]                 # (B, n, L)
@@ -107,7 +108,7 @@ def encode_predict(params, x_obs, obs_idx, ts, pred_idx, info=None, **odeint_kw)
     """Posterior-mean prediction: encode, take z_t0 = μ, solve, decode at ts[pred_idx].
 
     pred_idx: (T_p,) grid indices shared by the batch. Returns (x̂ (B, T_p, D), z (T_p, B, L))."""
-    mean, _ = recognition_rnn(params["rec"], x_obs, ts[obs_idx])
+    mean, _ = recognition_rnn(params["rec"], x_obs, ts[obs_idx], ts[0])
     zs, row = _grid_solve(params, mean, ts, [onp.asarray(pred_idx)], info, odeint_kw)
     z = zs[row[onp.asarray(pred_idx)]]                               # (T_p, B, L)
     return np.transpose(decode(params["dec"], z), (1, 0, 2)), z

@@ -3,8 +3,11 @@
 * `recognition_rnn` — the encoder q(z_t0 | x_t0..x_tN): an Elman RNN with 25 tanh units run
   BACKWARDS in time over the observations (the authors' `examples/latent_ode.py` loops
   `for t in reversed(range(T))`); its last hidden state (after reading x_t0) gives the mean
-  and log-variance of z_t0. Each input is [x_i, Δt_i], Δt_i = t_{i+1} − t_i the gap to the
-  observation read just before it (0 for the last one), so irregular times are visible.
+  and log-variance of z_t0. Each input is [x_i, Δt_i], Δt_i = t_i − t_{i−1} the gap to the
+  observation read right after it, and for the first observation (read last) its offset
+  t_1 − t0 from the time t0 at which z_t0 is anchored — irregular times are visible, and so
+  is where the first observation lies relative to z_t0 (with n < 100 of 100 grid points it
+  rarely lies at t0; without this input q(z_t0) cannot tell a shifted window apart).
 * `rnn_baseline_loss` / `rnn_baseline_predict` — the paper's RNN baseline: 25 units whose
   input is the observation concatenated with the time difference to the next observation,
   trained to minimise the Gaussian negative log-likelihood of the next observation;
@@ -143,12 +146,16 @@ def init_recognition_rnn(rng, obs_dim=2, latent_dim=4, hidden=25):
             "out": nn.init_mlp(rng, [hidden, 2 * latent_dim])[0]}
 
 
-def recognition_rnn(params, x_obs, t_obs):
+def recognition_rnn(params, x_obs, t_obs, t0=None):
     """q(z_t0) from observations x_obs: (B, n, D) at times t_obs: (B, n), read backwards.
 
+    t0: the time z_t0 refers to (scalar or (B,); default t_obs[:, 0]), ≤ t_obs[:, 0].
     Returns (mean (B, L), logvar (B, L))."""
+    # input gaps Δt_i = t_i − t_{i−1}, with t_0 := t0 (the anchor of z_t0)
+    t_prev = t_obs[:, :1] if t0 is None else np.reshape(t0 * np.ones(t_obs.shape[0]), (-1, 1))
+    gaps = t_obs - np.concatenate([t_prev, t_obs[:, :-1]], axis=1)         # (B, n)
     # NODE Sec. 5 / Fig. 6: the RNN encoder runs backwards in time; its final state → q(z_t0)
-    u = np.concatenate([x_obs, time_gaps(t_obs)[:, :, None]], axis=2)     # (B, n, D + 1)
+    u = np.concatenate([x_obs, gaps[:, :, None]], axis=2)                 # (B, n, D + 1)
     _, h = run_rnn(params["cell"], u, reverse=True)                       # (B, H)
     W, b = params["out"]
     out = np.dot(h, W) + b                                                # (B, 2L)

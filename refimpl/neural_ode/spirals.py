@@ -6,12 +6,14 @@
 * `archimedean_spirals` — the latent-ODE data of Sec. 5.1: noisy 2-D Archimedean spirals
   r = a + b θ, half clockwise, half counter-clockwise, each starting at a random point,
   observed at 100 equally spaced times; optionally the next 100 times are the
-  extrapolation targets of Table 2. Constants follow the values the authors'
-  `examples/latent_ode.py` in torchdiffeq passes to `generate_spiral2d` in its main block
-  (1000 spirals, a = 0, b = 0.3, θ ∈ [0, 6π] on ntotal = 1000 points, nsample = 100,
-  noise std 0.3 — not the function's keyword defaults ntotal=500, stop=1, noise_std=.1,
-  b=1, which the script overrides); counter-clockwise r = a + b θ centred at (+5, 0),
-  clockwise r = a + 50 b / (6π + 1 − θ) centred at (−5, 0).
+  extrapolation targets of Table 2. Constants follow the authors' `examples/latent_ode.py`
+  in torchdiffeq (1000 spirals, a = 0, b = 0.3, θ ∈ [0, 6π], nsample = 100, noise std 0.3,
+  which its main block passes to `generate_spiral2d`), except the grid: the main block
+  defines ntotal = 1000 but does NOT pass it, so the authors' data use the keyword default
+  ntotal = 500 (a 100-point window spans twice the arc of ours). We keep n_total = 1000
+  (the value the script states); pass n_total=500 for the script's effective grid.
+  Counter-clockwise r = a + b θ centred at (+5, 0), clockwise r = a + 50 b / (6π + 1 − θ)
+  centred at (−5, 0).
 * `subsample_observations` — n ∈ {30, 50, 100} observation times drawn per spiral without
   replacement (Sec. 5.1, "irregular time points").
 

@@ -82,7 +82,7 @@ def test_elbo_of_a_batch_is_the_mean_of_single_spiral_elbos():
 
 def test_elbo_terms_by_hand():
     p, ts, idx, x, eps = _problem(seed=3, B=1)
-    mean, logvar = recognition_rnn(p["rec"], x, ts[idx])
+    mean, logvar = recognition_rnn(p["rec"], x, ts[idx], ts[0])   # z_t0 at ts[0]
     z0 = mean + np.exp(0.5 * logvar) * eps
     zs = latent_trajectory(p["dyn"], z0, ts, **TIGHT)                # (T, 1, L)
     ll = gaussian_loglik(x[0], decode(p["dec"], zs[idx[0], 0]), 0.3).sum()

@@ -17,10 +17,12 @@ def _data(rng, B=3, n=6, D=2):
     return x, t
 
 
-def _manual_fold(params, x, t, order):
-    # the cell applied by hand, in the given order of observation indices
+def _manual_fold(params, x, t, order, t0=None):
+    # the cell applied by hand, in the given order of observation indices; input gaps
+    # t_i − t_{i−1}, the first one from the anchor t0 (0 without one)
     W, b = params["cell"]
-    gaps = np.concatenate([t[:, 1:] - t[:, :-1], np.zeros((t.shape[0], 1))], axis=1)
+    first = np.zeros((t.shape[0], 1)) if t0 is None else t[:, :1] - t0
+    gaps = np.concatenate([first, t[:, 1:] - t[:, :-1]], axis=1)
     h = np.zeros((x.shape[0], W.shape[1]))
     for i in order:
         h = np.tanh(np.concatenate([x[:, i], gaps[:, i:i + 1], h], axis=1) @ W + b)
@@ -40,6 +42,25 @@ def test_recognition_rnn_reads_observations_backwards_in_time():
     np.testing.assert_allclose(logvar, rev[1], rtol=1e-12)
     fwd = _manual_fold(p, x, t, order=range(6))
     assert np.max(np.abs(mean - fwd[0])) > 1e-3             # the order matters
+
+
+def test_recognition_rnn_sees_the_offset_of_the_first_observation_from_the_anchor():
+    # z_t0 lives at t0; shifting the observations in time relative to t0 must change q(z_t0)
+    # (irregular subsampling rarely keeps t0 itself), a common shift without t0 must not
+    rng = np.random.default_rng(5)
+    p = init_recognition_rnn(rng, obs_dim=2, latent_dim=4, hidden=25)
+    x, t = _data(rng)
+    t0 = t[:, 0] - rng.uniform(0.1, 0.5, 3)
+    mean, logvar = recognition_rnn(p, x, t, t0)
+    ref = _manual_fold(p, x, t, order=range(5, -1, -1), t0=t0[:, None])
+    np.testing.assert_allclose(mean, ref[0], rtol=1e-12)
+    np.testing.assert_allclose(logvar, ref[1], rtol=1e-12)
+    shifted = recognition_rnn(p, x, t + 0.3, t0)[0]
+    assert np.min(np.max(np.abs(shifted - mean), axis=1)) > 1e-3
+    np.testing.assert_allclose(recognition_rnn(p, x, t + 0.3)[0], recognition_rnn(p, x, t)[0],
+                               rtol=1e-12)
+    np.testing.assert_allclose(recognition_rnn(p, x, t, t[:, 0])[0], recognition_rnn(p, x, t)[0],
+                               rtol=1e-12)
 
 
 def test_run_rnn_states_are_in_input_order():
