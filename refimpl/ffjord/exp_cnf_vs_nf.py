@@ -24,9 +24,9 @@ from scipy.special import logsumexp as np_logsumexp
 
 from refimpl.datasets import toy2d
 from refimpl.experiments import experiment
-from refimpl.plotting import density_on_grid, plot_density, plt, savefig, scatter_samples
 
 from .cnf import standard_normal_logprob
+from .cnf_vs_nf_plots import curves, fig5, final_figure
 from .planar import (TARGETS, init_planar_cnf, init_planar_nf, planar_cnf_flow, planar_nf_fast,
                      target_energy)
 from .train import adam_step
@@ -103,41 +103,74 @@ def train(kind, size, problem, c, rng, progress):
     return unflatten(flat), hist
 
 
+def _key(problem, kind, size):
+    return f"{problem}__{kind}_{size}"
+
+
+def _train_or_load(cfg, c, state, ck, j, problem, kind, size, final_loss):
+    """Train one model, or reload it (with its curve, final loss and time) from the checkpoint."""
+    key = _key(problem, kind, size)
+    structure = (init_planar_nf(np.random.default_rng(0), 2, size) if kind == "nf" else
+                 init_planar_cnf(np.random.default_rng(0), 2, size,
+                                 time_dependence=c["time_dependence"]))
+    unflatten = flatten(structure)[1]
+    if state is not None and key + "__params" in state:
+        return (unflatten(state[key + "__params"]), state[key + "__hist"],
+                float(state[key + "__final"]), float(state[key + "__secs"]))
+    t0 = time.perf_counter()
+    params, hist = train(kind, size, problem, c, cfg.rng(10 * j + (kind == "cnf")),
+                         cfg.progress(c[f"n_iter_{kind}"], f"{problem} {kind}_{size}"))
+    secs = time.perf_counter() - t0
+    final = final_loss(kind, params)
+    state.update({key + "__params": flatten(params)[0], key + "__hist": hist,
+                  key + "__final": np.float64(final), key + "__secs": np.float64(secs)})
+    ck.save(state)                      # after every model: --resume skips the trained ones
+    return params, hist, final, secs
+
+
+KL_COLUMN = "KL(q‖p) = loss + log Z (U2, U3: p truncated to [-6, 6]²)"
+
+
 @experiment("cnf-vs-nf", paper="Neural ODEs (Chen et al. 2018)", artefact="Figs. 4-5 (planar CNF vs NF)",
-            quick_seconds=45, full_minutes=20)
+            quick_seconds=50, full_minutes=20)
 def run(cfg):
     c = QUICK if cfg.quick else FULL
     problems = TARGETS + DATASETS
-    metrics, rows, models, curves = {}, [], {}, {}
+    ck = cfg.checkpoint("models", every_s=0)
+    loaded = ck.load()
+    state = dict(loaded) if loaded is not None else {}
+    metrics, rows, models, hists = {}, [], {}, {}
+    et = min(c["tol"], 1e-4)            # evaluation tolerance
     for j, problem in enumerate(problems):
         logZ = log_partition(problem) if problem in TARGETS else None
         x_eval = (toy2d.sample(problem, c["n_eval"], cfg.rng(100 + j)) if logZ is None
                   else cfg.rng(100 + j).standard_normal((c["n_eval"], 2)))
+
+        def final_loss(kind, params):
+            if logZ is not None:
+                return float(kl_loss(kind, params, problem, x_eval, et))
+            return float(-np.mean(model_log_prob(kind, params, x_eval, et)))
         for kind in ("nf", "cnf"):
             for size in SIZES:
+                params, hist, final, secs = _train_or_load(cfg, c, state, ck, j, problem, kind,
+                                                           size, final_loss)
                 name = f"{kind}_{size}"
-                t0 = time.perf_counter()
-                params, hist = train(kind, size, problem, c, cfg.rng(10 * j + (kind == "cnf")),
-                                     cfg.progress(c[f"n_iter_{kind}"], f"{problem} {name}"))
-                secs = time.perf_counter() - t0
-                et = min(c["tol"], 1e-4)
-                if logZ is not None:
-                    final = float(kl_loss(kind, params, problem, x_eval, et))
-                else:
-                    final = float(-np.mean(model_log_prob(kind, params, x_eval, et)))
                 metrics[f"{problem}/{name}/loss"] = final
-                models[problem, kind, size], curves[problem, kind, size] = params, hist
+                models[problem, kind, size], hists[problem, kind, size] = params, hist
                 rows.append([problem, name, f"{final:.4f}",
                              "-" if logZ is None else f"{final + logZ:.4f}", f"{secs:.1f}"])
         if logZ is not None:
             metrics[f"{problem}/log_Z"] = logZ
-    figs = [_figure(cfg, c, TARGETS, models, "cnf_vs_nf_density_matching.png", kl=True),
-            _figure(cfg, c, DATASETS, models, "cnf_vs_nf_max_likelihood.png", kl=False),
-            _curves(cfg, problems, curves)]
+    figs = [final_figure(cfg, c, TARGETS, models, SIZES, "cnf_vs_nf_density_matching.png", True,
+                         model_log_prob, T=T_END),
+            final_figure(cfg, c, DATASETS, models, SIZES, "cnf_vs_nf_max_likelihood.png", False,
+                         model_log_prob, T=T_END),
+            fig5(cfg, c, DATASETS, models, max(SIZES), T=T_END),
+            curves(cfg, problems, hists)]
     return {"metrics": metrics,
             "tables": [{"name": "Final losses (KL targets: E_q[log q + U] on fresh samples; "
                                 "datasets: test NLL)",
-                        "columns": ["problem", "model", "loss", "KL(q‖p) = loss + log Z", "train s"],
+                        "columns": ["problem", "model", "loss", KL_COLUMN, "train s"],
                         "rows": rows}],
             "figures": figs,
             "notes": (f"Planar NF with K layers (R&M, tanh, invertible û) vs planar CNF with M units "
@@ -152,49 +185,15 @@ def run(cfg):
                       f"{c['batch']}, {c['n_iter_nf']} NF / {c['n_iter_cnf']} CNF iterations "
                       f"(the paper: 500 000 NF (RMSprop) / 10 000 CNF iterations). "
                       f"Evaluation on {c['n_eval']} fresh base samples / test points at tol "
-                      f"{min(c['tol'], 1e-4):g}; log Z by quadrature on [-6, 6]².")}
-
-
-def _figure(cfg, c, problems, models, fname, kl):
-    """Paper layout: one row per problem; columns target | NF K=1,32,64 | CNF M=1,32,64."""
-    fig, axes = plt.subplots(len(problems), 7, figsize=(12.6, 1.9 * len(problems)), squeeze=False)
-    for ax_row, problem in zip(axes, problems):
-        if kl:
-            xs, ys, lp = density_on_grid(lambda p: -target_energy(problem, p), lim=4.0, n=c["grid"])
-            plot_density(ax_row[0], xs, ys, lp, title=f"{problem}: target")
-        else:
-            scatter_samples(ax_row[0], toy2d.sample(problem, 2000, cfg.rng(7)), title=f"{problem}: data")
-        for col, (kind, size) in enumerate([(k, s) for k in ("nf", "cnf") for s in SIZES], start=1):
-            params, label = models[problem, kind, size], f"{kind.upper()} {'K' if kind == 'nf' else 'M'}={size}"
-            if kl:       # q as a histogram of its samples (q's density needs the inverse flow)
-                z0 = cfg.rng(8).standard_normal((c["n_fig"], 2))
-                z = planar_nf_fast(params, z0)[0] if kind == "nf" else \
-                    planar_cnf_flow(params, z0, t0=0.0, t1=T_END, rtol=1e-4, atol=1e-4)[0]
-                H, _, _ = np.histogram2d(z[:, 1], z[:, 0], bins=c["grid"], range=[[-4, 4], [-4, 4]])
-                ax_row[col].imshow(H, origin="lower", extent=[-4, 4, -4, 4], cmap="viridis")
-                ax_row[col].set_xticks([])
-                ax_row[col].set_yticks([])
-                ax_row[col].set_title(label, fontsize=9)
-            else:
-                xs, ys, lp = density_on_grid(lambda p: model_log_prob(kind, params, p, 1e-4),
-                                             lim=4.0, n=c["grid"])
-                plot_density(ax_row[col], xs, ys, lp, title=label)
-    savefig(fig, cfg.out / fname)
-    return fname
-
-
-def _curves(cfg, problems, curves):
-    fig, axes = plt.subplots(1, len(problems), figsize=(3.0 * len(problems), 2.6))
-    for ax, problem in zip(axes, problems):
-        for (p, kind, size), h in curves.items():
-            if p == problem:
-                w = max(1, len(h) // 20)
-                sm = np.convolve(h, np.ones(w) / w, mode="valid")
-                ax.plot(np.linspace(0, 1, len(sm)), sm, ls="-" if kind == "cnf" else "--",
-                        label=f"{kind} {size}")
-        ax.set_title(problem, fontsize=9)
-        ax.set_xlabel("fraction of training")
-    axes[0].set_ylabel("training loss")
-    axes[0].legend(fontsize=6)
-    savefig(fig, cfg.out / "cnf_vs_nf_curves.png")
-    return "cnf_vs_nf_curves.png"
+                      f"{et:g}. KL column: loss + log Z with Z = ∫ exp(-U) by quadrature on "
+                      "[-6, 6]². For U1 this is the true KL(q‖p) (exp(-U1) decays radially; its "
+                      "mass outside the box is < e^-45). exp(-U2), exp(-U3) do not decay in z1 and "
+                      "are not normalisable on R², so their column is the KL to the target "
+                      "truncated to [-6, 6]² (q's mass outside the box neglected). "
+                      f"cnf_vs_nf_fig5.png (Chen et al. Fig. 5): NF K = {max(SIZES)} and CNF "
+                      f"M = {max(SIZES)} samples and density at 5-100 % of the transformation from "
+                      "N(0, I) to the data (CNF: state at t = T(1 - f), density by the integrated "
+                      "trace from t to T; NF: after the inverses of the last round(f K) layers, "
+                      "since the ML NF maps data to base), then the target. Trained models are "
+                      "checkpointed (checkpoint-models.npz) after each one; --resume reloads them "
+                      "and only re-evaluates figures.")}

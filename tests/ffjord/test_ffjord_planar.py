@@ -281,3 +281,89 @@ def test_cnf_vs_nf_quick_run(tmp_path):
     wins = [m[f"{prob}/cnf_{s}/loss"] < m[f"{prob}/nf_{s}/loss"]
             for prob in ("U1", "U2", "U3", "moons", "circles") for s in (32, 64)]
     assert sum(wins) >= 7, wins
+
+
+# --- Chen et al. Fig. 5: stages of the transformation base -> data (cnf_vs_nf_plots) ----------
+
+def _stage_models(rng):
+    nf = dict(init_planar_nf(rng, 2, 8, scale=1.0), b=rng.standard_normal(8))   # b = 0: odd map
+    cnf = _randomise(init_planar_cnf(rng, dim=2, M=4), rng, 0.5)
+    hyp = init_planar_cnf(rng, 2, 4, scale=1.0, time_dependence="hypernet", hidden=4)
+    return (("nf", nf), ("cnf", cnf), ("cnf", hyp))
+
+
+def test_stage_log_prob_ends_are_base_and_final_density():
+    from refimpl.ffjord.cnf import standard_normal_logprob
+    from refimpl.ffjord.cnf_vs_nf_plots import stage_log_prob
+    from refimpl.ffjord.exp_cnf_vs_nf import model_log_prob
+    rng = np.random.default_rng(10)
+    y = 1.5 * rng.standard_normal((20, 2))
+    for kind, p in _stage_models(rng):
+        # f = 1: the trained model's density (same solve); f = 0: the base N(0, I)
+        assert_twins_agree(stage_log_prob(kind, p, y, 1.0, tol=1e-6),
+                           model_log_prob(kind, p, y, 1e-6), name=f"{kind} f=1")
+        assert_twins_agree(stage_log_prob(kind, p, y, 0.0), standard_normal_logprob(y),
+                           name=f"{kind} f=0")
+        # an intermediate stage differs from both ends (the test can fail)
+        mid = stage_log_prob(kind, p, y, 0.5, tol=1e-6)
+        assert np.max(np.abs(mid - model_log_prob(kind, p, y, 1e-6))) > 1e-3
+    with pytest.raises(ValueError, match="f"):
+        stage_log_prob("cnf", p, y, 1.5)
+
+
+def _moments(y):
+    return np.stack([y[:, 0], y[:, 1], y[:, 0] ** 2, y[:, 0] * y[:, 1], y[:, 1] ** 2], 1)  # (B, 5)
+
+
+def test_stage_densities_integrate_to_one_and_match_their_samples():
+    from refimpl.ffjord.cnf_vs_nf_plots import stage_log_prob, stage_samples
+    from refimpl.testing import assert_unbiased
+    rng = np.random.default_rng(11)
+    xs = np.linspace(-7, 7, 121)
+    X, Y = np.meshgrid(xs, xs)
+    g, dA = np.stack([X.ravel(), Y.ravel()], 1), (xs[1] - xs[0]) ** 2
+    eps = rng.standard_normal((4000, 2))
+    for kind, p in _stage_models(rng):
+        zs = stage_samples(kind, p, eps, (0.2, 0.6), tol=1e-7)      # (2, 4000, 2)
+        for f, z in zip((0.2, 0.6), zs):
+            dens = np.exp(stage_log_prob(kind, p, g, f, tol=1e-7)) * dA
+            assert abs(np.sum(dens) - 1.0) < 2e-3, (kind, f)
+            # the samples of stage f have the moments of its density (4 standard errors)
+            assert_unbiased(_moments(z), dens @ _moments(g), name=f"{kind} f={f} moments")
+
+
+def test_stage_samples_invert_the_flow():
+    from refimpl.ffjord.cnf_vs_nf_plots import nf_inverse, stage_samples
+    rng = np.random.default_rng(12)
+    eps = rng.standard_normal((200, 2))
+    (_, nf), (_, cnf), _ = _stage_models(rng)
+    x = nf_inverse(nf, eps)                               # F_K ∘ ... ∘ F_1(x) = eps
+    assert_twins_agree(planar_nf_fast(nf, x)[0], eps, rtol=1e-10, atol=1e-12, name="nf inverse")
+    assert np.max(np.abs(x - eps)) > 0.1
+    z = stage_samples("cnf", cnf, eps, (0.25, 1.0), tol=1e-9)  # z(0.75), z(0)
+    for t, zt in ((0.75, z[0]), (0.0, z[1])):
+        back = planar_cnf_flow(cnf, zt, t0=t, t1=1.0, rtol=1e-9, atol=1e-9)[0]
+        assert np.max(np.abs(back - eps)) < 1e-6, t
+
+
+def test_cnf_vs_nf_resume_reloads_models(tmp_path, monkeypatch):
+    import refimpl.ffjord.exp_cnf_vs_nf as E
+    from refimpl.experiments import run_experiment
+    tiny = dict(E.QUICK, n_iter_nf=4, n_iter_cnf=2, batch=16, n_eval=64, n_fig=100, grid=6)
+    monkeypatch.setattr(E, "QUICK", tiny)
+    monkeypatch.setattr(E, "SIZES", (1, 2))
+    first = run_experiment("cnf-vs-nf", quick=True, out=tmp_path, progress=False)
+    folder = tmp_path / "cnf-vs-nf"
+    assert (folder / "checkpoint-models.npz").exists()
+    assert "cnf_vs_nf_fig5.png" in first["figures"]
+
+    def no_training(*a, **k):
+        raise AssertionError("--resume retrained a checkpointed model")
+    monkeypatch.setattr(E, "train", no_training)
+    (folder / "cnf_vs_nf_fig5.png").unlink()
+    again = run_experiment("cnf-vs-nf", quick=True, out=tmp_path, progress=False, resume=True)
+    assert again["metrics"] == first["metrics"]
+    assert again["tables"] == first["tables"]
+    assert (folder / "cnf_vs_nf_fig5.png").exists()
+    with pytest.raises(AssertionError, match="retrained"):     # without --resume: trains anew
+        run_experiment("cnf-vs-nf", quick=True, out=tmp_path, progress=False)
