@@ -10,7 +10,9 @@ difference between the two solutions (end state, or every `t_eval` output):
 * "torchdiffeq" vs `torchdiffeq.odeint(method="dopri5")` (CPU, float64; skipped when absent).
 
 Problems: Lorenz to t = 20 at 1e-8/1e-10, Arenstorf one period at 1e-10, a 100-dimensional
-linear system to t = 10 at 1e-8/1e-10 (the bench_ode problems), Kepler e = 0.9 with 41 output
+linear system to t = 10 at 1e-8/1e-10 (the bench_ode problems, except that the linear
+system here is a random Gaussian matrix minus the identity with y0 = ones, not
+bench_ode's skew-symmetric matrix with a linspace y0), Kepler e = 0.9 with 41 output
 times (`t_eval`), Arenstorf backwards at 1e-6.
 
 Writes numerics/results/preset_agreement.md. Run: python numerics/preset_agreement.py

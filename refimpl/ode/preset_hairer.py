@@ -16,7 +16,8 @@ What Hairer's codes do (``HairerController``), and where it differs
   even when ``first_step`` is given (then one evaluation fewer actually happens).
 * ``hmax`` defaults to ``|t_end - t0|`` (scipy passes ``max_step = 0``).
 * Last step: if ``t + 1.01 h`` passes ``t_end`` the step is stretched to land on it.
-* Step floor: stop when ``0.1 |h| <= |t| uround`` (uround 2.3e-16).
+* Step floor: stop when ``0.1 |h| <= |t| uround`` (uround 2.22e-16 as in scipy's C;
+  Fortran's 2.3e-16).
 * Acceptance ``err <= 1``; error norm RMS (dopri5) or the DOP853 combination.
 * Next step, a PI ("Lund-stabilised") controller: ``fac11 = err^expo1``,
   ``fac = fac11 / facold^beta`` clipped to ``[1/fac2, 1/fac1]`` after dividing by

@@ -4,7 +4,9 @@ accept/reject sequence) and gives the same numbers as the NumPy path run on
 ``func.py_func``.
 
 "hairer" and "torchdiffeq" sum in the same order as their NumPy twins (elementwise loops):
-histories and states are bit-identical. "scipy" and "default" call BLAS ``dot`` on the
+histories and states are bit-identical (torchdiffeq's mean: numpy's pairwise sum, also
+tested at n = 200 and 1000).
+"scipy" and "default" call BLAS ``dot`` on the
 NumPy side, which sums in its own order, while the kernels loop: a last-bit change in a
 stage moves the error norm — a cancelling sum h Σ e_i k_i of terms ~1e7 times larger
 than itself at rtol 1e-8 — by ~1e-16 × 1e7 relative, hence the step sizes by a fifth of
@@ -15,7 +17,8 @@ every ``t_eval`` within 1e-13 of the solution's scale.
 
 Compile cost: the cached kernels (no ``args``) come from numba's disk cache after the
 first run; ``args`` and ``specialise`` compile a kernel per RHS and process (~5-10 s),
-so the default suite compiles one ("scipy" with ``args``); the rest is marked slow."""
+so the default suite compiles one ("scipy" with ``args``) and runs each preset's cached
+kernel on one small problem; the rest is marked slow."""
 import numpy as np
 import pytest
 from numba import njit
@@ -98,6 +101,16 @@ def test_twins_agree(controller):
     for case in PROBLEMS:
         fast, ref = twins(controller, case)
         assert_twins(fast, ref, controller in EXACT, case)
+
+
+@pytest.mark.parametrize("controller, case", [("default", "forward"),
+                                              ("hairer", "backwards t_eval"),
+                                              ("torchdiffeq", "t_eval")])
+def test_twins_agree_one_problem_per_preset(controller, case):
+    """Default-suite twin check of every other preset on one small problem (its cached
+    kernel: one compile of a few seconds with an empty numba cache, then loaded)."""
+    fast, ref = twins(controller, case)
+    assert_twins(fast, ref, controller in EXACT, case)
 
 
 @pytest.mark.parametrize("controller", ["scipy", pytest.param("default", marks=SLOW),
@@ -260,3 +273,31 @@ def test_cached_then_specialised_with_an_empty_numba_cache(tmp_path):
     assert out.returncode == 0, out.stderr[-2000:]
     errs = [float(v) for v in out.stdout.split()]
     assert max(errs) < 1e-6
+
+
+@pytest.mark.parametrize("n", [1, 7, 8, 100, 128, 129, 200, 1000, 4099])
+def test_torchdiffeq_mean_is_numpys_pairwise_mean(n):
+    """``k_torchdiffeq._mean_sq`` reproduces ``np.mean`` (pairwise above 128) bit for bit."""
+    from refimpl.ode.fast.k_torchdiffeq import _mean_sq
+    rng = np.random.default_rng(n)
+    for _ in range(5):
+        sq = rng.standard_normal(n + 3) ** 2 * rng.uniform(1e-3, 1e3)
+        assert _mean_sq(sq, n) == np.mean(sq[:n]), n
+
+
+@njit(cache=True)
+def damped_ring(t, y):
+    """n coupled damped oscillators on a ring (n large: the error norm's mean is pairwise)."""
+    return -0.1 * y + np.roll(y, 1) - np.roll(y, -1)
+
+
+@pytest.mark.parametrize("n", [200, 1000])
+def test_torchdiffeq_twins_bit_identical_above_128_components(n):
+    y0 = np.cos(np.linspace(0.0, 6.0, n))
+    kw = dict(rtol=1e-8, atol=1e-10, controller="torchdiffeq")
+    fast = solve(damped_ring, (0.0, 2.0), y0, **kw)
+    ref = solve(damped_ring.py_func, (0.0, 2.0), y0, **kw)
+    assert fast.nfev == ref.nfev
+    for a, b in zip(fast.history.as_arrays(), ref.history.as_arrays()):
+        np.testing.assert_array_equal(a, b)
+    np.testing.assert_array_equal(fast.y, ref.y)

@@ -6,10 +6,17 @@ of every controller ("default", "scipy", "hairer", "torchdiffeq") and the output
 (``stepper.run_adaptive``, ``preset_scipy.run_scipy``, ``preset_hairer.run_hairer``,
 ``preset_torchdiffeq.run_torchdiffeq``) with the same step control and, per component, the
 same operation order. The inner loop allocates nothing: stage sums, error norm and outputs
-are loops over preallocated work arrays. "hairer" and "torchdiffeq" are bit-identical to
-their NumPy twins; "scipy" and "default" sum where the NumPy loops call BLAS ``dot``, so a
-last-bit difference in a stage moves the (cancelling) error norm by ~1e-8 relative: same
-counts and accept/reject sequence, states at ``t1`` and ``t_eval`` within ~1e-15 relative
+are loops over preallocated work arrays (torchdiffeq's pairwise mean above 128 components
+allocates four 256-element stacks per error norm). Every preset gives the same counts and
+accept/reject sequence as its NumPy twin on every tested problem. "hairer" and
+"torchdiffeq" are bit-identical to their NumPy twins (``k_torchdiffeq._mean_sq`` follows
+``np.mean``'s pairwise summation: blocks of <= 128 with 8 accumulators, split at
+``n // 2 - (n // 2) % 8`` above; tested at n = 200 and 1000). "scipy" and "default" sum in loops
+where the NumPy loops call BLAS ``dot``: a last-bit change in a stage moves the
+(cancelling) error norm by ~1e-10 relative and the step sizes by 1e-10 ... 1e-6 relative,
+which on chaotic problems moves the solution by up to ~4e-10 (Lorenz to t = 20: 1.5e-10
+"scipy", 4.2e-10 "default"; Arenstorf: 2.0e-10 / 2.8e-10; ``numerics/results/bench_ode.md``
+has the "scipy" rows) and by <= 1e-13 on the mild test problems
 (``tests/ode/test_fast_path.py``).
 
 Two forms of right-hand side (``func`` for ``solve``):

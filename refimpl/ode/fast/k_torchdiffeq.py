@@ -32,34 +32,70 @@ def _g(fun, args, d, s, y, out):
 
 
 @njit(cache=True)
-def _mean_sq(sq, n):
-    """numpy's pairwise mean of ``sq[:n]`` (loops_utils.h; exact for n <= 128, plain above)."""
+def _block_sum(sq, lo, n):
+    """numpy's pairwise_sum leaf (loops_utils.h) on ``sq[lo:lo + n]``, n <= 128: a plain
+    sum below 8, else 8 accumulators over blocks of 8, combined as a tree, plus the tail."""
     if n < 8:
         r = 0.0
-        for i in range(n):
+        for i in range(lo, lo + n):
             r += sq[i]
-        return r / n
-    if n > 128:
-        r = 0.0
-        for i in range(n):
-            r += sq[i]
-        return r / n
-    r0, r1, r2, r3, r4, r5, r6, r7 = sq[0], sq[1], sq[2], sq[3], sq[4], sq[5], sq[6], sq[7]
+        return r
+    r0, r1, r2, r3 = sq[lo], sq[lo + 1], sq[lo + 2], sq[lo + 3]
+    r4, r5, r6, r7 = sq[lo + 4], sq[lo + 5], sq[lo + 6], sq[lo + 7]
     i = 8
     while i < n - (n % 8):
-        r0 += sq[i]
-        r1 += sq[i + 1]
-        r2 += sq[i + 2]
-        r3 += sq[i + 3]
-        r4 += sq[i + 4]
-        r5 += sq[i + 5]
-        r6 += sq[i + 6]
-        r7 += sq[i + 7]
+        r0 += sq[lo + i]
+        r1 += sq[lo + i + 1]
+        r2 += sq[lo + i + 2]
+        r3 += sq[lo + i + 3]
+        r4 += sq[lo + i + 4]
+        r5 += sq[lo + i + 5]
+        r6 += sq[lo + i + 6]
+        r7 += sq[lo + i + 7]
         i += 8
     res = ((r0 + r1) + (r2 + r3)) + ((r4 + r5) + (r6 + r7))
     for i2 in range(i, n):
-        res += sq[i2]
-    return res / n
+        res += sq[lo + i2]
+    return res
+
+
+@njit(cache=True)
+def _pairwise_sum(sq, lo, n):
+    """numpy's pairwise sum of ``sq[lo:lo + n]``: above 128 split at
+    ``n2 = n // 2 - (n // 2) % 8`` and add the halves' sums. Iterative with an explicit
+    stack (numba's disk cache does not load a recursive function safely: it segfaulted)."""
+    if n <= 128:
+        return _block_sum(sq, lo, n)
+    los = np.empty(256, np.int64)       # pending nodes: (start, length, halves done?)
+    ns = np.empty(256, np.int64)
+    done = np.empty(256, np.int64)
+    vals = np.empty(256)                # sums of finished subtrees, left before right
+    top, vtop = 0, 0
+    los[0], ns[0], done[0] = lo, n, 0
+    top = 1
+    while top > 0:
+        top -= 1
+        a, m, d = los[top], ns[top], done[top]
+        if m <= 128:
+            vals[vtop] = _block_sum(sq, a, m)
+            vtop += 1
+        elif d == 1:                    # both halves summed: left + right
+            vals[vtop - 2] = vals[vtop - 2] + vals[vtop - 1]
+            vtop -= 1
+        else:
+            m2 = m // 2
+            m2 -= m2 % 8
+            los[top], ns[top], done[top] = a, m, 1                 # combine after ...
+            los[top + 1], ns[top + 1], done[top + 1] = a + m2, m - m2, 0   # ... the right
+            los[top + 2], ns[top + 2], done[top + 2] = a, m2, 0     # ... and the left half
+            top += 3
+    return vals[0]
+
+
+@njit(cache=True)
+def _mean_sq(sq, n):
+    """``np.mean(sq[:n])`` bit for bit (numpy's pairwise summation, any n)."""
+    return _pairwise_sum(sq, 0, n) / n
 
 
 @njit(cache=True, inline="always")   # (takes fun: see common.py, 'inline')
