@@ -41,7 +41,7 @@ PAPER_TABLE2 = {30: {"rnn": 0.3937, "latent_ode": 0.1642},
 
 SETTINGS = {
     # n_train, n_test spirals; iterations and minibatch of each model
-    "quick": dict(n_train=300, n_test=100, ode_iters=150, rnn_iters=300, batch=50),
+    "quick": dict(n_train=300, n_test=100, ode_iters=300, rnn_iters=600, batch=50),
     "full": dict(n_train=1000, n_test=200, ode_iters=5000, rnn_iters=5000, batch=100),
 }
 ODE_KW = dict(method="dopri5", rtol=1e-3, atol=1e-4, gradient="backprop", output="interpolate")
