@@ -183,3 +183,17 @@ def emit_poly(te, j, ts, ys, m, direction, t, t_new, y, y_new, K, P, h, tmp):
         ts, ys, m = push(ts, ys, m, t_new, y_new)
         j += 1
     return ts, ys, m, j
+
+
+@njit(cache=True, inline="always")
+def record_step(te, has_te, j, ts, ys, m, direction, t, t_new, y, y_new, K, P, h, tmp):
+    """After an accepted step t -> t_new: append (t_new, y_new) without t_eval, else emit the
+    t_eval points the step passed (dense output). Returns the buffers, m and j."""
+    if not has_te:
+        if m == ts.shape[0]:
+            ts, ys = grow(ts, ys, m)
+        put(ts, ys, m, t_new, y_new)
+        m += 1
+    elif j < te.shape[0] and direction * (te[j] - t_new) <= 0:
+        ts, ys, m, j = emit_poly(te, j, ts, ys, m, direction, t, t_new, y, y_new, K, P, h, tmp)
+    return ts, ys, m, j

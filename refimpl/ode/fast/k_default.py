@@ -16,8 +16,8 @@ import numpy as np
 from numba import njit
 
 from .. import errors as E
-from .common import copy_row, emit_poly, finite, grow, grow_history, push_start, put, \
-    put_history, rhs_into, stage_h_inside
+from .common import copy_row, finite, grow_history, push_start, put_history, record_step, \
+    rhs_into, stage_h_inside
 
 
 @njit(cache=True, inline="always")   # (takes fun: see common.py, 'inline')
@@ -123,14 +123,8 @@ def run_default(fun, args, t0, t1, y0, f0, rtol, atol, first_step, max_step, max
         n_acc += 1
         if not finite(y_new):
             return E.STATUS_NONFINITE, t_new, h, nfev, n_acc, n_rej, ts[:m], ys[:m], H[:mh]
-        if not has_te:
-            if m == ts.shape[0]:
-                ts, ys = grow(ts, ys, m)
-            put(ts, ys, m, t_new, y_new)
-            m += 1
-        elif j < te.shape[0] and direction * (te[j] - t_new) <= 0:
-            ts, ys, m, j = emit_poly(te, j, ts, ys, m, direction, t, t_new, y, y_new, K, P, h,
-                                     tmp)
+        ts, ys, m, j = record_step(te, has_te, j, ts, ys, m, direction, t, t_new, y, y_new, K,
+                                   P, h, tmp)
         h_abs = abs(h) * _factor(err, q, rejected)
         t = t_new
         y, y_new = y_new, y                              # swap the work arrays

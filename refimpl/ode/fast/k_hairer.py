@@ -14,8 +14,8 @@ from numba import njit
 
 from .. import errors as E
 from ..preset_hairer import UROUND
-from .common import copy_row, emit_poly, finite, grow, grow_history, push_start, put, \
-    put_history, rhs_into
+from .common import copy_row, finite, grow_history, push_start, put_history, record_step, \
+    rhs_into
 
 
 @njit(cache=True, inline="always")
@@ -135,13 +135,8 @@ def run_hairer(fun, args, t0, xend, y0, f0, rtol, atol, first_step, max_step, ma
         if not (finite(y_new) and finite(K[6])):
             return E.STATUS_NONFINITE, xph, h, nfev, naccpt, nrej, ts[:m], ys[:m], H[:mh]
         t_new = xend if last else xph
-        if not has_te:
-            if m == ts.shape[0]:
-                ts, ys = grow(ts, ys, m)
-            put(ts, ys, m, t_new, y_new)
-            m += 1
-        elif j < te.shape[0] and posneg * (te[j] - t_new) <= 0:
-            ts, ys, m, j = emit_poly(te, j, ts, ys, m, posneg, x, t_new, y, y_new, K, P, h, acc)
+        ts, ys, m, j = record_step(te, has_te, j, ts, ys, m, posneg, x, t_new, y, y_new, K, P,
+                                   h, acc)
         x = t_new
         y, y_new = y_new, y                              # swap the work arrays
         copy_row(K[0], K[6])
