@@ -50,12 +50,19 @@ def _read_numbers(path, dtype=float):
     if not path.exists():
         raise UCIFormatError(f"{path}: file not found")
     rows = []
-    for lineno, line in enumerate(path.read_text().splitlines(), 1):
+    try:
+        text = path.read_bytes().decode("ascii")
+    except UnicodeDecodeError as e:
+        raise UCIFormatError(f"{path}: not a text file of numbers (byte {e.start} is not "
+                             "ASCII)") from None
+    except OSError as e:
+        raise UCIFormatError(f"{path}: cannot be read ({e.strerror})") from None
+    for lineno, line in enumerate(text.splitlines(), 1):
         if not line.strip():
             continue                              # blank lines are tolerated
         try:
             rows.append([dtype(float(tok)) if dtype is int else float(tok) for tok in line.split()])
-        except ValueError:
+        except (ValueError, OverflowError):
             raise UCIFormatError(f"{path}:{lineno}: not a number in {line.strip()[:60]!r}") from None
         if dtype is int and any(float(t) != int(float(t)) for t in line.split()):
             raise UCIFormatError(f"{path}:{lineno}: expected integer indices, got {line.strip()[:60]!r}")
@@ -117,7 +124,13 @@ def split(d: UCIData, k, standardize=True):
     X, y = d.X, d.y
     x_mean, x_std = X[tr].mean(0), X[tr].std(0)
     x_std = np.where(x_std > 0, x_std, 1.0)          # constant columns stay as they are
+    if standardize and len(tr) < 2:
+        raise UCIFormatError(f"{d.folder}: split {k} has {len(tr)} training row(s); "
+                             "standardising the target needs at least 2")
     y_mean, y_std = (y[tr].mean(), y[tr].std()) if standardize else (0.0, 1.0)
+    if not y_std > 0:
+        raise UCIFormatError(f"{d.folder}: split {k}: the target is constant on the training "
+                             f"rows (std 0); it cannot be standardised")
     if standardize:
         X = (X - x_mean) / x_std
     return {"X_train": X[tr], "y_train": (y[tr] - y_mean) / y_std, "X_test": X[te],

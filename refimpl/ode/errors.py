@@ -11,7 +11,7 @@ DESIGN.md, "Bad input": a solver that cannot continue raises an error carrying
 ``t``, the step size and the counts so far; it never loops forever.
 """
 
-__all__ = ["SolverError", "STATUS_SUCCESS", "STATUS_STEP_UNDERFLOW",
+__all__ = ["SolverError", "FixedGridTooLong", "STATUS_SUCCESS", "STATUS_STEP_UNDERFLOW",
            "STATUS_MAX_STEPS", "STATUS_NONFINITE"]
 
 #: integration reached the end of ``t_span``
@@ -56,3 +56,10 @@ class SolverError(RuntimeError):
         super().__init__(
             f"{message} (t={self.t!r}, h={self.h!r}, nfev={self.nfev}, "
             f"n_steps={self.n_steps}, status={self.status})")
+
+
+class FixedGridTooLong(SolverError, ValueError):
+    """A fixed-step run whose grid needs more than ``max_steps`` steps, refused before the
+    grid is built. Both a ``ValueError`` (the arguments ``step_size`` / ``max_steps`` are the
+    cause, and the message names them) and a ``SolverError`` with status
+    ``STATUS_MAX_STEPS`` (what it was before the check moved ahead of the allocation)."""

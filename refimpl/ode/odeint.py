@@ -65,6 +65,8 @@ from autograd.tracer import getval, isbox
 
 from .adjoint import NORMS, AdjointSpec, odeint_adjoint_flat, publish_counts
 from .checkpoint import CheckpointSpec, odeint_checkpoint_flat
+from .guard import guard_input, guard_output
+from .options import MAX_STEPS_DEFAULT, check_step_options
 from .tableaus import ButcherTableau, get_tableau
 from .traced import (OUTPUTS, FlatODE, GroupNorm, check_output, flat_concat, integrate,
                      tree_flatten, tree_unflatten)
@@ -115,6 +117,9 @@ def odeint(func, y0, t, args=(), *, method="dopri5", rtol=1e-7, atol=1e-9, gradi
         info.clear()
         info.update(gradient=gradient, method=p.tab.name)
         counters["info"] = info
+    if gradient != "adjoint":         # the adjoint's own error control catches NaN gradients
+        p.y0 = guard_input(p.y0, "y0")
+        p.leaves = [guard_input(x, "the parameters (args)") for x in p.leaves]
     if gradient == "backprop":
         fun = p.ode.fun
         ode_fun = (lambda s, y, leaves: _tap(fun(s, y, leaves), counters)) \
@@ -141,6 +146,8 @@ def odeint(func, y0, t, args=(), *, method="dopri5", rtol=1e-7, atol=1e-9, gradi
                                   norm=p.norm, **common)
             ys = odeint_checkpoint_flat(p.y0, p.t, theta, spec)
     publish_counts(counters)
+    if gradient != "adjoint":
+        ys = guard_output(ys)
     return p.unflatten_ys(_cast_cotangent(ys))
 
 
@@ -274,6 +281,16 @@ def _validate(func, y0, t, args, method, rtol, atol, gradient, adjoint_rtol, adj
             raise ValueError("t: expected strictly increasing or strictly decreasing times, "
                              f"got {tv!r}")
     p.t = t if isbox(t) else (tv if tv.dtype.kind == "f" else tv.astype(np.float64))
+
+    # --- step options: one validator with solve (a ValueError naming the option) ---
+    fixed = p.options.get("step_size") is not None or not p.tab.adaptive
+    span = float(abs(tv[-1] - tv[0]))
+    cleaned = check_step_options(p.options.get("first_step"),
+                                 p.options.get("max_step", math.inf),
+                                 p.options.get("max_steps", MAX_STEPS_DEFAULT),
+                                 p.options.get("step_size"), span, fixed=fixed,
+                                 t0=float(tv[0]))
+    p.options = {k: v for k, v in zip(_OPTIONS, cleaned) if k in p.options}
 
     # --- args: differentiable float leaves and static leaves ---
     args = (tuple(args[i] for i in range(len(getval(args))))

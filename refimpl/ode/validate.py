@@ -13,6 +13,7 @@ from types import SimpleNamespace
 
 import numpy as np
 
+from .options import check_step_options
 from .tableaus import FIXED_METHODS, get_tableau
 
 __all__ = ["validate_solve_args", "RTOL_FLOOR"]
@@ -21,15 +22,13 @@ __all__ = ["validate_solve_args", "RTOL_FLOOR"]
 RTOL_FLOOR = 100 * np.finfo(np.float64).eps
 
 
-def _positive(name, v, allow_inf=False):
+def _float_array(name, v):
+    """``v`` as a float64 array, or a ValueError naming ``name`` (e.g. ``rtol="abc"``)."""
     try:
-        v = float(v)
+        return np.asarray(v, dtype=np.float64)
     except (TypeError, ValueError):
-        raise ValueError(f"{name}: expected a positive number, got {v!r}") from None
-    if not (v > 0) or (math.isinf(v) and not allow_inf) or math.isnan(v):
-        raise ValueError(f"{name}: expected a positive {'' if allow_inf else 'finite '}number, "
-                         f"got {v!r}")
-    return v
+        raise ValueError(f"{name}: expected a number or an array of numbers, "
+                         f"got {v!r}") from None
 
 
 def _state(y0):
@@ -75,7 +74,7 @@ def validate_solve_args(func, t_span, y0, args, method, rtol, atol, t_eval, firs
     shape, n = y.shape, y.size
 
     # --- tolerances ---
-    rtol_a = np.asarray(rtol, dtype=np.float64)
+    rtol_a = _float_array("rtol", rtol)
     if rtol_a.ndim != 0 or not math.isfinite(float(rtol_a)) or rtol_a < 0:
         raise ValueError(f"rtol: expected a finite scalar >= 0, got {rtol!r}")
     rtol = float(rtol_a)
@@ -83,7 +82,7 @@ def validate_solve_args(func, t_span, y0, args, method, rtol, atol, t_eval, firs
         warnings.warn(f"rtol={rtol!r} is below 100*eps; using rtol={RTOL_FLOOR!r} (as scipy)",
                       stacklevel=3)
         rtol = RTOL_FLOOR
-    atol_a = np.asarray(atol, dtype=np.float64)
+    atol_a = _float_array("atol", atol)
     if atol_a.ndim != 0 and atol_a.shape != shape:
         raise ValueError(f"atol: expected a scalar or an array of shape {shape} (like y0), "
                          f"got shape {atol_a.shape}")
@@ -106,22 +105,15 @@ def validate_solve_args(func, t_span, y0, args, method, rtol, atol, t_eval, firs
                              "(the direction of integration)")
 
     # --- steps ---
-    if first_step is not None:
-        first_step = _positive("first_step", first_step)
-        if first_step > abs(t1 - t0):
-            raise ValueError(f"first_step: expected at most |t1 - t0| = {abs(t1 - t0)}, "
-                             f"got {first_step}")
-    max_step = _positive("max_step", max_step, allow_inf=True)
-    if not isinstance(max_steps, numbers.Integral) or max_steps < 1:
-        raise ValueError(f"max_steps: expected a positive integer, got {max_steps!r}")
-    if step_size is not None:
-        step_size = _positive("step_size", step_size)
+    first_step, max_step, max_steps, step_size = check_step_options(
+        first_step, max_step, max_steps, step_size, abs(t1 - t0),
+        fixed=step_size is not None or not tab.adaptive, t0=t0)
     fixed = step_size is not None or not tab.adaptive
     if not tab.adaptive and step_size is None and t_eval is None:
         raise ValueError(f"step_size: method {tab.name!r} is fixed-step (one of "
                          f"{', '.join(FIXED_METHODS)}); pass step_size or a t_eval grid")
 
-    if controller not in CONTROLLERS:
+    if not isinstance(controller, str) or controller not in CONTROLLERS:
         raise ValueError(f"controller: expected one of {', '.join(CONTROLLERS)}, "
                          f"got {controller!r}")
     if CONTROLLERS[controller] is not None:

@@ -20,6 +20,8 @@ References
 ----------
 numba documentation, "First-class function types" and "Notes on caching".
 """
+import sys
+
 import numpy as np
 from numba import njit, typeof, types
 from numba.core.registry import CPUDispatcher
@@ -199,6 +201,32 @@ def _f64(x):
     return np.array(x, dtype=np.float64, order="C")
 
 
+def _call_reporting_rhs_errors(ep, fc, values):
+    """Run the cached kernel with the first-class RHS ``fc``, re-raising any exception the
+    RHS raised. Through numba's C-ABI wrapper an exception inside ``func`` cannot unwind the
+    kernel: numba reports it with ``sys.unraisablehook`` ("Exception ignored in CPUContext")
+    and the loop goes on with an unwritten derivative, so the result would be wrong. The hook
+    is replaced for the duration of the call; the first exception it receives is raised here
+    (chained to any error the loop raised afterwards), so no result is returned for a solve
+    whose RHS failed."""
+    caught = []
+    old_hook = sys.unraisablehook
+    sys.unraisablehook = caught.append
+    loop_error = None
+    try:
+        res = ep(fc, (), *values)
+    except Exception as e:          # e.g. "wrong length" after the RHS returned no array
+        loop_error = e
+    finally:
+        sys.unraisablehook = old_hook
+    if caught:
+        exc = caught[0].exc_value
+        raise exc.with_traceback(caught[0].exc_traceback) from loop_error
+    if loop_error is not None:
+        raise loop_error
+    return res
+
+
 _MESSAGES = {E.STATUS_STEP_UNDERFLOW: "step size underflow", E.STATUS_MAX_STEPS:
              "max_steps exceeded", E.STATUS_NONFINITE: "non-finite state or derivative"}
 
@@ -221,7 +249,7 @@ def solve_fast(p, f0):
     fc = None if (args or spec) else _first_class(disp, in_place)
     if fc is not None:                                   # cached kernel, first-class RHS
         ep = _entry_point((p.controller, fc), lambda: fc.type, lambda: types.Tuple(()), values)
-        res = ep(fc, (), *values)
+        res = _call_reporting_rhs_errors(ep, fc, values)
     else:                                                # specialised on the RHS and args
         at = typeof(args) if args else None
         ep = _entry_point((p.controller, disp, at), lambda: typeof(disp),
