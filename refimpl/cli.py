@@ -1,10 +1,11 @@
 """The `refimpl` command (also `python -m refimpl`).
 
     refimpl list
-    refimpl run NAME [--quick] [--seed N] [--out DIR] [--data-dir DIR] [--resume]
-    refimpl tour [--quick] [--out DIR] [--only PATTERN] [--data-dir DIR] [--seed N]
+    refimpl run NAME [--quick] [--seed N | --seeds 0,1,2 [--jobs N]] [--out DIR] [--data-dir DIR] [--resume]
+    refimpl tour [--quick] [--jobs N] [--out DIR] [--only PATTERN] [--data-dir DIR] [--seed N]
 
-Exit codes: 0 success, 1 an experiment failed, 2 bad usage (e.g. unknown experiment).
+Exit codes: 0 success, 1 an experiment failed, 2 bad usage (unknown experiment, bad argument)
+or unreadable data / checkpoint (`refimpl.io.DataError`), reported before anything is written.
 """
 import argparse
 import fnmatch
@@ -20,6 +21,7 @@ for _var in ("OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_var, "1")
 
 from . import experiments as ex  # noqa: E402
+from .io import DataError  # noqa: E402
 
 
 def _cmd_list(args):
@@ -41,17 +43,34 @@ def _print_results(res, stream=None):
         print(f"  {k:<48} {v if v is None else f'{v:.6g}'}", file=stream)
 
 
+def _bad_common_args(args):
+    """The message for a bad --data-dir / --out, or None (checked before anything runs)."""
+    if args.data_dir is not None and not Path(args.data_dir).is_dir():
+        return f"--data-dir: expected an existing folder, got {args.data_dir!r}"
+    if Path(args.out).exists() and not Path(args.out).is_dir():
+        return f"--out: expected a folder (or a new path), got the file {args.out!r}"
+    return None
+
+
 def _cmd_run(args):
     try:
         ex.get(args.name)
     except ex.UnknownExperimentError as e:
         print(f"refimpl: {e.args[0]}", file=sys.stderr)
         return 2
-    if args.data_dir is not None and not Path(args.data_dir).is_dir():
-        print(f"refimpl: --data-dir: expected an existing folder, got {args.data_dir!r}", file=sys.stderr)
+    bad = _bad_common_args(args)
+    if bad:
+        print(f"refimpl: {bad}", file=sys.stderr)
         return 2
-    res = ex.run_experiment(args.name, quick=args.quick, seed=args.seed, out=args.out,
-                            data_dir=args.data_dir, resume=args.resume)
+    if args.seeds is not None:                   # one process per seed: OUT/seed<N>/NAME
+        from .parallel import run_seeds
+        return run_seeds(args)
+    try:
+        res = ex.run_experiment(args.name, quick=args.quick, seed=args.seed, out=args.out,
+                                data_dir=args.data_dir, resume=args.resume)
+    except DataError as e:                       # unreadable data or checkpoint: exit 2
+        print(f"refimpl: {e}", file=sys.stderr)
+        return 2
     _print_results(res)
     print(f"wrote {Path(args.out) / args.name / 'results.json'}")
     return 0
@@ -60,8 +79,9 @@ def _cmd_run(args):
 def _cmd_tour(args):
     from .report import write_report
 
-    if args.data_dir is not None and not Path(args.data_dir).is_dir():
-        print(f"refimpl: --data-dir: expected an existing folder, got {args.data_dir!r}", file=sys.stderr)
+    bad = _bad_common_args(args)
+    if bad:
+        print(f"refimpl: {bad}", file=sys.stderr)
         return 2
     specs = ex.discover()
     patterns = None if args.only is None else [p.strip() for p in args.only.split(",") if p.strip()]
@@ -74,21 +94,60 @@ def _cmd_tour(args):
     outcomes = [(mod, None, err) for mod, err in ex.IMPORT_ERRORS.items()]
     for mod, err in ex.IMPORT_ERRORS.items():
         print(f"FAILED to import {mod}:\n{err}", file=sys.stderr)
-    for i, name in enumerate(names):
+    if args.jobs > 1:                            # N worker processes, results in name order
+        from .parallel import run_pool
+        kw = dict(quick=args.quick, out=args.out, data_dir=args.data_dir, resume=args.resume)
+        for outcome in run_pool([(n, args.seed) for n in names], args.jobs, **kw):
+            outcomes.append(outcome)
+            _report_outcome(outcome)
+    for i, name in enumerate(names if args.jobs <= 1 else []):
         print(f"[{i + 1}/{len(names)}] {name} ...", file=sys.stderr, flush=True)
         (outcome,) = ex.run_many([name], quick=args.quick, seed=args.seed, out=args.out,
                                  data_dir=args.data_dir, resume=args.resume)
         outcomes.append(outcome)
-        if outcome[1] is not None:
-            _print_results(outcome[1])
-        else:
-            print(f"FAILED {name}:\n{outcome[2]}", file=sys.stderr)
+        _report_outcome(outcome)
     md, html = write_report(outcomes, Path(args.out), quick=args.quick,
                             elapsed=time.perf_counter() - t0)
     n_fail = sum(o[1] is None for o in outcomes)
     print(f"tour: {len(outcomes) - n_fail} ok, {n_fail} failed, {time.perf_counter() - t0:.0f}s; "
           f"wrote {md} and {html}")
     return 1 if n_fail else 0
+
+
+def _report_outcome(outcome):
+    name, res, err = outcome
+    if res is not None:
+        _print_results(res)
+    else:
+        print(f"FAILED {name}:\n{err}", file=sys.stderr)
+
+
+def _seed(text):
+    """argparse type: a seed is an integer in [0, 2**32) (numpy's SeedSequence range)."""
+    try:
+        v = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a non-negative integer, got {text!r}") from None
+    if not 0 <= v < 2 ** 32:
+        raise argparse.ArgumentTypeError(f"expected an integer in [0, 2**32), got {v}")
+    return v
+
+
+def _seed_list(text):
+    seeds = [_seed(x) for x in text.split(",") if x.strip()]
+    if not seeds or len(set(seeds)) != len(seeds):
+        raise argparse.ArgumentTypeError(f"expected distinct comma-separated seeds, got {text!r}")
+    return seeds
+
+
+def _jobs(text):
+    try:
+        v = int(text)
+    except ValueError:
+        v = 0
+    if v < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+    return v
 
 
 def build_parser():
@@ -98,13 +157,17 @@ def build_parser():
 
     def common(q):
         q.add_argument("--quick", action="store_true", help="smaller, faster version of the same method")
-        q.add_argument("--seed", type=int, default=0)
+        q.add_argument("--seed", type=_seed, default=0)
+        q.add_argument("--jobs", type=_jobs, default=1,
+                       help="worker processes (each single-threaded BLAS; same results as serial)")
         q.add_argument("--out", default="runs", help="output folder (default: runs)")
         q.add_argument("--data-dir", default=None, help="folder with real data files (else embedded data)")
         q.add_argument("--resume", action="store_true", help="continue from saved checkpoints")
 
     r = sub.add_parser("run", help="run one experiment")
     r.add_argument("name")
+    r.add_argument("--seeds", type=_seed_list, default=None,
+                   help="comma-separated seeds, one run each into OUT/seed<N>/NAME (with --jobs)")
     common(r)
     r.set_defaults(func=_cmd_run)
     t = sub.add_parser("tour", help="run every experiment and write report.md + index.html")

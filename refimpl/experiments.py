@@ -17,6 +17,7 @@ when the registry is first listed, so adding a paper package needs no edit here.
 `results.json` atomically.
 """
 import importlib
+import json
 import math
 import pkgutil
 import time
@@ -26,7 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .io import atomic_write_json, load_npz, save_npz_atomic
+from .io import CheckpointError, atomic_write_json, load_npz, save_npz_atomic
 from .progress import Progress
 from .provenance import provenance
 
@@ -117,9 +118,20 @@ class Config:
     def progress(self, total, desc=None):
         return Progress(total, desc or self.name, enabled=self.progress_enabled)
 
-    def checkpoint(self, tag="state", every_s=30.0):
-        """A `Checkpoint` in `out/checkpoint-<tag>.npz`; honours `--resume`."""
-        return Checkpoint(self.out / f"checkpoint-{tag}.npz", resume=self.resume, every_s=every_s)
+    def checkpoint(self, tag="state", every_s=30.0, total=None):
+        """A `Checkpoint` in `out/checkpoint-<tag>.npz`; honours `--resume`. It is stamped
+        with this run's fingerprint (experiment, seed, quick, data, refimpl version) and
+        `--resume` refuses a checkpoint whose stamp differs. `total`: the loop's number of
+        steps, when known (a checkpoint beyond it is refused)."""
+        return Checkpoint(self.out / f"checkpoint-{tag}.npz", resume=self.resume, every_s=every_s,
+                          fingerprint=self.fingerprint(), total=total)
+
+    def fingerprint(self):
+        """What a checkpoint must match to be resumed by this run (JSON-able dict)."""
+        from . import __version__
+        return {"experiment": self.name, "seed": int(self.seed), "quick": bool(self.quick),
+                "data_dir": str(self.data_dir) if self.data_dir else None,
+                "refimpl": __version__}
 
 
 class Checkpoint:
@@ -138,24 +150,50 @@ class Checkpoint:
     write, so an interrupted run loses at most one interval. `every_s=0` saves each call.
     """
 
-    def __init__(self, path, resume=False, every_s=30.0):
+    _META = "__refimpl_checkpoint__"     # JSON (fingerprint, step) as a uint8 array
+
+    def __init__(self, path, resume=False, every_s=30.0, fingerprint=None, total=None):
         self.path, self.resume, self.every_s = Path(path), bool(resume), float(every_s)
+        self.fingerprint = dict(fingerprint or {})
+        self.total = None if total is None else int(total)
         self._last = time.monotonic()
+        self._step = None
         self.n_saves = 0
 
     def load(self):
+        """The saved state (dict of arrays), or None for a fresh start. Refuses (a
+        `CheckpointError` naming the file and both values) a checkpoint written by another
+        run configuration, one with no stamp, or one past `total` steps."""
         if not self.resume or not self.path.exists():
             return None
-        return load_npz(self.path)
+        state = load_npz(self.path)
+        if self._META not in state:
+            raise CheckpointError(f"{self.path}: has no run fingerprint (written by an older "
+                                  "refimpl or by hand); delete it or run without --resume")
+        meta = json.loads(bytes(state.pop(self._META)).decode("utf-8"))
+        saved = meta.get("fingerprint", {})
+        diff = {k: (saved.get(k), v) for k, v in self.fingerprint.items() if saved.get(k) != v}
+        if diff:
+            what = "; ".join(f"{k}: checkpoint {a!r}, this run {b!r}" for k, (a, b) in diff.items())
+            raise CheckpointError(f"{self.path}: written by another run ({what}); "
+                                  "resume with the same settings or use another --out")
+        step = meta.get("step")
+        if self.total is not None and step is not None and step > self.total:
+            raise CheckpointError(f"{self.path}: at step {step}, beyond this run's {self.total} "
+                                  "steps; resume with the same settings or use another --out")
+        return state
 
-    def save(self, state):
-        save_npz_atomic(self.path, state)
+    def save(self, state, step=None):
+        meta = {"fingerprint": self.fingerprint,
+                "step": None if step is None else int(step)}
+        stamp = np.frombuffer(json.dumps(meta, sort_keys=True).encode("utf-8"), dtype=np.uint8)
+        save_npz_atomic(self.path, {**state, self._META: stamp})
         self._last = time.monotonic()
         self.n_saves += 1
 
     def maybe_save(self, step, state_fn):
         if time.monotonic() - self._last >= self.every_s:
-            self.save(state_fn())
+            self.save(state_fn(), step=step)
             return True
         return False
 

@@ -10,6 +10,8 @@ import os
 import tempfile
 from pathlib import Path
 
+import zipfile
+
 import numpy as np
 
 _UMASK = os.umask(0)
@@ -65,7 +67,22 @@ def save_npz_atomic(path, arrays: dict):
     atomic_write_bytes(path, buf.getvalue())
 
 
+class DataError(ValueError):
+    """A data or checkpoint file that cannot be read; the message names the file. The CLI
+    exits with status 2 on it (unreadable data), as for a bad argument."""
+
+
+class CheckpointError(DataError):
+    """A checkpoint file that cannot be used (corrupt, or written by another run); the
+    message names the file."""
+
+
 def load_npz(path) -> dict:
-    """Load an .npz written by `save_npz_atomic` (never unpickles)."""
-    with np.load(path, allow_pickle=False) as f:
-        return {k: f[k] for k in f.files}
+    """Load an .npz written by `save_npz_atomic` (never unpickles). A truncated, random or
+    pickled file is a `CheckpointError` naming ``path``."""
+    try:
+        with np.load(path, allow_pickle=False) as f:
+            return {k: f[k] for k in f.files}
+    except (OSError, ValueError, EOFError, KeyError, zipfile.BadZipFile) as e:
+        raise CheckpointError(f"{path}: not a readable checkpoint (.npz of plain arrays): "
+                              f"{type(e).__name__}: {e}") from None

@@ -152,3 +152,91 @@ def test_import_is_quick_and_compiles_nothing():
     code = "import sys, refimpl; print([m for m in ('numba', 'scipy', 'matplotlib') if m in sys.modules])"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert out.stdout.strip() == "[]", out.stdout + out.stderr
+
+
+# --- parallel runs: --jobs and --seeds give the serial results ----------------------------
+@pytest.fixture
+def seeded_experiment():
+    @experiment("test-seeded", paper="(test)", artefact="(test)", quick_seconds=0)
+    def seeded(cfg):
+        rng = cfg.rng()
+        x = rng.standard_normal(1000)
+        return {"metrics": {"draw/mean": float(x.mean()), "draw/sd": float(x.std()),
+                            "seed/value": float(cfg.seed)}}
+    yield "test-seeded"
+    ex.REGISTRY.pop("test-seeded", None)
+
+
+def test_seeds_in_parallel_equal_serial_runs(tmp_path, seeded_experiment):
+    from refimpl.parallel import run_pool
+    serial = [run_experiment(seeded_experiment, seed=s, out=tmp_path / "serial", progress=False)
+              for s in (0, 1, 2)]
+    pooled = list(run_pool([(seeded_experiment, s) for s in (0, 1, 2)], 2, out=tmp_path / "pool"))
+    assert [o[2] for o in pooled] == [None, None, None]
+    assert [o[1]["metrics"] for o in pooled] == [r["metrics"] for r in serial]
+    assert len({r["metrics"]["draw/mean"] for r in serial}) == 3       # the seeds differ
+    for s in (0, 1, 2):                                                  # OUT/seed<N>/NAME
+        assert (tmp_path / "pool" / f"seed{s}" / seeded_experiment / "results.json").exists()
+
+
+def test_cli_run_seeds_and_tour_jobs(tmp_path, seeded_experiment, capsys):
+    assert cli.main(["run", seeded_experiment, "--seeds", "3,4", "--jobs", "2",
+                     "--out", str(tmp_path)]) == 0
+    r3 = json.loads((tmp_path / "seed3" / seeded_experiment / "results.json").read_text())
+    assert r3["seed"] == 3 and r3["metrics"]["seed/value"] == 3.0
+    assert cli.main(["tour", "--only", "test-seeded,test-counting", "--jobs", "2",
+                     "--out", str(tmp_path / "tour")]) == 0
+    assert (tmp_path / "tour" / seeded_experiment / "results.json").exists()
+
+
+@pytest.mark.parametrize("argv", [["run", "toy-densities", "--seed", "-1"],
+                                  ["run", "toy-densities", "--seeds", "1,1"],
+                                  ["tour", "--jobs", "0"]])
+def test_cli_bad_numbers_exit_2(argv):
+    with pytest.raises(SystemExit) as e:
+        cli.main(argv)
+    assert e.value.code == 2
+
+
+def test_cli_out_pointing_to_a_file_exits_2(tmp_path, capsys):
+    f = tmp_path / "afile"
+    f.write_text("x")
+    assert cli.main(["run", "toy-densities", "--quick", "--out", str(f)]) == 2
+    assert "--out" in capsys.readouterr().err
+
+
+# --- checkpoints are stamped with the run that wrote them ---------------------------------
+def test_resume_refuses_another_seeds_checkpoint(tmp_path, counting_experiment, capsys):
+    counting_experiment["stop_after"] = 4
+    with pytest.raises(KeyboardInterrupt):
+        run_experiment("test-counting", seed=3, out=tmp_path, progress=False)
+    assert cli.main(["run", "test-counting", "--seed", "4", "--resume", "--out", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert "checkpoint-loop.npz" in err and "seed: checkpoint 3, this run 4" in err
+    res = run_experiment("test-counting", seed=3, out=tmp_path, resume=True, progress=False)
+    assert res["metrics"]["sum/total"] == 45.0
+
+
+def test_checkpoint_beyond_the_runs_steps_is_refused(tmp_path):
+    ck = ex.Checkpoint(tmp_path / "c.npz", resume=True, fingerprint={"a": 1}, total=10)
+    ck.save({"x": np.zeros(2)}, step=20)
+    with pytest.raises(ex.CheckpointError, match="step 20, beyond this run's 10"):
+        ck.load()
+    ck.save({"x": np.zeros(2)}, step=10)
+    assert set(ck.load()) == {"x"}
+
+
+@pytest.mark.parametrize("content", [b"", b"PK\x03\x04truncated", bytes(range(256)) * 4])
+def test_corrupt_checkpoint_names_its_path(tmp_path, content):
+    p = tmp_path / "checkpoint-x.npz"
+    p.write_bytes(content)
+    with pytest.raises(ex.CheckpointError, match="checkpoint-x.npz"):
+        ex.Checkpoint(p, resume=True).load()
+
+
+def test_unstamped_checkpoint_is_refused(tmp_path):
+    from refimpl.io import save_npz_atomic
+    p = tmp_path / "old.npz"
+    save_npz_atomic(p, {"step": np.array(3)})
+    with pytest.raises(ex.CheckpointError, match="no run fingerprint"):
+        ex.Checkpoint(p, resume=True, fingerprint={"seed": 0}).load()

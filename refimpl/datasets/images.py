@@ -12,9 +12,12 @@ IDX format (LeCun et al.): big-endian; bytes 0–1 zero, byte 2 the element type
 number of dimensions, then one int32 per dimension, then the data.
 """
 import gzip
+import math
 from pathlib import Path
 
 import numpy as np
+
+from ..io import DataError
 
 # --- procedural digits -------------------------------------------------------------
 
@@ -76,7 +79,7 @@ def procedural_digits(n, rng, size=28):
 _IDX_TYPES = {0x08: ">u1", 0x09: ">i1", 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
 
 
-class IDXFormatError(ValueError):
+class IDXFormatError(DataError):
     """An IDX file is malformed (the message names the file and what is wrong)."""
 
 
@@ -84,8 +87,11 @@ def read_idx(path):
     """Read an IDX file (optionally gzip-compressed) into a NumPy array."""
     path = Path(path)
     opener = gzip.open if path.suffix == ".gz" else open
-    with opener(path, "rb") as f:
-        raw = f.read()
+    try:
+        with opener(path, "rb") as f:
+            raw = f.read()
+    except (OSError, EOFError) as e:            # missing, unreadable, or a corrupt .gz
+        raise IDXFormatError(f"{path}: cannot be read ({type(e).__name__}: {e})") from None
     if len(raw) < 4:
         raise IDXFormatError(f"{path}: file too short for an IDX header ({len(raw)} bytes)")
     if raw[0] != 0 or raw[1] != 0:
@@ -97,8 +103,10 @@ def read_idx(path):
     if ndim == 0 or len(raw) < header:
         raise IDXFormatError(f"{path}: header declares {ndim} dimensions but the file is {len(raw)} bytes")
     dims = tuple(int(d) for d in np.frombuffer(raw, ">i4", count=ndim, offset=4))
+    if min(dims) < 0:
+        raise IDXFormatError(f"{path}: header declares negative dimensions {dims}")
     dt = np.dtype(_IDX_TYPES[raw[2]])
-    expected = int(np.prod(dims)) * dt.itemsize
+    expected = math.prod(dims) * dt.itemsize          # Python ints: no overflow
     if len(raw) - header != expected:
         raise IDXFormatError(f"{path}: dimensions {dims} need {expected} data bytes, file has {len(raw) - header}")
     return np.frombuffer(raw, dt, offset=header).reshape(dims).astype(dt.newbyteorder("="))

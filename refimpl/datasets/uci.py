@@ -14,10 +14,12 @@ from pathlib import Path
 
 import numpy as np
 
+from ..io import DataError
+
 DATASETS = ("bostonHousing", "concrete", "energy", "kin8nm", "power-plant", "wine-quality-red", "yacht")
 
 
-class UCIFormatError(ValueError):
+class UCIFormatError(DataError):
     """A file of a UCI folder is missing or malformed (the message names file and line)."""
 
 

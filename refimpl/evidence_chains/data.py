@@ -18,6 +18,8 @@ from pathlib import Path
 import numpy as np
 import scipy.sparse as sp
 
+from ..io import DataError
+
 __all__ = ["Ratings", "Graph", "synthetic", "read_udata", "load", "split", "make_graph",
            "top_by_count", "concat"]
 
@@ -96,12 +98,17 @@ def synthetic(rng, n_users=943, n_items=1682, n_ratings=100_000, min_per_user=20
 
 # --- MovieLens u.data ----------------------------------------------------------------
 
+class RatingsFormatError(DataError):
+    """A ratings file is malformed (the message names the file and line)."""
+
+
 def read_udata(path):
     """Read a MovieLens `u.data` file: tab-separated user id, item id, rating, timestamp.
 
     Ids are arbitrary positive integers and are remapped to 0..n-1 in increasing id order
     (gaps are legal). Ratings must lie in [1, 5]. A malformed line, a repeated
-    (user, item) pair or an out-of-range rating raises ValueError naming the line.
+    (user, item) pair or an out-of-range rating raises RatingsFormatError (a ValueError)
+    naming the line.
     Returns (Ratings, user_ids, item_ids) with user_ids[k] the original id of user k.
     """
     path = Path(path)
@@ -112,26 +119,27 @@ def read_udata(path):
                 continue
             parts = line.split("\t") if "\t" in line else line.split()
             if len(parts) != 4:
-                raise ValueError(f"{path}: line {lineno}: expected 4 tab-separated fields "
+                raise RatingsFormatError(f"{path}: line {lineno}: expected 4 tab-separated fields "
                                  f"(user id, item id, rating, timestamp), got {len(parts)}: {line.rstrip()!r}")
             try:
                 u, i, r, _ = int(parts[0]), int(parts[1]), float(parts[2]), int(parts[3])
             except ValueError:
-                raise ValueError(f"{path}: line {lineno}: expected integers user id, item id, "
+                raise RatingsFormatError(f"{path}: line {lineno}: expected integers user id, item id, "
                                  f"timestamp and a numeric rating, got {line.rstrip()!r}") from None
-            if u <= 0 or i <= 0:
-                raise ValueError(f"{path}: line {lineno}: expected positive ids, got user {u}, item {i}")
+            if u <= 0 or i <= 0 or u >= 2 ** 62 or i >= 2 ** 62:
+                raise RatingsFormatError(f"{path}: line {lineno}: expected positive ids below 2**62, "
+                                         f"got user {u}, item {i}")
             if not 1.0 <= r <= 5.0:
-                raise ValueError(f"{path}: line {lineno}: rating expected in [1, 5], got {parts[2]}")
+                raise RatingsFormatError(f"{path}: line {lineno}: rating expected in [1, 5], got {parts[2]}")
             if (u, i) in seen:
-                raise ValueError(f"{path}: line {lineno}: repeated (user, item) = ({u}, {i}), "
+                raise RatingsFormatError(f"{path}: line {lineno}: repeated (user, item) = ({u}, {i}), "
                                  f"first on line {seen[(u, i)]}")
             seen[(u, i)] = lineno
             raw_u.append(u)
             raw_i.append(i)
             raw_r.append(r)
     if not raw_u:
-        raise ValueError(f"{path}: expected at least one rating line, got none")
+        raise RatingsFormatError(f"{path}: expected at least one rating line, got none")
     user_ids, users = np.unique(np.array(raw_u, dtype=np.int64), return_inverse=True)
     item_ids, items = np.unique(np.array(raw_i, dtype=np.int64), return_inverse=True)
     data = Ratings(users.astype(np.int64), items.astype(np.int64), np.array(raw_r, dtype=float),

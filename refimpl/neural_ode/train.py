@@ -69,7 +69,7 @@ def fit(cfg, tag, opt, step_fn, n_iter, every_s=30.0):
 
     Saves/restores (with `--resume`) the optimizer and the recorded history in
     `cfg.out/checkpoint-<tag>.npz`. Returns the history {name: (n_iter,) array}."""
-    ck = cfg.checkpoint(tag, every_s=every_s)
+    ck = cfg.checkpoint(tag, every_s=every_s, total=n_iter)
     hist = {}
     state = ck.load()
     if state is not None:
@@ -87,5 +87,5 @@ def fit(cfg, tag, opt, step_fn, n_iter, every_s=30.0):
             hist.setdefault(k, []).append(float(v))
         pb.update(i, **rec)
         ck.maybe_save(i + 1, snapshot)
-    ck.save(snapshot())
+    ck.save(snapshot(), step=int(n_iter))
     return {k: np.asarray(v) for k, v in hist.items()}

@@ -1,0 +1,64 @@
+"""Experiments in worker processes: `refimpl tour --jobs N` and `refimpl run NAME --seeds`.
+
+Each job runs `run_experiment` in its own worker process ("fork" where the platform has
+it, so experiments registered at run time are seen by the workers; else "spawn") with
+single-threaded BLAS, so N jobs use N cores and give the same numbers as serial runs
+(every experiment draws its randomness from its own seed, never from process state).
+Results come back in the order the jobs were given.
+"""
+import multiprocessing as mp
+import os
+import sys
+import traceback
+from pathlib import Path
+
+__all__ = ["run_pool", "run_seeds"]
+
+_ONE_THREAD = {"OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "OMP_NUM_THREADS": "1",
+               "NUMBA_NUM_THREADS": "1"}
+
+
+def _init_worker():
+    os.environ.update(_ONE_THREAD)
+
+
+def _job(job):
+    """(name, seed, out, kwargs) -> (name, results or None, traceback text or None)."""
+    from . import experiments as ex
+    name, seed, out, kw = job
+    try:
+        return name, ex.run_experiment(name, seed=seed, out=out, progress=False, **kw), None
+    except Exception:
+        return name, None, traceback.format_exc()
+
+
+def run_pool(jobs, n_jobs, *, out, **kw):
+    """Run `(name, seed)` jobs in `n_jobs` processes; outputs in `out/NAME`, or in
+    `out/seed<N>/NAME` when the same name appears with several seeds. Yields outcomes in
+    job order."""
+    names = [n for n, _ in jobs]
+    per_seed = len(set(names)) < len(names)
+    work = [(n, s, str(Path(out) / f"seed{s}") if per_seed else str(out), kw) for n, s in jobs]
+    for var, v in _ONE_THREAD.items():            # spawned children inherit os.environ
+        os.environ.setdefault(var, v)
+    method = "fork" if "fork" in mp.get_all_start_methods() else "spawn"
+    with mp.get_context(method).Pool(min(n_jobs, len(work)), initializer=_init_worker) as pool:
+        yield from pool.imap(_job, work)
+
+
+def run_seeds(args):
+    """`refimpl run NAME --seeds a,b,c [--jobs N]`: one run per seed into OUT/seed<N>/NAME;
+    exit 1 if any failed."""
+    from .cli import _print_results
+    kw = dict(quick=args.quick, data_dir=args.data_dir, resume=args.resume)
+    outs = [_job((args.name, s, str(Path(args.out) / f"seed{s}"), kw)) for s in args.seeds] \
+        if args.jobs <= 1 or len(args.seeds) == 1 else \
+        run_pool([(args.name, s) for s in args.seeds], args.jobs, out=args.out, **kw)
+    n_fail = 0
+    for name, res, err in outs:
+        if res is None:
+            n_fail += 1
+            print(f"FAILED {name}:\n{err}", file=sys.stderr)
+        else:
+            _print_results(res)
+    return 1 if n_fail else 0
