@@ -66,6 +66,8 @@ def _read_numbers(path, dtype=float):
             rows.append([dtype(float(tok)) if dtype is int else float(tok) for tok in line.split()])
         except (ValueError, OverflowError):
             raise UCIFormatError(f"{path}:{lineno}: not a number in {line.strip()[:60]!r}") from None
+        if dtype is int and any(abs(v) >= 2 ** 62 for v in rows[-1]):
+            raise UCIFormatError(f"{path}:{lineno}: index out of range, got {line.strip()[:60]!r}")
         if dtype is int and any(float(t) != int(float(t)) for t in line.split()):
             raise UCIFormatError(f"{path}:{lineno}: expected integer indices, got {line.strip()[:60]!r}")
     if not rows:
