@@ -171,15 +171,19 @@ def run_hairer(p, f0, dense_output):
     nfev = 2                                                      # NFCN=NFCN+2 (f0, HINIT)
     naccpt = nrej = 0
     reject = False
+    err = 0.0
     while True:
         if naccpt + nrej >= p.max_steps:
             raise E.SolverError(f"max_steps={p.max_steps} exceeded", t=x, h=h, nfev=nfev,
                                 n_steps=naccpt + nrej, n_accepted=naccpt, n_rejected=nrej,
                                 status=E.STATUS_MAX_STEPS)
-        if 0.1 * abs(h) <= abs(x) * UROUND:
-            raise E.SolverError("step size too small (0.1|h| <= |t| uround)", t=x, h=h,
+        if 0.1 * abs(h) <= abs(x) * UROUND:      # after NaN errors: status non-finite (-3)
+            bad = not math.isfinite(err)
+            raise E.SolverError("step size too small (0.1|h| <= |t| uround)"
+                                + (" after non-finite values" if bad else ""), t=x, h=h,
                                 nfev=nfev, n_steps=naccpt + nrej, n_accepted=naccpt,
-                                n_rejected=nrej, status=E.STATUS_STEP_UNDERFLOW)
+                                n_rejected=nrej,
+                                status=E.STATUS_NONFINITE if bad else E.STATUS_STEP_UNDERFLOW)
         h, last = ctrl.last_step(x, h, xend, posneg)
         # the stages (Hairer I, eq. (1.8); DOPCOR "THE FIRST 6 STAGES")
         for i in range(1, ns):

@@ -181,6 +181,10 @@ def solve(func, t_span, y0, args=(), *, method="dopri5", rtol=1e-7, atol=1e-9, t
     if f0.shape != p.shape:
         raise ValueError(f"func: expected a return value of shape {p.shape} (the shape of y0), "
                          f"got shape {f0.shape}")
+    if np.iscomplexobj(f0):
+        raise ValueError(f"func: returned complex values at t0 (dtype {f0.dtype}); solve "
+                         "integrates real states (split a complex state into real and "
+                         "imaginary parts)")
     f0 = f0.astype(p.y0.dtype).reshape(-1)
     if not np.all(np.isfinite(f0)):
         raise E.SolverError("non-finite derivative func(t0, y0)", t=p.t0, h=math.nan, nfev=1,

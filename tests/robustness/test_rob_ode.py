@@ -133,3 +133,30 @@ def test_finite_gradients_are_unchanged_by_the_guards(gradient):
         return anp.sum(odeint(lambda t, y, w: -w * y, np.array([1.0]), np.array([0.0, 1.0]),
                               (w,), gradient=gradient, rtol=1e-10, atol=1e-12))
     assert abs(grad(loss)(0.5) - (-math.exp(-0.5))) < 1e-7
+
+
+# --- the rest of the probes ---------------------------------------------------------------
+def _nan_after(t_bad):
+    def f(t, y):
+        return -y if t < t_bad else np.full_like(y, np.nan)
+    return f
+
+
+@pytest.mark.parametrize("controller", ["default", "scipy", "hairer", "torchdiffeq"])
+def test_nan_mid_way_has_the_same_status_under_every_preset(controller):
+    with pytest.raises(SolverError) as info:
+        solve(_nan_after(0.5), (0.0, 1.0), [1.0], controller=controller)
+    assert info.value.status == -3, (controller, str(info.value))
+
+
+def test_complex_rhs_is_named():
+    with pytest.raises(ValueError, match="^func: returned complex"):
+        solve(lambda t, y: -1j * y, (0.0, 1.0), [1.0])
+
+
+def test_inplace_rhs_that_leaves_out_unwritten_is_not_garbage():
+    @njit
+    def half(t, y, out):
+        out[0] = -y[0]                               # out[1] never written
+    with pytest.raises(SolverError, match="non-finite"):
+        solve(inplace(half), (0.0, 1.0), [1.0, 1.0], dense_output=True)   # NumPy path

@@ -74,7 +74,7 @@ class InplaceRHS:
         self.func = func
 
     def __call__(self, t, y, *args):
-        out = np.empty(np.shape(y), dtype=np.float64)
+        out = np.full(np.shape(y), np.nan)     # an entry func leaves unwritten stays NaN
         self.func(t, np.ascontiguousarray(y, dtype=np.float64), out, *args)
         return out
 

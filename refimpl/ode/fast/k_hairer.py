@@ -80,11 +80,13 @@ def run_hairer(fun, args, t0, xend, y0, f0, rtol, atol, first_step, max_step, ma
         h = _hinit(fun, args, x, y, f0, posneg, hmax, rtol, atol, ys_, acc)
     nfev, naccpt, nrej = 2, 0, 0
     reject = False
+    err = 0.0
     while True:
         if naccpt + nrej >= max_steps:
             return E.STATUS_MAX_STEPS, x, h, nfev, naccpt, nrej, ts[:m], ys[:m], H[:mh]
-        if 0.1 * abs(h) <= abs(x) * UROUND:
-            return E.STATUS_STEP_UNDERFLOW, x, h, nfev, naccpt, nrej, ts[:m], ys[:m], H[:mh]
+        if 0.1 * abs(h) <= abs(x) * UROUND:      # (after NaN errors: status "non-finite")
+            st = E.STATUS_STEP_UNDERFLOW if math.isfinite(err) else E.STATUS_NONFINITE
+            return st, x, h, nfev, naccpt, nrej, ts[:m], ys[:m], H[:mh]
         last = False
         if (x + 1.01 * h - xend) * posneg > 0:           # stretch the last step
             h, last = xend - x, True
