@@ -147,12 +147,21 @@ def read_udata(path):
     return data, user_ids, item_ids
 
 
-def load(data_dir):
-    """`DIR/u.data` or `DIR/ml-100k/u.data` -> Ratings (ids remapped)."""
+#: fewest ratings the experiments accept from a file (a 90/10 split needs a test set)
+MIN_RATINGS = 10
+
+
+def load(data_dir, min_ratings=1):
+    """`DIR/u.data` or `DIR/ml-100k/u.data` -> Ratings (ids remapped); fewer than
+    `min_ratings` ratings is a RatingsFormatError naming the file."""
     data_dir = Path(data_dir)
     for cand in (data_dir / "u.data", data_dir / "ml-100k" / "u.data"):
         if cand.is_file():
-            return read_udata(cand)[0]
+            data = read_udata(cand)[0]
+            if len(data) < min_ratings:
+                raise RatingsFormatError(f"{cand}: {len(data)} ratings; a train/test split "
+                                         f"needs at least {min_ratings}")
+            return data
     raise ValueError(f"data_dir: expected a folder holding u.data or ml-100k/u.data, got {str(data_dir)!r}")
 
 
@@ -162,6 +171,9 @@ def split(data, rng, test_frac=0.1):
         raise ValueError(f"test_frac: expected in (0, 1), got {test_frac}")
     perm = rng.permutation(len(data))
     n_test = int(round(test_frac * len(data)))
+    if not 0 < n_test < len(data):
+        raise ValueError(f"data: {len(data)} ratings with test_frac={test_frac} give an empty "
+                         "train or test set")
     return data.subset(np.sort(perm[n_test:])), data.subset(np.sort(perm[:n_test]))
 
 

@@ -20,7 +20,7 @@ from autograd.misc import flatten
 from ..experiments import experiment
 from ..plotting import plt, savefig
 from . import baselines as B
-from .data import concat, load, make_graph, split, synthetic
+from .data import MIN_RATINGS, concat, load, make_graph, split, synthetic
 from .model import init_params, predict_pairs
 from .train import build_training_graph, evaluate, fit, rmse, time_steps
 
@@ -32,7 +32,7 @@ EC_KW = dict(n_proto=(30, 30), dim=16, hidden=32, lr=1e-2, predictor="biased", k
 def _dataset(cfg):
     """(name, Ratings): MovieLens u.data from --data-dir, else the embedded generator."""
     if cfg.data_dir is not None:
-        return "movielens", load(cfg.data_dir)
+        return "movielens", load(cfg.data_dir, min_ratings=MIN_RATINGS)
     kw = QUICK_DATA if cfg.quick else {}
     return "synthetic", synthetic(cfg.rng(0), **kw)
 

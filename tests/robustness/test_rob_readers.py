@@ -145,3 +145,10 @@ def test_corrupt_gzip_idx_names_the_file(tmp_path):
     p.write_bytes(gzip.compress(_idx_bytes(np.random.default_rng(3)))[:-10])
     with pytest.raises(DataError, match="z-idx3-ubyte.gz"):
         read_idx(p)
+
+
+def test_tiny_movielens_file_is_named(tmp_path):
+    from refimpl.evidence_chains.data import load
+    (tmp_path / "u.data").write_text("1\t1\t3\t0\n1\t2\t4\t0\n2\t1\t5\t0\n")
+    with pytest.raises(DataError, match="u.data: 3 ratings"):
+        load(tmp_path, min_ratings=10)
