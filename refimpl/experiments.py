@@ -27,6 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .claims import evaluate as evaluate_claims
 from .io import CheckpointError, atomic_write_json, load_npz, save_npz_atomic
 from .progress import Progress
 from .provenance import provenance
@@ -207,7 +208,7 @@ class Checkpoint:
 def _check_result(name, res, out):
     if not isinstance(res, dict):
         raise TypeError(f"experiment {name!r} returned {type(res).__name__}, expected a dict")
-    unknown = set(res) - {"metrics", "tables", "figures", "notes"}
+    unknown = set(res) - {"metrics", "tables", "figures", "notes", "claims"}
     if unknown:
         raise ValueError(f"experiment {name!r} returned unknown keys {sorted(unknown)}")
     metrics = {}
@@ -226,7 +227,9 @@ def _check_result(name, res, out):
     for f in figures:
         if not (out / f).exists():
             raise FileNotFoundError(f"experiment {name!r} lists figure {f!r} but {out / f} does not exist")
-    return metrics, tables, figures, str(res.get("notes", ""))
+    claims = [{k: str(c[k]) for k in ("claim", "paper_value", "ours", "reproduced")}
+              for c in res.get("claims", [])]
+    return metrics, tables, figures, str(res.get("notes", "")), claims
 
 
 def run_experiment(name, *, quick=False, seed=0, out="runs", data_dir=None, resume=False,
@@ -244,12 +247,14 @@ def run_experiment(name, *, quick=False, seed=0, out="runs", data_dir=None, resu
     t0 = time.perf_counter()
     res = spec.func(cfg)
     elapsed = time.perf_counter() - t0
-    metrics, tables, figures, notes = _check_result(name, res, folder)
+    metrics, tables, figures, notes, claims = _check_result(name, res, folder)
+    claims += evaluate_claims(name, {k: v for k, v in metrics.items() if v is not None})
     results = {
         "experiment": name, "paper": spec.paper, "artefact": spec.artefact,
         "quick": bool(quick), "seed": int(seed), "elapsed_s": round(elapsed, 3),
         "data_dir": str(data_dir) if data_dir else None,
         "metrics": metrics, "tables": tables, "figures": figures, "notes": notes,
+        "claims": claims,
         "provenance": provenance(),
     }
     atomic_write_json(folder / "results.json", results)
