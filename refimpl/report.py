@@ -73,7 +73,7 @@ def _claims_sections(outcomes):
 
 
 def _nav(outcomes):
-    papers = list(dict.fromkeys(r["paper"] for _, r, _ in outcomes if r is not None))
+    papers = list(_claims_by_paper(outcomes))
     links = ["<a href='#claims'>claims</a>"] + [
         f"<a href='#{_anchor(p)}'>{html.escape(p.split('(')[0].strip())}</a>" for p in papers]
     return "<nav>" + " · ".join(links) + "</nav>"

@@ -6,7 +6,7 @@ from ..plotting import plt, savefig, scatter_samples
 from . import images, toy2d
 
 
-@experiment("toy-densities", paper="FFJORD (Grathwohl et al. 2018)", artefact="Fig. 2, data column",
+@experiment("toy-densities", paper="FFJORD (Grathwohl et al. 2019)", artefact="Fig. 2, data column",
             quick_seconds=3, full_minutes=0.2)
 def toy_densities(cfg):
     n = 2000 if cfg.quick else 20000
