@@ -30,7 +30,8 @@ EC_KW = dict(n_proto=(30, 30), dim=16, hidden=32, lr=1e-2, predictor="biased", k
 
 
 def _dataset(cfg):
-    """(name, Ratings): MovieLens u.data from --data-dir, else the embedded generator."""
+    """(name, Ratings): MovieLens ratings.csv or u.data from --data-dir, else the embedded
+    generator. Predictions are clipped to the data's rating scale (`Ratings.scale`)."""
     if cfg.data_dir is not None:
         return "movielens", load(cfg.data_dir, min_ratings=MIN_RATINGS)
     kw = QUICK_DATA if cfg.quick else {}
@@ -50,10 +51,13 @@ def run_rmse(cfg):
     train, test = split(data, cfg.rng(1))
     metrics, rows = {}, []
     for name, f in (("global_mean", B.global_mean), ("user_mean", B.user_mean), ("item_mean", B.item_mean)):
-        metrics[f"{ds}/{name}/rmse"] = rmse(np.clip(f(train)(test.users, test.items), 1, 5), test.ratings)
+        metrics[f"{ds}/{name}/rmse"] = rmse(np.clip(f(train)(test.users, test.items), *data.scale),
+                                               test.ratings)
     curves = {}
-    mf_sgd, h_sgd = B.fit_mf(train, cfg.rng(2), "sgd", epochs=25 if cfg.quick else 40, test=test)
-    mf_als, h_als = B.fit_mf(train, cfg.rng(3), "als", epochs=8 if cfg.quick else 15, test=test)
+    mf_sgd, h_sgd = B.fit_mf(train, cfg.rng(2), "sgd", epochs=25 if cfg.quick else 40, test=test,
+                             clip=data.scale)
+    mf_als, h_als = B.fit_mf(train, cfg.rng(3), "als", epochs=8 if cfg.quick else 15, test=test,
+                             clip=data.scale)
     metrics[f"{ds}/mf_sgd/rmse"], metrics[f"{ds}/mf_als/rmse"] = h_sgd[-1][2], h_als[-1][2]
     curves["mf_sgd"], curves["mf_als"] = np.array(h_sgd), np.array(h_als)
     # --- evidence chains -----------------------------------------------------------------
@@ -144,14 +148,14 @@ def run_coldstart(cfg):
         # evidence chains: the revealed ratings join the graph; no parameter changes
         g_k = make_graph(concat(train, shown), *protos)
         p_ec = np.clip(predict_pairs(params, g_k, q.users, q.items, cfg.rng(5, k), predictor=EC_KW["predictor"],
-                                     **tree_kw), 1, 5)
+                                     **tree_kw), *data.scale)
         # MF fold-in: solve for the new user's (p, b) from its k ratings
         p_mf = np.empty(len(q))
         for n, u in enumerate(cold):
             pu, bu = B.fold_in(mf, data.items[reveal[n, :k]], data.ratings[reveal[n, :k]])
             sl = slice(n * n_query, (n + 1) * n_query)
             p_mf[sl] = mf["mu"] + bu + mf["bi"][q.items[sl]] + mf["Q"][q.items[sl]] @ pu
-        p_mf = np.clip(p_mf, 1, 5)
+        p_mf = np.clip(p_mf, *data.scale)
         r = dict(evidence_chains=rmse(p_ec, q.ratings), mf_als_fold_in=rmse(p_mf, q.ratings),
                  global_mean=rmse(np.full(len(q), mu), q.ratings))
         for name, v in r.items():

@@ -34,14 +34,14 @@ def build_training_graph(train, n_proto_users=30, n_proto_items=30):
                       top_by_count(train.items, train.n_items, n_proto_items))
 
 
-def evaluate(params, graph, data, rng, predictor="dot", batch_size=2000, clip=(1.0, 5.0), **tree_kw):
+def evaluate(params, graph, data, rng, predictor="dot", batch_size=2000, clip=None, **tree_kw):
     """(rmse, info) of the model on `data`; info counts cold-start (fallback) cases."""
     preds, n_fb_u, n_fb_i, nodes = [], 0, 0, 0
     for s in range(0, len(data), batch_size):
         sl = slice(s, s + batch_size)
         p, info = predict_pairs(params, graph, data.users[sl], data.items[sl], rng,
                                 predictor=predictor, return_info=True, **tree_kw)
-        preds.append(np.clip(p, *clip))
+        preds.append(np.clip(p, *(data.scale if clip is None else clip)))
         n_fb_u += int(info["user_fallback"].sum())
         n_fb_i += int(info["item_fallback"].sum())
         nodes += info["n_nodes"]
