@@ -34,7 +34,7 @@ def input_gradients(params, model, x, y):
 
 def cosine_rows(a, b):
     """Row-wise cosine similarity of (B, D) arrays."""
-    return np.sum(a * b, axis=1) / (np.sqrt(np.sum(a ** 2, axis=1) * np.sum(b ** 2, axis=1)) + 1e-20)
+    return np.sum(a * b, axis=1) / (np.sqrt(np.sum(a ** 2, axis=1) * np.sum(b ** 2, axis=1) + 1e-40))
 
 
 def alignment_loss(params, model, x, y, g_ref, lam):
