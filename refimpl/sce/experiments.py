@@ -51,3 +51,33 @@ def robustness_experiment(cfg):
                       f"non-adaptive = PGD on the base model; adaptive = PGD on the EOT gradient over {n_eot} "
                       f"fresh member draws per step. {n_test} test digits (accuracy s.e. <= "
                       f"{0.5 / onp.sqrt(n_test):.3f}).")}
+
+
+@experiment("sce-transferability", paper=PAPER, quick_seconds=8, full_minutes=3,
+            artefact="transfer rate vs input-gradient cosine over model pairs; aligned vs penalised pair")
+def transferability_experiment(cfg):
+    from . import train, transfer
+    n_test, eps, steps = (200, 0.1, 10) if cfg.quick else (500, 0.1, 40)
+    Xtr, ytr, Xte, yte = _data(cfg, n_test)
+    zoo = transfer.zoo(cfg.rng(2), Xtr, ytr, cfg.quick)
+    rows = transfer.pairs(zoo, Xte, yte, eps, steps, cfg.rng(3))
+    pearson, spearman, n_pairs = transfer.correlation(rows)
+    transfer.plot(cfg.out / "transfer_vs_cosine.png", rows)
+    get = {(s, d): (t, c) for s, d, t, n, c in rows}
+    metrics = {"corr/pearson": pearson, "corr/spearman": spearman, "n_pairs": n_pairs,
+               "self/transfer_min": min(t for s, d, t, n, c in rows if s == d),
+               "self/cosine_min": min(c for s, d, t, n, c in rows if s == d)}
+    for tag, dst in (("aligned", "mlp128-b"), ("penalised", "penalised")):
+        metrics[f"{tag}/transfer_from_ref"], metrics[f"{tag}/cosine"] = get[("mlp128-a", dst)]
+        metrics[f"{tag}/transfer_to_ref"] = get[(dst, "mlp128-a")][0]
+    for name, m in zoo.items():
+        metrics[f"clean_acc/{name}"] = train.accuracy(m, Xte, yte)
+    return {"metrics": metrics, "figures": ["transfer_vs_cosine.png"],
+            "tables": [{"name": f"Transfer (PGD L∞ eps {eps}, {steps} steps) over ordered pairs",
+                        "columns": ["source", "target", "transfer rate", "n fooling source", "gradient cosine"],
+                        "rows": [[s, d, f"{t:.3f}", n, f"{c:.3f}"] for s, d, t, n, c in rows]}],
+            "notes": ("'aligned' = mlp128-b, trained like the reference mlp128-a from its own seed; 'penalised' = the "
+                      "same initialisation as mlp128-b trained with CE + 2 * mean cos^2(input gradient, mlp128-a's "
+                      "input gradient) (double backprop). Rate counts examples that fool the source among digits "
+                      "both models classify correctly; cosine is on the clean digits. Correlation over "
+                      f"{n_pairs} distinct ordered pairs.")}
