@@ -5,5 +5,5 @@ balls with random start, EOT (gradient averaged over a stochastic defence's draw
     x_adv = pgd(g, x, y, eps=0.1, norm="linf", steps=40, rng=rng)
 """
 from .core import (  # noqa: F401
-    cross_entropy_grad, eot, eot_grad, fgsm, pgd, project, random_start, transfer_rate,
+    cross_entropy_grad, eot, eot_ensemble, eot_grad, fgsm, pgd, project, random_start, transfer_rate,
 )

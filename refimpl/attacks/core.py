@@ -121,6 +121,28 @@ def eot(member_grad, sample_draw, n_draws, rng):
     return lambda x, y: eot_grad(member_grad, x, y, [sample_draw(rng, len(x)) for _ in range(int(n_draws))])
 
 
+def eot_ensemble(member_logits, sample_draw, n_draws, rng):
+    """loss_grad of the ensemble's own cross-entropy, -sum_i log (1/K) sum_k softmax(member_k(x_i))[y_i],
+    over K = n_draws fresh draws per call; `member_logits(x, draw)` -> (B, n_classes).
+
+    Its gradient is the members' cross-entropy gradients weighted by each member's probability of
+    the true class, so members that are already fooled no longer dominate (with a single draw it
+    is that member's cross-entropy gradient). This is the EOT objective matched to a defence that
+    averages softmax outputs (Athalye et al. 2018 optimise the expectation of the attacker's
+    objective; here the objective is the averaged prediction).
+    """
+    if int(n_draws) < 1:
+        raise ValueError(f"n_draws: expected >= 1, got {n_draws!r}")
+
+    def loss(x, y, draws):
+        lp = [member_logits(x, d) for d in draws]
+        lp_y = anp.stack([z[np.arange(len(y)), y] - logsumexp(z, axis=1) for z in lp])   # (K, B)
+        return -anp.sum(logsumexp(lp_y, axis=0) - np.log(len(draws)))
+    g = grad(loss)
+    return lambda x, y: g(np.asarray(x, dtype=np.float64), np.asarray(y),
+                          [sample_draw(rng, len(x)) for _ in range(int(n_draws))])
+
+
 def transfer_rate(x, x_adv, y, predict_src, predict_dst):
     """Fraction of the adversarial examples that fool the source model which also fool the target.
 

@@ -43,13 +43,21 @@ def member_probability(mask, p):
     return float(onp.prod(onp.where(mask, p, 1.0 - p)))
 
 
-def member_logits(model, ops, x, draw):
-    """Forward pass of the members in `draw` (row i uses mask[i]): (B, 784) -> (B, K)."""
+def member_logits(model, ops, x, draw, tile=1):
+    """Forward pass of the members in `draw` (row i uses mask[i]): (B, 784) -> (B, K).
+
+    tile > 1 evaluates `tile` draws at once: draw rows k*B..(k+1)*B-1 belong to copy k of x, and
+    block 0 (which no operator precedes) is computed once and repeated, (tile*B, K).
+    """
     mask, eps = draw
-    mask = onp.broadcast_to(onp.asarray(mask, dtype=bool).reshape(-1, len(ops)), (x.shape[0], len(ops)))
-    h = x
+    h = models.block(model, 0, x)
+    if tile > 1:
+        h = np.concatenate([h] * int(tile), axis=0)
+    n = h.shape[0]
+    mask = onp.broadcast_to(onp.asarray(mask, dtype=bool).reshape(-1, len(ops)), (n, len(ops)))
     for l, op in enumerate(ops):
-        h = models.block(model, l, h)
+        if l > 0:
+            h = models.block(model, l, h)
         if mask[:, l].any():
             # the operator output where m_l = 1, the untouched activation elsewhere
             h = np.where(mask[:, l:l + 1], operators.apply(op, h, eps[l]), h)

@@ -2,7 +2,10 @@
 non-adaptive / adaptive (EOT) attacks on the ensemble."""
 import time
 
+import autograd.numpy as np
 import numpy as onp
+from autograd import grad
+from autograd.scipy.special import logsumexp
 
 from .. import attacks
 from ..datasets import images
@@ -36,8 +39,37 @@ def member_grad(model, ops):
     return g
 
 
+def tiled_eot_loss(x, y, model, ops, draw, K, objective):
+    """Both EOT objectives with the K draws stacked in one batch (fast path, one forward pass).
+
+    draw = (mask (K*B, L), eps) for x tiled K times (draw k occupies rows kB..(k+1)B-1).
+    objective "mean_ce": (1/K) sum_k sum_i CE_k,i  (its x-gradient is attacks.eot_grad's);
+    objective "ensemble_ce": -sum_i log (1/K) sum_k softmax_k,i[y_i]  (attacks.eot_ensemble's).
+    """
+    B = x.shape[0]
+    z = ensemble.member_logits(model, ops, x, draw, tile=K)                              # (K*B, C)
+    lp_y = (z[onp.arange(K * B), onp.tile(y, K)] - logsumexp(z, axis=1)).reshape(K, B)  # (K, B)
+    if objective == "mean_ce":
+        return -np.sum(lp_y) / K
+    return -np.sum(logsumexp(lp_y, axis=0) - onp.log(K))
+
+
+_tiled_grad = grad(tiled_eot_loss)
+
+
+def tiled_eot(model, ops, p, K, rng, objective):
+    """loss_grad(x, y) for PGD: the tiled EOT gradient with K fresh draws per call."""
+    if objective not in ("mean_ce", "ensemble_ce"):
+        raise ValueError(f"objective: expected 'mean_ce' or 'ensemble_ce', got {objective!r}")
+    return lambda x, y: _tiled_grad(x, y, model, ops, ensemble.sample_draw(rng, ops, p, K * len(x)), K, objective)
+
+
 def attack_grads(model, ops, p, n_eot, rng):
-    """(non-adaptive loss_grad on the base model, adaptive EOT loss_grad on the ensemble)."""
-    base = attacks.cross_entropy_grad(lambda xx: models.logits(model, xx))
-    eot = attacks.eot(member_grad(model, ops), lambda r, b: ensemble.sample_draw(r, ops, p, b), n_eot, rng)
-    return base, eot
+    """loss_grads {"ensemble": non-adaptive (CE of the base model), "ensemble_eot": adaptive EOT
+    (mean of the drawn members' CE gradients), "ensemble_eotprob": adaptive EOT of the ensemble's
+    own loss (CE of the members' averaged softmax)}; both adaptive ones use n_eot fresh draws."""
+    return {"ensemble": attacks.cross_entropy_grad(lambda xx: models.logits(model, xx)),
+            # the tiled fast path; equal to attacks.eot / attacks.eot_ensemble on the same draws
+            # (tests/sce/test_sce_attacks.py)
+            "ensemble_eot": tiled_eot(model, ops, p, n_eot, rng, "mean_ce"),
+            "ensemble_eotprob": tiled_eot(model, ops, p, n_eot, rng, "ensemble_ce")}
