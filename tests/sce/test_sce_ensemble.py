@@ -118,3 +118,22 @@ def test_bad_input_raises(setup):
         operators.train(np.random.default_rng(0), np.ones((4, 2)), kind="pca")
     with pytest.raises(ValueError, match="n_samples"):
         ensemble.ensemble_proba(model, ops, x, 0.5, 0, np.random.default_rng(0))
+
+
+def test_fast_conv_matches_its_readable_twin_and_its_vjp_is_exact():
+    rng = np.random.default_rng(9)
+    model = models.init_conv_classifier(rng, channels=4)
+    Wc, bc = model["params"][0]
+    x = rng.uniform(size=(3, 784))
+    np.testing.assert_allclose(models.conv_features(Wc, bc, x), models.conv_features_reference(Wc, bc, x),
+                               rtol=1e-12, atol=1e-14)
+    check_grads(models.im2col_t, modes=["rev"], order=1)(x)
+    check_grads(lambda w, xx: models.conv_features(w, bc, xx), modes=["rev"], order=1)(Wc, x)
+
+
+def test_col2im_kernel_matches_its_twin_and_relu_pool_vjp():
+    rng = np.random.default_rng(10)
+    g = rng.standard_normal((25, 3 * 576))
+    np.testing.assert_allclose(models.col2im_t(g, 3), models.col2im_t_reference(g, 3), rtol=1e-12, atol=1e-14)
+    z = rng.standard_normal((2, 3 * 576))
+    check_grads(lambda zz: models.relu_pool(zz, 2, 3), modes=["rev"], order=1)(z)
