@@ -127,3 +127,43 @@ def test_bad_input_raises(model):
         attacks.fgsm(g, x + 2.0, y, 0.1)
     with pytest.raises(ValueError, match="draws"):
         attacks.eot_grad(None, x, y, [])
+
+
+@pytest.mark.parametrize("norm", ["linf", "l2"])
+def test_random_start_is_uniform_in_the_ball(norm):
+    rng = np.random.default_rng(7)
+    D, n, eps = 5, 20000, 0.05
+    x = np.full((n, D), 0.5)                              # far from the pixel bounds: no clipping
+    d = attacks.random_start(rng, x, eps, norm) - x
+    if norm == "linf":
+        # each coordinate uniform on [-eps, eps]: mean 0, variance eps^2 / 3
+        assert np.abs(d).max() <= eps
+        # (Var[d^2] = eps^4 (1/5 - 1/9) = 4 eps^4 / 45)
+        assert abs(np.mean(d ** 2) / (eps ** 2 / 3) - 1) < 4 * 3 * np.sqrt(4 / 45 / d.size)
+    else:
+        r = np.linalg.norm(d, axis=1)
+        assert r.max() <= eps * (1 + 1e-12)
+        # uniform in the ball: (r / eps)^D ~ U(0, 1), mean 1/2, s.e. sqrt(1/12 / n)
+        assert abs(np.mean((r / eps) ** D) - 0.5) < 4 * np.sqrt(1 / 12 / n)
+
+
+def test_fgsm_is_the_closed_form_step(model):
+    params, x, y = model
+    g = attacks.cross_entropy_grad(lambda xx: logits(params, xx))
+    gx = g(x, y)
+    np.testing.assert_array_equal(attacks.fgsm(g, x, y, 0.05, "linf"), np.clip(x + 0.05 * np.sign(gx), 0, 1))
+    xm = np.full_like(x, 0.5)                             # interior: no clipping for a small L2 step
+    gm = g(xm, y)
+    np.testing.assert_allclose(attacks.fgsm(g, xm, y, 0.1, "l2"),
+                               xm + 0.1 * gm / np.linalg.norm(gm, axis=1, keepdims=True), rtol=1e-14)
+
+
+def test_transfer_rate_counts_only_digits_both_models_get_right():
+    y = np.zeros(6, dtype=int)
+    x = np.arange(6.0)[:, None]
+    x_adv = x + 10.0
+    src = lambda xx: ((xx[:, 0] >= 10) | (xx[:, 0] == 5)).astype(int)          # noqa: E731  wrong on clean 5
+    dst = lambda xx: ((xx[:, 0] % 10 < 2) | (xx[:, 0] >= 13)).astype(int)      # noqa: E731  wrong on clean 0, 1
+    # both right when clean on 2, 3, 4; all fool the source; the target is fooled on 13, 14
+    rate, n = attacks.transfer_rate(x, x_adv, y, src, dst)
+    assert n == 3 and rate == 2 / 3

@@ -108,6 +108,10 @@ def test_alignment_penalty_gradients_and_self_cosine():
     check_grads(lambda p: train.alignment_loss(p, model, x, y, g_ref, 0.7), modes=["rev"], order=1)(model["params"])
     g = train.input_gradients(model["params"], model, x, y)
     np.testing.assert_allclose(train.cosine_rows(g, g), 1.0, rtol=1e-12)
+    # the penalty is lam * mean cos^2 on top of the cross-entropy
+    cos = np.sum(g * g_ref, 1) / np.linalg.norm(g, axis=1) / np.linalg.norm(g_ref, axis=1)
+    assert np.isclose(train.alignment_loss(model["params"], model, x, y, g_ref, 0.7),
+                      train.cross_entropy(model["params"], model, x, y) + 0.7 * np.mean(cos ** 2), rtol=1e-12)
 
 
 def test_bad_input_raises(setup):
@@ -137,3 +141,18 @@ def test_col2im_kernel_matches_its_twin_and_relu_pool_vjp():
     np.testing.assert_allclose(models.col2im_t(g, 3), models.col2im_t_reference(g, 3), rtol=1e-12, atol=1e-14)
     z = rng.standard_normal((2, 3 * 576))
     check_grads(lambda zz: models.relu_pool(zz, 2, 3), modes=["rev"], order=1)(z)
+
+
+def test_vae_loss_closed_form():
+    # constant encoder (mu, logvar) and decoder (bias c): loss = 0.5 |h/s - c|^2 + KL(N(mu, sig^2) || N(0, 1))
+    rng = np.random.default_rng(11)
+    h = np.abs(rng.standard_normal((4, 3)))
+    op = operators.train(rng, h, kind="vae", latent=2, hidden=5, iters=1)
+    mu, logvar, c = np.array([0.3, -0.7]), np.array([-0.4, 0.9]), rng.standard_normal(3)
+    enc = [(np.zeros((3, 5)), np.zeros(5)), (np.zeros((5, 4)), np.concatenate([mu, logvar]))]
+    dec = [(np.zeros((2, 5)), np.zeros(5)), (np.zeros((5, 3)), c)]
+    got = operators.loss((enc, dec), op, h, h, rng.standard_normal((4, 2)))
+    sig = np.exp(0.5 * logvar)
+    kl = np.sum(-np.log(sig) + (sig ** 2 + mu ** 2) / 2 - 0.5)
+    want = np.mean(0.5 * np.sum((h / op["scale"] - c) ** 2, axis=1)) + kl
+    assert np.isclose(got, want, rtol=1e-12)
