@@ -24,13 +24,15 @@ def _data(cfg, n_test):
 @experiment("sce-robustness", paper=PAPER, quick_seconds=12, full_minutes=10,
             artefact="accuracy vs eps: base, ensemble (non-adaptive PGD), ensemble (adaptive EOT-PGD)")
 def robustness_experiment(cfg):
-    n_test, steps, n_eot = (200, 10, 10) if cfg.quick else (500, 40, 20)
+    # quick: fewer training steps and 10 (not 20) members per prediction, to stay under 12 s
+    n_test, steps, n_eot, n_samples = (200, 10, 10, 10) if cfg.quick else (500, 40, 20, N_SAMPLES)
     eps_grid = ({"linf": (0.1, 0.2), "l2": (1.0, 2.0)} if cfg.quick else robustness.EPS)
     Xtr, ytr, Xte, yte = _data(cfg, n_test)
-    model, ops, t_build = pipeline.build(cfg.rng(2), Xtr, ytr, epochs=5, op_iters=200 if cfg.quick else 1000)
+    model, ops, t_build = pipeline.build(cfg.rng(2), Xtr, ytr, epochs=4 if cfg.quick else 5,
+                                         op_iters=100 if cfg.quick else 1000)
     t0 = time.perf_counter()
     prog = cfg.progress(sum(len(g) for g in eps_grid.values()), "sce-robustness/attacks")
-    metrics = robustness.evaluate(model, ops, Xte, yte, eps_grid, P_INSERT, steps, n_eot, N_SAMPLES, cfg.rng(3), prog)
+    metrics = robustness.evaluate(model, ops, Xte, yte, eps_grid, P_INSERT, steps, n_eot, n_samples, cfg.rng(3), prog)
     # standard error of an accuracy on n_test digits, and the adaptive-minus-non-adaptive gap
     # (positive = EOT weaker than the non-adaptive attack: a warning sign, not a result)
     gaps = [min(metrics[f"ensemble_eot/{n}/eps{e:g}/acc"], metrics[f"ensemble_eotprob/{n}/eps{e:g}/acc"])
@@ -48,7 +50,7 @@ def robustness_experiment(cfg):
         # the denoising-autoencoder variant of the operators, same base model and digits
         from . import models, operators
         dae = [operators.train(cfg.rng(4), h, kind="dae", iters=1000) for h in models.activations(model, Xtr)]
-        m2 = robustness.evaluate(model, dae, Xte, yte, eps_grid, P_INSERT, steps, n_eot, N_SAMPLES, cfg.rng(3))
+        m2 = robustness.evaluate(model, dae, Xte, yte, eps_grid, P_INSERT, steps, n_eot, n_samples, cfg.rng(3))
         metrics.update({f"dae/{k}": v for k, v in m2.items()})
         robustness.plot(cfg.out / "robustness_dae.png", m2, eps_grid)
         figures.append("robustness_dae.png")
@@ -58,7 +60,7 @@ def robustness_experiment(cfg):
             "notes": (f"{'MNIST' if cfg.data_dir else 'procedural digits'}; ReLU MLP 784-256-128-10, L = 2 "
                       f"boundaries, one VAE (latent 16) per boundary trained on clean + noisy activations; "
                       f"ensemble: p = {P_INSERT} per boundary (4 members), prediction averages the softmax of "
-                      f"{N_SAMPLES} sampled members. PGD {steps} steps, step 2.5 eps/steps, uniform random start; "
+                      f"{n_samples} sampled members. PGD {steps} steps, step 2.5 eps/steps, uniform random start; "
                       f"non-adaptive = PGD on the base model; adaptive = PGD on an EOT gradient over {n_eot} "
                       "fresh member draws per step, of the mean member cross-entropy (ensemble_eot) or of the "
                       "ensemble's own cross-entropy of the averaged softmax (ensemble_eotprob); ensemble_worst = "
