@@ -8,9 +8,9 @@ Inputs x: (B, 784) pixels in [0, 1] (28 x 28 images, row-major).
 """
 import autograd.numpy as np
 import numpy as onp
-from autograd.extend import defvjp, primitive
 
 from ..nn import init_mlp
+from .conv_kernels import conv_relu_pool
 
 SIDE, K_CONV = 28, 5                      # image side, conv kernel side
 
@@ -57,89 +57,11 @@ def conv_features_reference(Wc, bc, x):
     return np.mean(np.mean(h, axis=4), axis=2).reshape(B, -1)        # (B, 144*C)
 
 
-@primitive
-def im2col_t(x):
-    """x: (B, 784) -> patches (25, B*576): row k = the image shifted by kernel offset k = (dr, dc),
-    so the convolution is one wide matrix product W^T (C, 25) @ patches."""
-    B, o = x.shape[0], SIDE - K_CONV + 1
-    img = x.reshape(B, SIDE, SIDE)
-    out = onp.empty((K_CONV * K_CONV, B, o, o))
-    for k in range(K_CONV * K_CONV):
-        dr, dc = divmod(k, K_CONV)
-        out[k] = img[:, dr:dr + o, dc:dc + o]
-    return out.reshape(K_CONV * K_CONV, B * o * o)
-
-
-def col2im_t_reference(g, B):
-    """Adjoint of im2col_t (readable twin): add each offset's (B, 24, 24) slab back where it was read."""
-    o = SIDE - K_CONV + 1
-    g = g.reshape(K_CONV * K_CONV, B, o, o)
-    out = onp.zeros((B, SIDE, SIDE))
-    for k in range(K_CONV * K_CONV):
-        dr, dc = divmod(k, K_CONV)
-        out[:, dr:dr + o, dc:dc + o] += g[k]
-    return out.reshape(B, SIDE * SIDE)
-
-
-_COL2IM_KERNEL = None
-
-
-def _col2im_kernel():
-    # compiled on first use (importing refimpl compiles nothing); same loop order as the twin
-    global _COL2IM_KERNEL
-    if _COL2IM_KERNEL is None:
-        import numba
-
-        @numba.njit(cache=True, fastmath=False)
-        def kernel(g, out, k_side, o):                    # g: (k*k, B*o*o) any layout, out: (B, side, side)
-            K, B = g.shape[0], out.shape[0]
-            for b in range(B):
-                for i in range(o):
-                    for j in range(o):
-                        n = (b * o + i) * o + j
-                        for k in range(K):
-                            out[b, i + k // k_side, j + k % k_side] += g[k, n]
-        _COL2IM_KERNEL = kernel
-    return _COL2IM_KERNEL
-
-
-def col2im_t(g, B):
-    """Adjoint of im2col_t, numba kernel (tested against `col2im_t_reference`)."""
-    o = SIDE - K_CONV + 1
-    out = onp.zeros((B, SIDE, SIDE))
-    _col2im_kernel()(g, out, K_CONV, o)
-    return out.reshape(B, SIDE * SIDE)
-
-
-@primitive
-def relu_pool(z, C, B):
-    """z: (C, B*576) pre-activations -> ReLU then 2x2 average pool, (C, B, 12, 12)."""
-    o = SIDE - K_CONV + 1
-    r = onp.maximum(z, 0.0).reshape(C, B, o // 2, 2, o // 2, 2)
-    return 0.25 * ((r[:, :, :, 0, :, 0] + r[:, :, :, 0, :, 1]) + (r[:, :, :, 1, :, 0] + r[:, :, :, 1, :, 1]))
-
-
-def _relu_pool_vjp(ans, z, C, B):
-    o = SIDE - K_CONV + 1
-
-    def vjp(g):                                           # g: (C, B, 12, 12)
-        up = onp.broadcast_to(0.25 * g[:, :, :, None, :, None], (C, B, o // 2, 2, o // 2, 2))
-        return (up.reshape(C, B * o * o)) * (z > 0)
-    return vjp
-
-
-defvjp(relu_pool, _relu_pool_vjp)
-
-
-defvjp(im2col_t, lambda ans, x: lambda g: col2im_t(g, x.shape[0]))
-
-
 def conv_features(Wc, bc, x):
     """x: (B, 784) -> ReLU(conv 5x5, valid) 2x2-average-pooled, flattened (B, 12*12*C) in (row,
-    column, channel) order. Fast path of `conv_features_reference` (same numbers, tested)."""
-    B, C = x.shape[0], Wc.shape[1]
-    h = relu_pool(np.dot(Wc.T, im2col_t(x)) + bc[:, None], C, B)     # (C, B, 12, 12)
-    return np.transpose(h, (1, 2, 3, 0)).reshape(B, -1)              # (B, 144*C)
+    column, channel) order. Fast path of `conv_features_reference` (same numbers, tested): one
+    fused numba primitive with a hand-written VJP (`conv_kernels.conv_relu_pool`)."""
+    return conv_relu_pool(Wc, bc, x)
 
 
 def n_boundaries(model):

@@ -128,31 +128,19 @@ def test_fast_conv_matches_its_readable_twin_and_its_vjp_is_exact():
     rng = np.random.default_rng(9)
     model = models.init_conv_classifier(rng, channels=4)
     Wc, bc = model["params"][0]
+    bc = bc + 0.1 * rng.standard_normal(bc.shape)          # non-zero bias: its VJP is tested
     x = rng.uniform(size=(3, 784))
     np.testing.assert_allclose(models.conv_features(Wc, bc, x), models.conv_features_reference(Wc, bc, x),
                                rtol=1e-12, atol=1e-14)
-    check_grads(models.im2col_t, modes=["rev"], order=1)(x)
-    check_grads(lambda w, xx: models.conv_features(w, bc, xx), modes=["rev"], order=1)(Wc, x)
+    check_grads(models.conv_features, modes=["rev"], order=1)(Wc, bc, x)
 
 
-def test_col2im_kernel_matches_its_twin_and_relu_pool_vjp():
+def test_fused_conv_vjp_equals_the_twins_gradient():
+    from autograd import grad
     rng = np.random.default_rng(10)
-    g = rng.standard_normal((25, 3 * 576))
-    np.testing.assert_allclose(models.col2im_t(g, 3), models.col2im_t_reference(g, 3), rtol=1e-12, atol=1e-14)
-    z = rng.standard_normal((2, 3 * 576))
-    check_grads(lambda zz: models.relu_pool(zz, 2, 3), modes=["rev"], order=1)(z)
-
-
-def test_vae_loss_closed_form():
-    # constant encoder (mu, logvar) and decoder (bias c): loss = 0.5 |h/s - c|^2 + KL(N(mu, sig^2) || N(0, 1))
-    rng = np.random.default_rng(11)
-    h = np.abs(rng.standard_normal((4, 3)))
-    op = operators.train(rng, h, kind="vae", latent=2, hidden=5, iters=1)
-    mu, logvar, c = np.array([0.3, -0.7]), np.array([-0.4, 0.9]), rng.standard_normal(3)
-    enc = [(np.zeros((3, 5)), np.zeros(5)), (np.zeros((5, 4)), np.concatenate([mu, logvar]))]
-    dec = [(np.zeros((2, 5)), np.zeros(5)), (np.zeros((5, 3)), c)]
-    got = operators.loss((enc, dec), op, h, h, rng.standard_normal((4, 2)))
-    sig = np.exp(0.5 * logvar)
-    kl = np.sum(-np.log(sig) + (sig ** 2 + mu ** 2) / 2 - 0.5)
-    want = np.mean(0.5 * np.sum((h / op["scale"] - c) ** 2, axis=1)) + kl
-    assert np.isclose(got, want, rtol=1e-12)
+    Wc, bc = rng.standard_normal((25, 3)), 0.1 * rng.standard_normal(3)
+    x, w_out = rng.uniform(size=(2, 784)), rng.standard_normal((2, 144 * 3))
+    for argnum in (0, 1, 2):
+        fast = grad(lambda *a: np.sum(models.conv_features(*a) * w_out), argnum)(Wc, bc, x)
+        ref = grad(lambda *a: np.sum(models.conv_features_reference(*a) * w_out), argnum)(Wc, bc, x)
+        np.testing.assert_allclose(fast, ref, rtol=1e-11, atol=1e-13)
