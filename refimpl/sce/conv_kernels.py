@@ -111,7 +111,9 @@ def _vjp_argnums(argnums, ans, args, kwargs):
         gz = np.empty((B, O, O, C))                                  # ∂L/∂z, (B, 24, 24, C)
         _kernels()["relu_pool_vjp"](np.ascontiguousarray(g).reshape(B, P, P, C), z, gz)
         gz2 = gz.reshape(-1, C)                                      # (B*576, C)
-        grads = {1: gz2.sum(axis=0)}
+        grads = {}
+        if 1 in argnums:                                             # ∂bc = Σ gz
+            grads[1] = gz2.sum(axis=0)
         if 2 in argnums:                                             # ∂x: (gz Wcᵀ) scattered back
             gx = np.zeros((B, SIDE, SIDE))
             _kernels()["col2im"]((gz2 @ np.asarray(Wc).T).reshape(B, O, O, K * K), gx)
