@@ -1,4 +1,4 @@
-"""Benchmark: PGD L∞ (40 steps, batch 256, random start) on refimpl's conv net (autograd, im2col)
+"""Benchmark: PGD L∞ (40 steps, batch 256, random start) on refimpl's conv net (autograd; the conv block is one fused numba primitive)
 against the same network and attack in PyTorch (float64, 1 thread, same weights and start).
 
     OPENBLAS_NUM_THREADS=1 PYTHONPATH=. python numerics/bench_attacks.py [--repeats 7] [--data-dir ../shared/data/mnist5k]

@@ -5,7 +5,7 @@ Haibe-Kains, Goldenberg 2018, arXiv:1808.06645).
     ops = [operators.train_vae(rng, acts) for acts in boundary activations]
     P = ensemble.ensemble_proba(model, ops, x, p=0.5, n_samples=20, rng=rng)   # 2^L members
 
-Modules: `models` (MLP, im2col conv net as blocks split at layer boundaries), `operators`
+Modules: `models` (MLP and conv net as blocks split at layer boundaries), `operators`
 (VAE / DAE noise removal at a boundary), `ensemble` (members, sampling, prediction),
 `train` (cross-entropy and gradient-alignment-penalised training), `detect` (triplet-loss
 metric-learning detector), `experiments` (sce-robustness, sce-transferability, sce-detection).

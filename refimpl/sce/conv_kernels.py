@@ -30,8 +30,9 @@ def _kernels():
         from numba import njit
 
         @njit(cache=True, fastmath=False)
-        def forward(img, W, bias, out, z):
-            # img: (B, 28, 28); W: (25, C); out: (B, 12, 12, C) zeroed; z: (B, 24, 24, C)
+        def forward(img, W, bias, out, active):
+            # img: (B, 28, 28); W: (25, C); out: (B, 12, 12, C) zeroed;
+            # active: (B, 24, 24, C) uint8, 1 where the pre-activation z > 0 (all the VJP needs)
             B, C = img.shape[0], W.shape[1]
             acc = np.empty(C)
             for b in range(B):
@@ -46,19 +47,21 @@ def _kernels():
                                 for c in range(C):
                                     acc[c] += v * W[k, c]
                         for c in range(C):
-                            z[b, i, j, c] = acc[c]
                             if acc[c] > 0.0:
+                                active[b, i, j, c] = 1
                                 out[b, i // 2, j // 2, c] += 0.25 * acc[c]
+                            else:
+                                active[b, i, j, c] = 0
 
         @njit(cache=True, fastmath=False)
-        def relu_pool_vjp(g, z, gz):
+        def relu_pool_vjp(g, active, gz):
             # gz[b, i, j, c] = ¼ g[b, i//2, j//2, c] where z > 0, else 0: (B, 24, 24, C)
-            B, C = z.shape[0], z.shape[3]            # z: (B, 24, 24, C)
+            B, C = active.shape[0], active.shape[3]
             for b in range(B):
                 for i in range(O):
                     for j in range(O):
                         for c in range(C):
-                            gz[b, i, j, c] = 0.25 * g[b, i // 2, j // 2, c] if z[b, i, j, c] > 0.0 else 0.0
+                            gz[b, i, j, c] = 0.25 * g[b, i // 2, j // 2, c] if active[b, i, j, c] else 0.0
 
         @njit(cache=True, fastmath=False)
         def col2im(G, gx):
@@ -80,13 +83,13 @@ def _forward(Wc, bc, x):
     B, C = x.shape[0], Wc.shape[1]
     img = np.ascontiguousarray(x, dtype=np.float64).reshape(B, SIDE, SIDE)
     out = np.zeros((B, P, P, C))
-    z = np.empty((B, O, O, C))                   # pre-activations
+    active = np.empty((B, O, O, C), dtype=np.uint8)   # 1 where the pre-activation is > 0
     _kernels()["forward"](img, np.ascontiguousarray(Wc, dtype=np.float64),
-                          np.ascontiguousarray(bc, dtype=np.float64), out, z)
-    return out, z, img
+                          np.ascontiguousarray(bc, dtype=np.float64), out, active)
+    return out, active, img
 
 
-#: id(output) -> (z, img) of the forward pass, so the VJP does not recompute them; an entry
+#: id(output) -> (active, img) of the forward pass, so the VJP does not recompute them; an entry
 #: lives as long as the output array (dropped by a weakref finalizer)
 _SAVED = {}
 
@@ -94,9 +97,9 @@ _SAVED = {}
 @primitive
 def conv_relu_pool(Wc, bc, x):
     """Wc: (25, C), bc: (C,), x: (B, 784) -> (B, 12*12*C) in (row, column, channel) order."""
-    out, z, img = _forward(Wc, bc, x)
+    out, active, img = _forward(Wc, bc, x)
     ans = out.reshape(x.shape[0], -1)
-    _SAVED[id(ans)] = (z, img)
+    _SAVED[id(ans)] = (active, img)
     weakref.finalize(ans, _SAVED.pop, id(ans), None)
     return ans
 
@@ -107,9 +110,9 @@ def _vjp_argnums(argnums, ans, args, kwargs):
     def vjp(g):
         B, C = x.shape[0], Wc.shape[1]
         saved = _SAVED.get(id(ans))
-        z, img = saved if saved is not None else _forward(Wc, bc, x)[1:]
+        active, img = saved if saved is not None else _forward(Wc, bc, x)[1:]
         gz = np.empty((B, O, O, C))                                  # ∂L/∂z, (B, 24, 24, C)
-        _kernels()["relu_pool_vjp"](np.ascontiguousarray(g).reshape(B, P, P, C), z, gz)
+        _kernels()["relu_pool_vjp"](np.ascontiguousarray(g).reshape(B, P, P, C), active, gz)
         gz2 = gz.reshape(-1, C)                                      # (B*576, C)
         grads = {}
         if 1 in argnums:                                             # ∂bc = Σ gz
