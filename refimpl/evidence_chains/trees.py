@@ -1,6 +1,6 @@
 """Evidence trees: which ratings a query's latent is generated from.
 
-A *query* is a user or an item whose latent we need. Its evidence tree (REC Sec. 3,
+A *query* is a user or an item whose latent we need. Its evidence tree ([EvidenceChains Sec. 3],
 "evidence chains") is grown from the rating graph:
 
 * a prototype (one of the most-rated users / items) is a leaf: its latent is a parameter;

@@ -4,14 +4,14 @@ reverse solve, stacks of CNF blocks with trainable end times.
 Convention (FFJORD's): data x = z(0), base N(0, I) at z(t1). The augmented state
 (z, Δlog p) obeys
 
-    dz/dt = f(t, z),    dΔlog p/dt = -Tr(∂f/∂z)               # Neural ODE Thm. 1, FFJORD eq. (4)
+    dz/dt = f(t, z),    dΔlog p/dt = -Tr(∂f/∂z)               # [NeuralODE Thm. 1]
 
 and, integrated from 0 to t1 with Δlog p(0) = 0,
 
-    log p(x) = log N(z(t1); 0, I) - Δlog p(t1)                  # FFJORD eq. (4)
+    log p(x) = log N(z(t1); 0, I) - Δlog p(t1)                  # [FFJORD eq. 4]
 
 with Δlog p(t1) = -∫_0^{t1} Tr(∂f/∂z(t)) dt (the "accumulated change", data -> base).
-Hutchinson's probe ε is drawn once per solve and held fixed (FFJORD Sec. 3.1).
+Hutchinson's probe ε is drawn once per solve and held fixed ([FFJORD Sec. 3.1]).
 
     logp = log_prob(dynamics, params, x, t1=0.5, trace="hutchinson", rng=rng)   # (B,)
     x = sample(dynamics, params, z1, t1=0.5)                                     # (n, D)
@@ -82,7 +82,7 @@ def _augmented(dynamics, trace, eps, bottleneck):
     def func(t, state, params):
         z = state[0]
         f, div = f_div(t, z, params)                     # (B, D), (B,)
-        # FFJORD eq. (4): dΔlog p/dt = -Tr(∂f/∂z)
+        # [FFJORD eq. 4]: dΔlog p/dt = -Tr(∂f/∂z)
         return (f, -div)
     return func
 
@@ -118,7 +118,7 @@ def flow(dynamics, params, z0, *, t0=0.0, t1=1.0, trace="exact", noise="rademach
 def log_prob(dynamics, params, x, *, t1=1.0, trace="exact", noise="rademacher", rng=None,
              rtol=1e-5, atol=1e-5, gradient="adjoint", eps=None, bottleneck=None,
              method="dopri5", info=None):
-    """log p(x) per row, (B,), for x: (B, D) (FFJORD eq. 4); differentiable in params, x, t1.
+    """log p(x) per row, (B,), for x: (B, D) ([FFJORD eq. 4]); differentiable in params, x, t1.
 
     trace: "exact" (D VJPs, or the dynamics' own `with_exact_divergence`) or "hutchinson"
     (one VJP; noise "rademacher" | "gaussian" drawn from `rng` once per solve, or `eps`).
@@ -129,7 +129,7 @@ def log_prob(dynamics, params, x, *, t1=1.0, trace="exact", noise="rademacher", 
     z1, dlogp = flow(dynamics, params, x, t0=0.0, t1=t1, trace=trace, noise=noise, rng=rng,
                      eps=eps, bottleneck=bottleneck, rtol=rtol, atol=atol, gradient=gradient,
                      method=method, info=info)
-    # FFJORD eq. (4): log p(z(0)) = log p(z(t1)) - Δlog p
+    # [FFJORD eq. 4]: log p(z(0)) = log p(z(t1)) - Δlog p
     return standard_normal_logprob(z1) - dlogp
 
 

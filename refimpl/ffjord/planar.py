@@ -87,7 +87,7 @@ def target_energy(name, z):
     return -logsumexp(anp.stack([a, c]), axis=0)
 
 
-# --- planar CNF (Chen et al. Sec. 4) ---------------------------------------------------------
+# --- planar CNF ([NeuralODE Sec. 4]) ---------------------------------------------------------
 
 def init_planar_cnf(rng, dim=2, M=32, scale=0.1, time_dependence="affine", **hyper_kw):
     """Parameters of the planar CNF with M units. time_dependence = "affine": {"W0", "W1",
@@ -127,14 +127,14 @@ def _planar_cnf_parts(t, z, p, xp=anp):
 
 
 def _planar_cnf(t, z, p):
-    # Chen et al. eq. (10): dz/dt = Σ_m u_m h(w_mᵀ z + b_m)
+    # [NeuralODE eq. 10]: dz/dt = Σ_m u_m h(w_mᵀ z + b_m)
     W, U, h = _planar_cnf_parts(t, z, p)
     return anp.dot(h, U)                                            # (B, D)
 
 
 def _planar_cnf_with_div(t, z, p, xp=anp):
     W, U, h = _planar_cnf_parts(t, z, p, xp)
-    # Chen et al. Sec. 4: Tr(∂f/∂z) = Σ_m h'(a_m) u_mᵀ w_m, h' = 1 - tanh²
+    # [NeuralODE Sec. 4]: Tr(∂f/∂z) = Σ_m h'(a_m) u_mᵀ w_m, h' = 1 - tanh²
     return xp.dot(h, U), xp.dot(1.0 - h ** 2, xp.sum(U * W, axis=1))    # (B, D), (B,)
 
 

@@ -19,7 +19,7 @@ Two kernels, both fused NumPy (a few BLAS calls; numba would not beat BLAS here)
 * the forward f is an autograd primitive whose VJP is written by hand (backpropagation
   through the layers, eqs. below), so `grad` through a solve never traces the MLP;
 * `f_and_vjp` returns f and aᵀ∂f/∂y, aᵀ∂f/∂θ, aᵀ∂f/∂t in one pass — exactly what the adjoint
-  ODE (Chen et al. eq. 4 and App. B) evaluates at every stage, without any tracing.
+  ODE ([NeuralODE eq. 4] and App. B) evaluates at every stage, without any tracing.
 
 Both are written with `autograd.numpy` operations, so they are themselves differentiable
 (Hessian-vector products through an adjoint solve differentiate `f_and_vjp`). The readable

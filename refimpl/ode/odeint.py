@@ -9,7 +9,7 @@ follows `scipy.integrate.solve_ivp`. `func(t, y, *args)` as in `solve`.
 
 Gradient modes (all differentiate with respect to y0, every float array inside `args`, t):
 
-* "adjoint" — the continuous adjoint of Chen et al. (2018), Alg. 1 (`refimpl.ode.adjoint`):
+* "adjoint" — the continuous adjoint of [NeuralODE Alg. 1] (`refimpl.ode.adjoint`):
   memory independent of the number of steps; the gradient is that of the exact ODE solution,
   computed to the adjoint's tolerance. Differentiable again (Hessian-vector products).
 * "backprop" — autograd differentiates the solver's own arithmetic (`refimpl.ode.traced`):
