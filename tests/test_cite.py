@@ -92,3 +92,10 @@ def test_cli_lists_prints_code_and_checks(capsys):
     assert "kfac.ema_update(self.A" in out
     assert main(["cite", "--check"]) == 0
     assert main(["cite", "Nope"]) == 2
+
+
+def test_the_tour_page_carries_the_citation_table():
+    from refimpl.report import _cite_section
+
+    page = _cite_section()
+    assert 'id="cite"' in page and "refimpl/nng/noisy_kfac.py:" in page and "Alg. 2 l. 13" in page
