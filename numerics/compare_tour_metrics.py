@@ -5,7 +5,8 @@
 Prints one line per experiment (metrics compared, metrics that differ) and each difference;
 exit 1 if an experiment or a metric is missing on one side or a value differs (beyond rtol;
 the default 0 means bit-identical floats). Timing-like metrics (names ending in 'seconds',
-'per_s' or '_ms', or containing 'sec_per', 'ms_per' or '_time_') are listed but not compared: they measure the machine.
+'per_s' or '_ms', or containing 'sec_per', 'ms_per', '_time_' or 'peak_mem' (tracemalloc
+peaks move by a few bytes with the modules loaded)) are listed but not compared: they measure the machine.
 """
 import argparse
 import json
@@ -17,7 +18,7 @@ from pathlib import Path
 def is_timing(name):
     n = name.lower()
     return (n.endswith("seconds") or "sec_per" in n or "ms_per" in n or n.endswith("per_s")
-            or n.endswith("_ms") or "_time_" in n)
+            or n.endswith("_ms") or "_time_" in n or "peak_mem" in n)
 
 
 def load(folder):
@@ -52,8 +53,11 @@ def main(argv=None):
         keys = sorted(set(mb) | set(ma))
         timing = [k for k in keys if is_timing(k)]
         diffs = [k for k in keys if k not in timing and (k not in mb or k not in ma or not same(mb[k], ma[k], a.rtol))]
-        print(f"{name:<28} {len(keys) - len(timing):>3} metrics compared, {len(timing)} timing skipped, "
+        print(f"{name:<28} {len(keys) - len(timing):>3} metrics compared, {len(timing)} measurements skipped, "
               f"{len(diffs)} differ")
+        for k in timing:
+            if mb.get(k) != ma.get(k) and "peak_mem" in k:
+                print(f"    (measurement) {k}: before {mb.get(k)!r} after {ma.get(k)!r}")
         for k in diffs:
             print(f"    {k}: before {mb.get(k, '<missing>')!r} after {ma.get(k, '<missing>')!r}")
         bad += len(diffs)
