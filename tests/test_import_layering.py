@@ -109,3 +109,26 @@ def test_shared_mlp_helpers_live_in_refimpl_nn(shared):
     import refimpl.nn
 
     assert callable(getattr(refimpl.nn, shared))
+
+
+# The layers: shared engines <- paper packages <- experiments / CLI. `refimpl.nn` is the floor.
+SHARED = ("refimpl.nn", "refimpl.ode", "refimpl.vi", "refimpl.mcmc", "refimpl.datasets")
+
+
+def _in(mod, pkg):
+    return mod == pkg or mod.startswith(pkg + ".")
+
+
+def test_shared_engines_import_no_paper_package():
+    g = graph()
+    allowed = SHARED + ("refimpl.testing", "refimpl.experiments", "refimpl.plotting", "refimpl.provenance",
+                        "refimpl.io", "refimpl.progress")
+    bad = [(m, d) for m, deps in g.items() if any(_in(m, s) for s in SHARED)
+           for d in deps if d != "refimpl" and not any(_in(d, a) for a in allowed)]
+    assert bad == []
+
+
+def test_refimpl_nn_is_the_floor():
+    g = graph()
+    bad = [(m, d) for m, deps in g.items() if _in(m, "refimpl.nn") for d in deps if not _in(d, "refimpl.nn")]
+    assert bad == []

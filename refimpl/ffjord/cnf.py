@@ -29,6 +29,8 @@ import autograd.numpy as anp
 import numpy as np
 from autograd.tracer import getval
 
+from refimpl.nn import MLPDynamics
+
 from .divergence import _hutchinson_with_value, draw_noise, dynamics_and_divergence
 from .layers import init_concatsquash_dynamics, mlp_with_exact_divergence
 
@@ -58,7 +60,6 @@ def _check_t1(t1):
 
 
 def _is_mlp_dynamics(dynamics):
-    from refimpl.ode.mlp import MLPDynamics
     return isinstance(dynamics, MLPDynamics)
 
 
@@ -66,7 +67,7 @@ def _augmented(dynamics, trace, eps, bottleneck):
     """func(t, (z, Δlogp), params) -> (dz/dt, dΔlogp/dt) for odeint."""
     if trace == "exact":
         fast = getattr(dynamics, "with_exact_divergence", None)
-        if fast is None and _is_mlp_dynamics(dynamics):          # refimpl.ode's MLP fast path
+        if fast is None and _is_mlp_dynamics(dynamics):          # refimpl.nn's time-MLP fast path
             def fast(t, z, params):
                 return mlp_with_exact_divergence(dynamics.activation, t, z, params,
                                                  dynamics.time_input)
@@ -150,7 +151,7 @@ def sample(dynamics, params, z1, *, t1=1.0, rtol=1e-5, atol=1e-5, gradient="adjo
                             rng=rng, eps=eps, rtol=rtol, atol=atol, gradient=gradient,
                             method=method, info=info)
         return x, -dlogp_rev                             # ∫_{t1}^0 -Tr = -Δlog p
-    # dynamics passed as is, so odeint can recognise its MLP fast path (refimpl.ode.mlp)
+    # dynamics passed as is, so odeint can recognise its MLP fast path (refimpl.nn.time_mlp)
     zs = odeint(dynamics, z1, anp.array([t1, 0.0]), (params,),
                 method=method, rtol=rtol, atol=atol, gradient=gradient, info=info)
     return zs[-1]

@@ -11,7 +11,7 @@ logits = h_1 W_out + b_out (H → 10); they differ in the middle:
 * ODE-Net: the same f, integrated by adaptive dopri5 and differentiated by the adjoint
   ([NeuralODE Alg. 1]; `odeint(..., gradient="adjoint")`): memory independent of the step count.
 
-The dynamics are `refimpl.ode.mlp.mlp_dynamics("tanh")` (time concatenated to the state), so
+The dynamics are `refimpl.nn.mlp_dynamics("tanh")` (time concatenated to the state), so
 RK-Net and ODE-Net differ only in the solver and the gradient. The paper's models are
 convolutional (downsampling, 6 residual blocks / one ODE block, 0.60M vs 0.22M parameters);
 the ratio of parameter counts is kept (one block vs six).
@@ -32,7 +32,7 @@ from autograd import grad
 from autograd.scipy.special import logsumexp
 
 from refimpl import nn
-from refimpl.ode.mlp import init_mlp_dynamics, mlp_dynamics
+from refimpl.nn import init_mlp_dynamics, mlp_dynamics
 
 
 __all__ = ["KINDS", "init_classifier", "classifier_logits", "cross_entropy", "error_rate",

@@ -16,7 +16,7 @@ a deterministic function that `check_grads` can test) and the KL in closed form.
 Architecture (paper App.; sizes from the issue and the authors' script): latent dimension 4,
 dynamics f an MLP 4 → 20 → 20 → 4 (softplus where the authors use ELU — both unbounded
 above, which the fast-growing clockwise spirals need; tanh extrapolated worse; autonomous;
-`refimpl.ode.mlp.mlp_dynamics`, whose forward and VJP are fused kernels), decoder
+`refimpl.nn.mlp_dynamics`, whose forward and VJP are fused kernels), decoder
 4 → 20 → 2 (ReLU, as the authors' `Decoder`), encoder 25 units.
 
 Irregular observations: every spiral lives on one shared grid `ts` (T,); a spiral observes
@@ -33,7 +33,7 @@ import autograd.numpy as np
 import numpy as onp
 
 from refimpl import nn
-from refimpl.ode.mlp import init_mlp_dynamics, mlp_dynamics
+from refimpl.nn import init_mlp_dynamics, mlp_dynamics
 
 from .rnn import init_recognition_rnn, recognition_rnn
 

@@ -31,6 +31,6 @@ __all__ = ["solve", "Solution", "StepHistory", "SolverError", "ButcherTableau", 
 
 # --- differentiable odeint (refimpl/ode/odeint.py) ---
 from .odeint import GRADIENTS, odeint  # noqa: E402
-from .mlp import MLPDynamics, init_mlp_dynamics, mlp_dynamics  # noqa: E402
+from refimpl.nn.time_mlp import MLPDynamics, init_mlp_dynamics, mlp_dynamics  # noqa: E402  (shared: refimpl.nn)
 
 __all__ += ["odeint", "GRADIENTS", "mlp_dynamics", "init_mlp_dynamics", "MLPDynamics"]

@@ -83,7 +83,7 @@ def odeint(func, y0, t, args=(), *, method="dopri5", rtol=1e-7, atol=1e-9, gradi
     Parameters
     ----------
     func : callable func(t, y, *args) -> dy/dt shaped like y (a tuple for tuple states).
-        An object that also has `f_and_vjp(t, y, params, a)` (e.g. `refimpl.ode.mlp_dynamics`)
+        An object that also has `f_and_vjp(t, y, params, a)` (e.g. `refimpl.nn.mlp_dynamics`)
         gets its fused VJP used by the adjoint (see `_validate`).
     y0 : float array of any shape, or a tuple of arrays (e.g. (z, logp) for flows).
     t : (N,) strictly monotonic output times (increasing or decreasing); ys[0] = y0.
@@ -298,7 +298,7 @@ def _validate(func, y0, t, args, method, rtol, atol, gradient, adjoint_rtol, adj
     # The fused-VJP protocol: a `func` with a method f_and_vjp(t, y, params, a) -> (f,
     # aᵀ∂f/∂y, aᵀ∂f/∂params (same tree as params), aᵀ∂f/∂t) and args == (params,) gets its
     # hand-written VJP called by the adjoint instead of one autograd.make_vjp per stage
-    # (`refimpl.ode.mlp.MLPDynamics`, `refimpl.ffjord.fast`).
+    # (`refimpl.nn.MLPDynamics`, `refimpl.ffjord.fast`).
     fused = None
     if (callable(getattr(func, "f_and_vjp", None)) and not p.is_tuple and len(args) == 1
             and all(is_diff)):

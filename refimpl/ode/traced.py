@@ -369,7 +369,7 @@ class FlatODE:
     differentiable arrays in `args` (shapes `leaf_shapes`).
 
     `f_and_vjp(t, y, leaves, a) -> (f, aᵀ∂f/∂y, [aᵀ∂f/∂leaf], aᵀ∂f/∂t)`: a fused kernel when
-    given (`refimpl.ode.mlp`), otherwise one `autograd.make_vjp` of `fun` per call (which
+    given (`refimpl.nn.time_mlp`), otherwise one `autograd.make_vjp` of `fun` per call (which
     gives exact zeros for leaves `fun` does not use)."""
 
     def __init__(self, fun, leaf_shapes, fused_vjp=None):

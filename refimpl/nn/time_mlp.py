@@ -1,4 +1,4 @@
-"""MLP dynamics with time as an input — the fast path for `odeint`.
+"""MLP dynamics with time as an input — the fast path for `odeint` (was `refimpl.ode.mlp`).
 
 The dynamics of Chen et al. (2018) Sec. 7 / FFJORD's toy models: an MLP whose input is the
 state with the time concatenated,
@@ -35,7 +35,7 @@ W. Grathwohl et al. FFJORD. ICLR 2019 (toy dynamics: MLP with time concatenated)
 import autograd.numpy as anp
 from autograd.extend import primitive, defvjp_argnums
 
-from refimpl import nn
+from . import feedforward as nn
 
 __all__ = ["MLPDynamics", "mlp_dynamics", "init_mlp_dynamics", "FAST_ACTIVATIONS"]
 
