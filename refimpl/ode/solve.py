@@ -1,4 +1,8 @@
-"""``solve``: one shared explicit Runge–Kutta stepper for every tableau.
+"""``solve``: explicit Runge–Kutta solves of any tableau, dispatched to a step loop.
+
+The loops (the NumPy stepper, each preset, each numba kernel) and the tests that tie each to
+the one definition of a step, ``refimpl.ode.rk_step.rk_step``, are listed in the package
+docstring (``refimpl/ode/__init__.py``).
 
 Argument order follows ``scipy.integrate.solve_ivp`` (``func, t_span, y0``); the
 differentiable ``refimpl.ode.odeint(func, y0, t)`` follows torchdiffeq instead.

@@ -1,8 +1,8 @@
 """Butcher tableaus of the explicit Runge–Kutta methods run by ``refimpl.ode``.
 
 A method is data: nodes ``c``, the strictly lower-triangular matrix ``A``, the
-weights ``b`` and, for adaptive methods, the error weights ``e``. One shared
-stepper (``refimpl.ode.solve``) runs every tableau.
+weights ``b`` and, for adaptive methods, the error weights ``e``. The step is defined
+once (``refimpl.ode.rk_step``); the loops that run it are listed in ``refimpl/ode/__init__.py``.
 
 Conventions (where libraries differ)
 ------------------------------------

@@ -100,3 +100,13 @@ def test_error_estimate_is_h_K_e():
     y_new, K, err = rk_step(pendulum, 0.0, np.array([1.0, 0.0]), 0.5, "dopri5")
     y_hat = np.array([1.0, 0.0]) + 0.5 * K.T @ (tab.b - tab.e)     # the embedded solution
     assert np.allclose(y_new - y_hat, err, rtol=0, atol=1e-15)
+
+
+def test_the_package_docstring_names_tests_that_exist():
+    import re
+
+    import refimpl.ode
+
+    named = set(re.findall(r"test ``(test_[A-Za-z0-9_]+)``", refimpl.ode.__doc__))
+    here = {n for n in globals() if n.startswith("test_")}
+    assert len(named) == 5 and named <= here
