@@ -25,8 +25,8 @@ from refimpl.datasets import toy2d
 from refimpl.plotting import density_on_grid, plot_density, plt, savefig, scatter_samples
 
 from .cnf import standard_normal_logprob
-from .planar import (planar_cnf_augmented_fast, planar_cnf_flow, planar_nf_fast, planar_u_hat,
-                     target_energy)
+from .planar import planar_cnf_augmented_fast, planar_cnf_flow, target_energy
+from .planar_nf import planar_nf_fast, planar_u_hat
 
 FRACTIONS = (0.05, 0.2, 0.4, 0.6, 0.8, 1.0)      # [NeuralODE Fig. 5] columns
 

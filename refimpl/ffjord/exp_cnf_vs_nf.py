@@ -27,8 +27,8 @@ from refimpl.experiments import experiment
 
 from .cnf import standard_normal_logprob
 from .cnf_vs_nf_plots import curves, fig5, final_figure
-from .planar import (TARGETS, init_planar_cnf, init_planar_nf, planar_cnf_flow, planar_nf_fast,
-                     target_energy)
+from .planar import TARGETS, init_planar_cnf, planar_cnf_flow, target_energy
+from .planar_nf import init_planar_nf, planar_nf_fast
 from .train import adam_step
 
 DATASETS = ("moons", "circles")
