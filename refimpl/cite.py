@@ -199,7 +199,8 @@ def table(cites, paper=None):
 
 
 def code_under(c, root=ROOT, max_lines=40):
-    """The source a citation names: the statement after a comment citation, or the
+    """The source a citation names: the statement(s) after a comment citation (up to a blank
+    line, the next comment or a dedent), the statement a trailing comment is on, or the
     function/class whose docstring holds it (at most max_lines lines)."""
     lines = (Path(root) / c.path).read_text(encoding="utf-8").splitlines()
     tree = ast.parse("\n".join(lines))
@@ -210,11 +211,17 @@ def code_under(c, root=ROOT, max_lines=40):
         for node in ast.walk(tree):
             if isinstance(node, ast.stmt) and node.lineno == c.line:
                 last = max(last, node.end_lineno)
-    elif here.startswith("#"):                              # comment above: the next statement
+    elif here.startswith("#"):            # comment above: the next statement, and the lines
         nxt = [n for n in ast.walk(tree) if isinstance(n, ast.stmt) and n.lineno > c.line]
-        if nxt:
+        if nxt:                           # after it up to a blank line, comment or dedent
             n = min(nxt, key=lambda n: (n.lineno, -n.end_lineno))
             last = n.end_lineno
+            indent = len(lines[c.line - 1]) - len(here)
+            while last < len(lines):
+                ln = lines[last]
+                if not ln.strip() or ln.lstrip().startswith("#") or len(ln) - len(ln.lstrip()) < indent:
+                    break
+                last += 1
     else:                                                   # docstring: its def/class or module
         for a, b, _ in _functions(tree):
             if a <= c.line <= b:

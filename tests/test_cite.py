@@ -89,7 +89,8 @@ def test_cli_lists_prints_code_and_checks(capsys):
     assert "refimpl/nng/noisy_kfac.py" in out and "Alg. 2 l. 7" in out and "FFJORD" not in out
     assert main(["cite", "NoisyNG", "Alg. 2 l. 7"]) == 0
     out = capsys.readouterr().out
-    assert "kfac.ema_update(self.A" in out
+    assert "kfac.ema_update(self.A" in out and "kfac.ema_update(self.S" in out
+    assert "self._refresh()" not in out                  # stops at the next citation
     assert main(["cite", "--check"]) == 0
     assert main(["cite", "Nope"]) == 2
 
