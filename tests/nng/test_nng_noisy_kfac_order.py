@@ -19,12 +19,14 @@ def test_statistics_and_inverses_are_updated_on_the_incremented_counter():
     rng = np.random.default_rng(1)
     seen = []
     for k in range(1, 7):
-        A0 = [a.copy() for a in opt.A] if opt.A is not None else None
+        A0 = [a.copy() for a in opt.A + opt.S] if opt.A is not None else None
         P0 = opt.P
         opt.step(X, y[:, None], 1.0, rng)
         assert opt.k == k
         if A0 is not None:
-            seen.append((k, not all(np.array_equal(a, b) for a, b in zip(A0, opt.A)), opt.P is not P0))
+            changed = [not np.array_equal(a, b) for a, b in zip(A0, opt.A + opt.S)]
+            assert len(set(changed)) == 1                   # A and S of every layer, together
+            seen.append((k, changed[0], opt.P is not P0))
     # step 1 initialises the factors; from step 2 on: stats at k = 3, 6; inverses at k = 2, 4, 6
     assert seen == [(2, False, True), (3, True, False), (4, False, True), (5, False, False),
                     (6, True, True)]
