@@ -25,8 +25,8 @@ def test_statistics_and_inverses_are_updated_on_the_incremented_counter():
         assert opt.k == k
         if A0 is not None:
             changed = [not np.array_equal(a, b) for a, b in zip(A0, opt.A + opt.S)]
-            n = len(opt.A)                  # A of every layer and S (the output layer's S is
-            assert all(changed[:n]) == any(changed[n:])   # the constant τ: it need not move)
+            n = len(opt.A)    # A and S move together (full batch: the first layer's A and the
+            assert any(changed[:n]) == any(changed[n:])   # output layer's S = τ are constants)
             seen.append((k, any(changed), opt.P is not P0))
     # step 1 initialises the factors; from step 2 on: stats at k = 3, 6; inverses at k = 2, 4, 6
     assert seen == [(2, False, True), (3, True, False), (4, False, True), (5, False, False),
