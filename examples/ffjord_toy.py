@@ -2,8 +2,8 @@
 
 The model maps data x = z(0) to a standard normal z(t1) through dz/dt = f(t, z), f a stack of
 FFJORD's "concatsquash" layers. Its log-density comes from one ODE solve of the augmented
-state (z, Δlog p) with dΔlog p/dt = -Tr(∂f/∂z) (FFJORD eq. 4; the exact trace in 2-D, or
-Hutchinson's εᵀ(∂f/∂z)ε with --hutchinson, FFJORD eq. 7). Gradients use the adjoint method
+state (z, Δlog p) with dΔlog p/dt = -Tr(∂f/∂z) ([FFJORD eq. 4]; the exact trace in 2-D, or
+Hutchinson's εᵀ(∂f/∂z)ε with --hutchinson, [FFJORD eq. 7]). Gradients use the adjoint method
 of `refimpl.ode.odeint`; the end time t1 = s² is trained with the network.
 
     python examples/ffjord_toy.py                    # 8gaussians, 300 iterations, ffjord_toy.png
@@ -28,7 +28,7 @@ def init_params(rng, hidden):
 
 
 def model_log_prob(params, x, trace, rng, tol):
-    # FFJORD eq. (4): log p(x) = log N(z(t1)) + ∫_0^t1 Tr(∂f/∂z) dt
+    # [FFJORD eq. 4]: log p(x) = log N(z(t1)) + ∫_0^t1 Tr(∂f/∂z) dt
     return log_prob(concatsquash_dynamics, params["net"], x, t1=params["s"] ** 2, trace=trace,
                     noise="rademacher", rng=rng, rtol=tol, atol=tol, gradient="adjoint")
 

@@ -4,7 +4,7 @@ The truth is dy/dt = (y**3) A with A = [[-0.1, 2], [-2, -0.1]], observed at 1000
 [0, 25] from y(0) = [2, 0] (the setting of torchdiffeq's `examples/ode_demo.py`). The model
 is dy/dt = MLP(y**3). Each iteration takes 20 random windows of 10 observations, solves the
 model ODE from each window's first point with `refimpl.ode.odeint` and backpropagates the
-mean absolute error with the adjoint method (Chen et al., Alg. 1): memory does not grow with
+mean absolute error with the adjoint method ([NeuralODE Alg. 1]): memory does not grow with
 the number of solver steps.
 
     python examples/neural_ode_spiral.py            # 1500 iterations, writes neural_ode_spiral.png
@@ -47,7 +47,7 @@ def get_batch(rng, t, y, batch_time=10, batch_size=20):
 
 
 def loss(params, y0, ts, target):
-    # Chen et al. eq. (1)-(4): L(ODESolve(z(t0), f, t0, t1, θ)), gradient by the adjoint
+    # [NeuralODE eqs. 1–4]: L(ODESolve(z(t0), f, t0, t1, θ)), gradient by the adjoint
     pred = odeint(model_dynamics, y0, ts, (params,), rtol=1e-6, atol=1e-8,
                   gradient="adjoint")                    # (T, B, 2)
     return np.mean(np.abs(pred - target))

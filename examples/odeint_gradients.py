@@ -4,12 +4,12 @@ The cubic spiral dy/dt = (y**3) A, A = [[-0.1, 2], [-2, -0.1]] (the torchdiffeq 
 used in Chen et al. 2018), y0 = (2, 0), observed at N times. Loss L = Σ_i |y(t_i)|².
 dL/d(y0, t_1..t_N, A) from `refimpl.ode.odeint` with
 
-* gradient="adjoint"    — the continuous adjoint (Chen et al. 2018, Alg. 1), O(1) memory;
+* gradient="adjoint"    — the continuous adjoint ([NeuralODE Alg. 1]), O(1) memory;
 * gradient="backprop"   — autograd through the solver's arithmetic (the discrete gradient);
 * gradient="checkpoint" — the same discrete gradient, replayed from stored states;
 
 each compared with central finite differences of a tight solve. Prints, per tolerance, the
-relative error and the forward/backward RHS evaluations (Chen et al. Fig. 3), then plots it.
+relative error and the forward/backward RHS evaluations ([NeuralODE Fig. 3]), then plots it.
 
 Run: ``python examples/odeint_gradients.py [--quick] [--out odeint_gradients.png]``
 

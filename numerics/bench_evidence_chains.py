@@ -20,7 +20,8 @@ import numpy as np
 from refimpl.evidence_chains.data import split, synthetic
 from refimpl.evidence_chains.model import init_params, predict_pairs
 from refimpl.evidence_chains.train import build_training_graph, fit, time_steps
-from refimpl.evidence_chains.trees import ITEM, USER, build_forest, build_forest_reference, permute_lists
+from refimpl.evidence_chains.trees import ITEM, USER, build_forest, permute_lists
+from refimpl.evidence_chains.trees_reference import build_forest_reference
 
 OUT = Path(__file__).resolve().parent / "results" / "bench_evidence_chains.md"
 

@@ -3,6 +3,7 @@
     refimpl list
     refimpl run NAME [--quick] [--seed N | --seeds 0,1,2 [--jobs N]] [--out DIR] [--data-dir DIR] [--resume]
     refimpl tour [--quick] [--jobs N] [--out DIR] [--only PATTERN] [--data-dir DIR] [--seed N]
+    refimpl cite [PAPER [LABEL]] [--check]
 
 Exit codes: 0 success, 1 an experiment failed, 2 bad usage (unknown experiment, bad argument)
 or unreadable data / checkpoint (`refimpl.io.DataError`), reported before anything is written.
@@ -64,7 +65,11 @@ def _cmd_run(args):
         return 2
     if args.seeds is not None:                   # one process per seed: OUT/seed<N>/NAME
         from .parallel import run_seeds
-        return run_seeds(args)
+        outcomes = run_seeds(args.name, args.seeds, args.jobs, out=args.out, quick=args.quick,
+                             data_dir=args.data_dir, resume=args.resume)
+        for outcome in outcomes:
+            _report_outcome(outcome)
+        return 1 if any(res is None for _, res, _ in outcomes) else 0
     try:
         res = ex.run_experiment(args.name, quick=args.quick, seed=args.seed, out=args.out,
                                 data_dir=args.data_dir, resume=args.resume)
@@ -150,6 +155,37 @@ def _jobs(text):
     return v
 
 
+def _cmd_cite(args):
+    from . import cite
+
+    cites, problems = cite.scan()
+    papers = cite.load_papers()
+    if args.paper is not None and args.paper not in cite.PAPER_KEYS:
+        print(f"refimpl: PAPER: expected one of {', '.join(cite.PAPER_KEYS)}, got {args.paper!r}",
+              file=sys.stderr)
+        return 2
+    if args.check:
+        errors, uncited = cite.check(cites, problems, papers)
+        for where, msg in errors:
+            print(f"{where}: {msg}")
+        for key, labels in uncited.items():
+            print(f"{key}: key labels no code cites: {', '.join(labels)}")
+        print(f"cite --check: {len(cites)} citations, {len(errors)} errors, "
+              f"{len(uncited)} papers with uncited key labels")
+        return 1 if errors or uncited else 0
+    if args.label is not None:
+        hits = [c for c in cites if c.key == args.paper and c.label == cite.normalise(args.label)]
+        if not hits:
+            print(f"refimpl: no code cites [{args.paper} {args.label}]", file=sys.stderr)
+            return 2
+        for c in hits:
+            print(f"== [{c.key} {c.label}] {c.where} {c.function}")
+            print("\n".join(cite.code_under(c)))
+        return 0
+    print("\n".join(cite.table(cites, args.paper)))
+    return 0
+
+
 def build_parser():
     p = argparse.ArgumentParser(prog="refimpl", description=__doc__.split("\n\n")[0])
     sub = p.add_subparsers(dest="cmd", required=True)
@@ -174,6 +210,11 @@ def build_parser():
     t.add_argument("--only", default=None, help="comma-separated globs or substrings of experiment names")
     common(t)
     t.set_defaults(func=_cmd_tour)
+    c = sub.add_parser("cite", help="paper → label → code: list the code's citations of the papers")
+    c.add_argument("paper", nargs="?", default=None, help="paper key, e.g. FFJORD")
+    c.add_argument("label", nargs="?", default=None, help='e.g. "eq. 7": print the code under it')
+    c.add_argument("--check", action="store_true", help="fail on unknown/malformed/uncited labels")
+    c.set_defaults(func=_cmd_cite)
     return p
 
 

@@ -8,7 +8,6 @@ Results come back in the order the jobs were given.
 """
 import multiprocessing as mp
 import os
-import sys
 import traceback
 from pathlib import Path
 
@@ -46,19 +45,9 @@ def run_pool(jobs, n_jobs, *, out, **kw):
         yield from pool.imap(_job, work)
 
 
-def run_seeds(args):
-    """`refimpl run NAME --seeds a,b,c [--jobs N]`: one run per seed into OUT/seed<N>/NAME;
-    exit 1 if any failed."""
-    from .cli import _print_results
-    kw = dict(quick=args.quick, data_dir=args.data_dir, resume=args.resume)
-    outs = [_job((args.name, s, str(Path(args.out) / f"seed{s}"), kw)) for s in args.seeds] \
-        if args.jobs <= 1 or len(args.seeds) == 1 else \
-        run_pool([(args.name, s) for s in args.seeds], args.jobs, out=args.out, **kw)
-    n_fail = 0
-    for name, res, err in outs:
-        if res is None:
-            n_fail += 1
-            print(f"FAILED {name}:\n{err}", file=sys.stderr)
-        else:
-            _print_results(res)
-    return 1 if n_fail else 0
+def run_seeds(name, seeds, n_jobs, *, out, **kw):
+    """`refimpl run NAME --seeds a,b,c [--jobs N]`: one run per seed into OUT/seed<N>/NAME.
+    Returns the outcomes in seed order."""
+    if n_jobs <= 1 or len(seeds) == 1:
+        return [_job((name, s, str(Path(out) / f"seed{s}"), kw)) for s in seeds]
+    return list(run_pool([(name, s) for s in seeds], n_jobs, out=out, **kw))

@@ -79,6 +79,19 @@ def _nav(outcomes):
     return "<nav>" + " · ".join(links) + "</nav>"
 
 
+def _cite_section():
+    """The `refimpl cite` table (paper, label, file:line, function) as an HTML section."""
+    from . import cite
+
+    cites, problems = cite.scan()
+    rows = [(c.key, c.label, c.where, c.function)
+            for c in sorted(cites, key=lambda c: (c.key, cite._label_sort(c.label), c.path, c.line))]
+    note = f"{len(cites)} citations in the code" + (f", {len(problems)} malformed" if problems else "")
+    return (f'<h2 id="cite">The reader\'s map (<code>refimpl cite</code>)</h2><p>{note}; '
+            "the form is documented in refimpl/citations/README.md.</p>"
+            + _html_table(["paper", "label", "file:line", "function"], rows))
+
+
 def write_report(outcomes, out, quick, elapsed):
     """outcomes: [(name, results dict or None, error text or None)]. Returns (md path, html path)."""
     prov = provenance()
@@ -94,7 +107,8 @@ def write_report(outcomes, out, quick, elapsed):
          "<p class=prov>" + html.escape(", ".join(f"{k} {v}" for k, v in prov.items() if v)) + "</p>",
          *claims_h, "<h2>Experiments</h2>",
          "<ul>" + "".join(f'<li><a href="#{html.escape(n)}">{html.escape(n)}</a>'
-                          f'{" — FAILED" if r is None else ""}</li>' for n, r, _ in outcomes) + "</ul>"]
+                          f'{" — FAILED" if r is None else ""}</li>' for n, r, _ in outcomes)
+         + '<li><a href="#cite">the reader\'s map: paper → label → code</a></li></ul>']
     for name, res, err in outcomes:
         md.append(f"## {name}")
         h.append(f'<h2 id="{html.escape(name)}">{html.escape(name)}</h2>')
@@ -123,6 +137,7 @@ def write_report(outcomes, out, quick, elapsed):
             md += [f"![{name}: {f}]({name}/{f})", ""]
             h.append(f'<figure><img src="{html.escape(name)}/{html.escape(f)}" alt="{html.escape(f)}">'
                      f"<figcaption>{html.escape(f)}</figcaption></figure>")
+    h.append(_cite_section())
     style = ("body{font-family:sans-serif;max-width:1100px;margin:auto;padding:1em}"
              "table{border-collapse:collapse;margin:.5em 0}td,th{border:1px solid #ccc;padding:2px 6px;"
              "font-size:90%}img{max-width:100%}.prov{color:#666;font-size:85%}"

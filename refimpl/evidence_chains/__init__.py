@@ -20,7 +20,8 @@ from .baselines import fit_mf, fold_in, global_mean, item_mean, user_mean
 from .data import Graph, Ratings, load, make_graph, read_udata, split, synthetic
 from .model import DEFAULTS, forest_latents, init_params, predict_pairs
 from .train import evaluate, fit, rmse
-from .trees import ITEM, USER, Forest, build_forest, build_forest_reference, permute_lists
+from .trees import ITEM, USER, Forest, build_forest, permute_lists
+from .trees_reference import build_forest_reference
 
 __all__ = ["fit_mf", "fold_in", "global_mean", "item_mean", "user_mean", "Graph", "Ratings", "load",
            "make_graph", "read_udata", "split", "synthetic", "DEFAULTS", "forest_latents", "init_params",

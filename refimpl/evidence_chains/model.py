@@ -150,7 +150,7 @@ def evidence_features(h, r):
 def forest_latents(params, plan, centre):
     """Latents of the plan's roots: (n_roots, D).
 
-    REC Sec. 3, evidence chain (bottom up): a prototype's latent is its parameter row; any
+    [EvidenceChains Sec. 3], evidence chain (bottom up): a prototype's latent is its parameter row; any
     other node's latent is the mean over its evidence c of a network applied to
     [latent of c ; rating on the edge], u_i = mean_j f_item→user([v_j ; r_ij]) and
     v_j = mean_i f_user→item([u_i ; r_ij]); a query with no evidence gets the fallback
@@ -189,7 +189,7 @@ def forest_latents(params, plan, centre):
 
 
 def rating_head(params, u, v, predictor="dot"):
-    """REC Sec. 2/3 rating model: r_hat = mu + u·v ("dot") or mu + g([u; v]) ("mlp").
+    """[EvidenceChains Sec. 2] / [EvidenceChains Sec. 3] rating model: r_hat = mu + u·v ("dot") or mu + g([u; v]) ("mlp").
 
     "biased" (an addition, Koren et al. 2009 eq. (4) form with generated biases): the last
     latent coordinate is a bias, r_hat = mu + u_D + v_D + u_{1:D-1}·v_{1:D-1}; no extra

@@ -23,9 +23,8 @@ from .cnf import (TRACES, cnf_log_prob, cnf_sample, end_time, flow, init_cnf, lo
 from .layers import (concatsquash, concatsquash_dynamics, init_concatsquash,
                      init_concatsquash_dynamics, make_concatsquash_dynamics, mlp_with_exact_divergence)
 
-from .planar import (init_planar_cnf, init_planar_nf, planar_cnf_dynamics, planar_cnf_flow,
-                     planar_nf_fast,
-                     planar_nf_forward, planar_u_hat, target_energy)
+from .planar import init_planar_cnf, planar_cnf_dynamics, planar_cnf_flow, target_energy
+from .planar_nf import init_planar_nf, planar_nf_fast, planar_nf_forward, planar_u_hat
 from .fast import augmented_dynamics, f_and_divergence, fast_concatsquash_dynamics, fast_log_prob
 
 __all__ = [

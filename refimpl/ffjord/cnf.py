@@ -4,14 +4,14 @@ reverse solve, stacks of CNF blocks with trainable end times.
 Convention (FFJORD's): data x = z(0), base N(0, I) at z(t1). The augmented state
 (z, Δlog p) obeys
 
-    dz/dt = f(t, z),    dΔlog p/dt = -Tr(∂f/∂z)               # Neural ODE Thm. 1, FFJORD eq. (4)
+    dz/dt = f(t, z),    dΔlog p/dt = -Tr(∂f/∂z)               # [NeuralODE Thm. 1]
 
 and, integrated from 0 to t1 with Δlog p(0) = 0,
 
-    log p(x) = log N(z(t1); 0, I) - Δlog p(t1)                  # FFJORD eq. (4)
+    log p(x) = log N(z(t1); 0, I) - Δlog p(t1)                  # [FFJORD eq. 4]
 
 with Δlog p(t1) = -∫_0^{t1} Tr(∂f/∂z(t)) dt (the "accumulated change", data -> base).
-Hutchinson's probe ε is drawn once per solve and held fixed (FFJORD Sec. 3.1).
+Hutchinson's probe ε is drawn once per solve and held fixed ([FFJORD Sec. 3.1]).
 
     logp = log_prob(dynamics, params, x, t1=0.5, trace="hutchinson", rng=rng)   # (B,)
     x = sample(dynamics, params, z1, t1=0.5)                                     # (n, D)
@@ -28,6 +28,8 @@ R. T. Q. Chen et al. Neural ordinary differential equations (NeurIPS 2018), Thm.
 import autograd.numpy as anp
 import numpy as np
 from autograd.tracer import getval
+
+from refimpl.nn import MLPDynamics
 
 from .divergence import _hutchinson_with_value, draw_noise, dynamics_and_divergence
 from .layers import init_concatsquash_dynamics, mlp_with_exact_divergence
@@ -58,7 +60,6 @@ def _check_t1(t1):
 
 
 def _is_mlp_dynamics(dynamics):
-    from refimpl.ode.mlp import MLPDynamics
     return isinstance(dynamics, MLPDynamics)
 
 
@@ -66,7 +67,7 @@ def _augmented(dynamics, trace, eps, bottleneck):
     """func(t, (z, Δlogp), params) -> (dz/dt, dΔlogp/dt) for odeint."""
     if trace == "exact":
         fast = getattr(dynamics, "with_exact_divergence", None)
-        if fast is None and _is_mlp_dynamics(dynamics):          # refimpl.ode's MLP fast path
+        if fast is None and _is_mlp_dynamics(dynamics):          # refimpl.nn's time-MLP fast path
             def fast(t, z, params):
                 return mlp_with_exact_divergence(dynamics.activation, t, z, params,
                                                  dynamics.time_input)
@@ -82,7 +83,7 @@ def _augmented(dynamics, trace, eps, bottleneck):
     def func(t, state, params):
         z = state[0]
         f, div = f_div(t, z, params)                     # (B, D), (B,)
-        # FFJORD eq. (4): dΔlog p/dt = -Tr(∂f/∂z)
+        # [FFJORD eq. 4]: dΔlog p/dt = -Tr(∂f/∂z)
         return (f, -div)
     return func
 
@@ -118,7 +119,7 @@ def flow(dynamics, params, z0, *, t0=0.0, t1=1.0, trace="exact", noise="rademach
 def log_prob(dynamics, params, x, *, t1=1.0, trace="exact", noise="rademacher", rng=None,
              rtol=1e-5, atol=1e-5, gradient="adjoint", eps=None, bottleneck=None,
              method="dopri5", info=None):
-    """log p(x) per row, (B,), for x: (B, D) (FFJORD eq. 4); differentiable in params, x, t1.
+    """log p(x) per row, (B,), for x: (B, D) ([FFJORD eq. 4]); differentiable in params, x, t1.
 
     trace: "exact" (D VJPs, or the dynamics' own `with_exact_divergence`) or "hutchinson"
     (one VJP; noise "rademacher" | "gaussian" drawn from `rng` once per solve, or `eps`).
@@ -129,7 +130,7 @@ def log_prob(dynamics, params, x, *, t1=1.0, trace="exact", noise="rademacher", 
     z1, dlogp = flow(dynamics, params, x, t0=0.0, t1=t1, trace=trace, noise=noise, rng=rng,
                      eps=eps, bottleneck=bottleneck, rtol=rtol, atol=atol, gradient=gradient,
                      method=method, info=info)
-    # FFJORD eq. (4): log p(z(0)) = log p(z(t1)) - Δlog p
+    # [FFJORD eq. 4]: log p(z(0)) = log p(z(t1)) - Δlog p
     return standard_normal_logprob(z1) - dlogp
 
 
@@ -150,7 +151,7 @@ def sample(dynamics, params, z1, *, t1=1.0, rtol=1e-5, atol=1e-5, gradient="adjo
                             rng=rng, eps=eps, rtol=rtol, atol=atol, gradient=gradient,
                             method=method, info=info)
         return x, -dlogp_rev                             # ∫_{t1}^0 -Tr = -Δlog p
-    # dynamics passed as is, so odeint can recognise its MLP fast path (refimpl.ode.mlp)
+    # dynamics passed as is, so odeint can recognise its MLP fast path (refimpl.nn.time_mlp)
     zs = odeint(dynamics, z1, anp.array([t1, 0.0]), (params,),
                 method=method, rtol=rtol, atol=atol, gradient=gradient, info=info)
     return zs[-1]

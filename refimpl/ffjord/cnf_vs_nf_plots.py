@@ -6,7 +6,7 @@ base z), a fraction f ∈ [0, 1] of the generative transformation is:
 
 * CNF (data at t = 0, base at t = T): the state at t_f = T (1 - f). Samples solve the ODE
   backwards from z(T) ~ N(0, I) to t_f; the density of z(t_f) is the change of variables with
-  the integrated trace, log p_f(y) = log N(z(T)) - ∫_{t_f}^T -Tr(∂f/∂z) dt  (FFJORD eq. (4)
+  the integrated trace, log p_f(y) = log N(z(T)) - ∫_{t_f}^T -Tr(∂f/∂z) dt  ([FFJORD eq. 4]
   started at t_f instead of 0).
 * NF (layers 1..K map x -> z): generating inverts layer K first, so after n = round(f K)
   generative layers a sample is the inverse of layers K-n+1..K applied to ε ~ N(0, I), and its
@@ -25,10 +25,10 @@ from refimpl.datasets import toy2d
 from refimpl.plotting import density_on_grid, plot_density, plt, savefig, scatter_samples
 
 from .cnf import standard_normal_logprob
-from .planar import (planar_cnf_augmented_fast, planar_cnf_flow, planar_nf_fast, planar_u_hat,
-                     target_energy)
+from .planar import planar_cnf_augmented_fast, planar_cnf_flow, target_energy
+from .planar_nf import planar_nf_fast, planar_u_hat
 
-FRACTIONS = (0.05, 0.2, 0.4, 0.6, 0.8, 1.0)      # Chen et al. Fig. 5 columns
+FRACTIONS = (0.05, 0.2, 0.4, 0.6, 0.8, 1.0)      # [NeuralODE Fig. 5] columns
 
 
 def _check_f(f):
@@ -73,7 +73,7 @@ def stage_log_prob(kind, params, y, f, T=1.0, tol=1e-4):
     if t >= T:
         return standard_normal_logprob(y)
     z, dlogp = planar_cnf_flow(params, y, t0=t, t1=T, rtol=tol, atol=tol)
-    return standard_normal_logprob(z) - dlogp                             # FFJORD eq. (4) from t
+    return standard_normal_logprob(z) - dlogp                             # [FFJORD eq. 4] from t
 
 
 def stage_samples(kind, params, eps, fractions, T=1.0, tol=1e-4):
@@ -94,7 +94,7 @@ def stage_samples(kind, params, eps, fractions, T=1.0, tol=1e-4):
 # --- figures ------------------------------------------------------------------------------------
 
 def fig5(cfg, c, datasets, models, size, fname="cnf_vs_nf_fig5.png", T=1.0):
-    """Chen et al. Fig. 5 layout: per dataset rows NF samples | NF density | CNF samples |
+    """[NeuralODE Fig. 5] layout: per dataset rows NF samples | NF density | CNF samples |
     CNF density, columns 5 % ... 100 % of the transformation from N(0, I), then the target."""
     nc = len(FRACTIONS) + 1
     fig, axes = plt.subplots(4 * len(datasets), nc, figsize=(1.7 * nc, 1.75 * 4 * len(datasets)),

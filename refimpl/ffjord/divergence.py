@@ -1,6 +1,6 @@
 """Divergence (Jacobian trace) of CNF dynamics: exact and Hutchinson estimators.
 
-A CNF's log-density obeys d log p(z(t))/dt = -Tr(∂f/∂z) (Neural ODE Thm. 1, FFJORD eq. 4).
+A CNF's log-density obeys d log p(z(t))/dt = -Tr(∂f/∂z) ([NeuralODE Thm. 1]; integrated: [FFJORD eq. 4]).
 For a batch z: (B, D) whose rows evolve independently, every function here returns one
 value per row, (B,). All are plain autograd code, so they can be differentiated with
 respect to `params` and `z` (the solver's adjoint does exactly that).
@@ -84,9 +84,9 @@ def _hutchinson_with_value(dynamics, t, z, params, eps, bottleneck=None):
         if anp.shape(eps) != anp.shape(z):
             raise ValueError(f"eps: expected the shape of z {anp.shape(z)}, got {anp.shape(eps)}")
         vjp, f = make_vjp(lambda zz: dynamics(t, zz, params))(z)
-        # FFJORD eq. (7)-(8): Tr(A) = E[εᵀ A ε]; εᵀ(∂f/∂z) is one VJP.
+        # [FFJORD eqs. 7–8]: Tr(A) = E[εᵀ A ε]; εᵀ(∂f/∂z) is one VJP.
         return f, anp.sum(vjp(eps) * eps, axis=1)
-    # FFJORD Sec. 3.2 (bottleneck): f = g(h(z)), h: R^D -> R^H. Tr(J_g J_h) = Tr(J_h J_g) is an
+    # [FFJORD Sec. 3.2] (bottleneck): f = g(h(z)), h: R^D -> R^H. Tr(J_g J_h) = Tr(J_h J_g) is an
     # H x H trace, so ε lives in R^H (lower variance when H < D):
     #     εᵀ J_h J_g ε = ((J_hᵀ ε)ᵀ J_g) ε  -> one VJP through h, then one through g.
     h, g = bottleneck
@@ -102,12 +102,12 @@ def _hutchinson_with_value(dynamics, t, z, params, eps, bottleneck=None):
 
 
 def divergence_hutchinson(dynamics, t, z, params, eps, *, bottleneck=None):
-    """Hutchinson's estimate εᵀ(∂f/∂z)ε per row, (B,), with one VJP (FFJORD eqs. 7-8).
+    """Hutchinson's estimate εᵀ(∂f/∂z)ε per row, (B,), with one VJP ([FFJORD eqs. 7–8]).
 
     eps: (B, D), one probe per row, drawn by `draw_noise` once per solve.
     bottleneck: optional pair (h, g) of functions `h(t, z, params) -> (B, H)`,
     `g(t, hz, params) -> (B, D)` with dynamics = g∘h; then eps: (B, H) and the estimate is
-    εᵀ J_h J_g ε, unbiased for the same trace (FFJORD Sec. 3.2).
+    εᵀ J_h J_g ε, unbiased for the same trace ([FFJORD Sec. 3.2]).
     """
     return _hutchinson_with_value(dynamics, t, z, params, eps, bottleneck)[1]
 

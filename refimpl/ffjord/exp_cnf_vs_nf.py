@@ -27,8 +27,8 @@ from refimpl.experiments import experiment
 
 from .cnf import standard_normal_logprob
 from .cnf_vs_nf_plots import curves, fig5, final_figure
-from .planar import (TARGETS, init_planar_cnf, init_planar_nf, planar_cnf_flow, planar_nf_fast,
-                     target_energy)
+from .planar import TARGETS, init_planar_cnf, planar_cnf_flow, target_energy
+from .planar_nf import init_planar_nf, planar_nf_fast
 from .train import adam_step
 
 DATASETS = ("moons", "circles")
@@ -62,7 +62,7 @@ def model_log_prob(kind, params, x, tol):
         z, logdet = planar_nf_fast(params, x)
         return standard_normal_logprob(z) + logdet
     z, dlogp = planar_cnf_flow(params, x, t0=0.0, t1=T_END, rtol=tol, atol=tol)
-    return standard_normal_logprob(z) - dlogp                        # FFJORD eq. (4)
+    return standard_normal_logprob(z) - dlogp                        # [FFJORD eq. 4]
 
 
 def log_partition(target, lim=6.0, n=600):
@@ -177,7 +177,7 @@ def run(cfg):
                       f"on t in [0, {T_END}]; time dependence {c['time_dependence']!r}"
                       + (" (the paper's: w, u, b, gate g of the M units from a hypernetwork "
                          "t -> 32 -> 32 -> 3MD + M with tanh, u <- u sigmoid(g), dz/dt = mean over "
-                         "units; Chen et al. Sec. 4, gist rtqichen/91924063aa4cc95e7ef30b3a5491cc52 "
+                         "units; [NeuralODE Sec. 4], gist rtqichen/91924063aa4cc95e7ef30b3a5491cc52 "
                          "= torchdiffeq examples/cnf.py)" if c["time_dependence"] == "hypernet"
                          else " (θ(t) = θ0 + t θ1, not the paper's hypernetwork)")
                       + f"; exact O(MD) trace; dopri5 rtol = atol = {c['tol']:g}, adjoint gradients). "
@@ -190,7 +190,7 @@ def run(cfg):
                       "mass outside the box is < e^-45). exp(-U2), exp(-U3) do not decay in z1 and "
                       "are not normalisable on R², so their column is the KL to the target "
                       "truncated to [-6, 6]² (q's mass outside the box neglected). "
-                      f"cnf_vs_nf_fig5.png (Chen et al. Fig. 5): NF K = {max(SIZES)} and CNF "
+                      f"cnf_vs_nf_fig5.png ([NeuralODE Fig. 5]): NF K = {max(SIZES)} and CNF "
                       f"M = {max(SIZES)} samples and density at 5-100 % of the transformation from "
                       "N(0, I) to the data (CNF: state at t = T(1 - f), density by the integrated "
                       "trace from t to T; NF: after the inverses of the last round(f K) layers, "

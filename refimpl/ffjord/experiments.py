@@ -183,7 +183,7 @@ def trace_estimators(cfg):
         metrics[f"{name}/loglik_variance"] = float(per_point_var.mean())
         closed = "-"
         if not ESTIMATORS[name][2]:
-            # Var[εᵀMε] in closed form, averaged over the points (FFJORD Sec. 3.1 estimator)
+            # Var[εᵀMε] in closed form, averaged over the points ([FFJORD Sec. 3.1] estimator)
             closed = float(np.mean([hutchinson_variance(Mb, ESTIMATORS[name][1]) for Mb in M]))
             metrics[f"{name}/loglik_variance_closed_form"] = closed
             closed = f"{closed:.4g}"
@@ -215,7 +215,7 @@ def trace_estimators(cfg):
             "notes": (f"Data: 8gaussians in a 2-D plane of R^{D} plus N(0, 0.3²) noise in the other "
                       f"directions. Dynamics: concatsquash {D}-{'-'.join(map(str, c['hidden']))}-{D} "
                       f"(tanh); the first hidden width {c['hidden'][0]} < D is the bottleneck h of "
-                      f"FFJORD Sec. 3.2, so bottleneck probes live in R^{c['hidden'][0]}. Each estimator "
+                      f"[FFJORD Sec. 3.2], so bottleneck probes live in R^{c['hidden'][0]}. Each estimator "
                       f"trains the same initialisation for {c['n_iter']} iterations (batch {c['batch']}, "
                       f"Adam lr {c['lr']}, dopri5 tol {c['tol']:g}); variances use {c['k_loglik']} probes "
                       f"per point on {c['n_eval']} points and {c['k_grad']} gradient draws.")}

@@ -6,7 +6,7 @@
     logp = fast_log_prob(params, x, t1=0.5)                    # the training path (adjoint)
 
 One forward sweep gives f and Σ_k e_kᵀ (∂f/∂z) e_k for a probe matrix E: (B, K, D) (E = I: the
-exact trace; E = ε, K = 1: Hutchinson's estimate, FFJORD eq. 7); one reverse sweep gives the
+exact trace; E = ε, K = 1: Hutchinson's estimate, [FFJORD eq. 7]); one reverse sweep gives the
 VJP (∂/∂z, ∂/∂θ, ∂/∂t of gᵀf + g_divᵀdiv). Both are in `refimpl.ffjord.sweep` (plain NumPy on
 preallocated buffers). Here they become
 
@@ -116,7 +116,7 @@ defvjp_argnums(_fused, _fused_vjp)
 
 
 def _aug_out(f, div):
-    """FFJORD eq. (4): [dz/dt, dΔlog p/dt] = [f, -div], (B, D + 1), a fresh array."""
+    """[FFJORD eq. 4]: [dz/dt, dΔlog p/dt] = [f, -div], (B, D + 1), a fresh array."""
     out = np.empty((f.shape[0], f.shape[1] + 1))
     out[:, :-1] = f
     np.negative(div, out=out[:, -1])
@@ -125,7 +125,7 @@ def _aug_out(f, div):
 
 @primitive
 def _fused_aug(t, y, E, *theta):
-    """FFJORD eq. (4) on one flat augmented state y = [z, Δlog p]: (B, D + 1) -> [f, -div]."""
+    """[FFJORD eq. 4] on one flat augmented state y = [z, Δlog p]: (B, D + 1) -> [f, -div]."""
     # keyed on y (z = y[:, :-1] is a new view at every call, its id would never match)
     f, div, _ = _forward(t, y[:, :-1], E, theta, key=_key(y, E, t, theta))
     return _aug_out(f, div)
@@ -161,7 +161,7 @@ class AugmentedDynamics:
 
     def f_and_vjp(self, t, y, theta, a):
         """(f, aᵀ∂f/∂y (B, D + 1), [aᵀ∂f/∂θ like theta], aᵀ∂f/∂t) at one point: one forward
-        and one reverse sweep on the same tape (Chen et al. eq. 4: the adjoint's stages)."""
+        and one reverse sweep on the same tape ([NeuralODE eq. 4]: the adjoint's stages)."""
         _first_order_only(t, y, a, *theta)        # differentiating the adjoint itself
         f, div, ws = _forward(t, y[:, :-1], self.E, theta)
         f_aug = _aug_out(f, div)
@@ -201,7 +201,7 @@ def fast_log_prob(params, x, *, t1=0.5, trace="exact", eps=None, rtol=1e-5, atol
     y0 = anp.concatenate([x, anp.zeros((B, 1))], axis=1)
     y1 = odeint(AugmentedDynamics(E), y0, anp.array([0.0, t1]), (theta,), rtol=rtol,
                 atol=atol, info=info, **odeint_kw)[-1]
-    # FFJORD eq. (4): log p(x) = log N(z(t1)) - Δlog p(t1)
+    # [FFJORD eq. 4]: log p(x) = log N(z(t1)) - Δlog p(t1)
     return standard_normal_logprob(y1[:, :D]) - y1[:, D]
 
 

@@ -132,7 +132,7 @@ concatsquash_dynamics = make_concatsquash_dynamics("tanh")
 
 
 def mlp_with_exact_divergence(activation, t, z, params, time_input=True):
-    """(f, Tr ∂f/∂z) for the time-concatenated MLP of `refimpl.ode.mlp_dynamics`.
+    """(f, Tr ∂f/∂z) for the time-concatenated MLP of `refimpl.nn.mlp_dynamics`.
 
     params: [(W_1 (D + 1, H_1), b_1), ..., (W_L (H_{L-1}, D), b_L)]; the last row of W_1
     multiplies t. Same forward-mode Jacobian propagation as the concatsquash twin.

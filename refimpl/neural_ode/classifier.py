@@ -3,15 +3,15 @@
 All three share the input layer h_0 = x W_in + b_in (P → H) and the output layer
 logits = h_1 W_out + b_out (H → 10); they differ in the middle:
 
-* ResNet (6 residual blocks, NODE eq. 1):  h_{l+1} = h_l + f_l(h_l),  f_l = MLP H → H → H (tanh),
+* ResNet (6 residual blocks, [NeuralODE eq. 1]):  h_{l+1} = h_l + f_l(h_l),  f_l = MLP H → H → H (tanh),
   six blocks with their own weights.
 * RK-Net: h(1) = h(0) + ∫_0^1 f(t, h(t)) dt with ONE block f(t, h) = MLP [h, t] → H → H (tanh),
   integrated by fixed-step RK4 and differentiated by backpropagating through the solver's
   arithmetic (`odeint(..., method="rk4", gradient="backprop")`); memory grows with the steps.
 * ODE-Net: the same f, integrated by adaptive dopri5 and differentiated by the adjoint
-  (NODE Alg. 1; `odeint(..., gradient="adjoint")`): memory independent of the step count.
+  ([NeuralODE Alg. 1]; `odeint(..., gradient="adjoint")`): memory independent of the step count.
 
-The dynamics are `refimpl.ode.mlp.mlp_dynamics("tanh")` (time concatenated to the state), so
+The dynamics are `refimpl.nn.mlp_dynamics("tanh")` (time concatenated to the state), so
 RK-Net and ODE-Net differ only in the solver and the gradient. The paper's models are
 convolutional (downsampling, 6 residual blocks / one ODE block, 0.60M vs 0.22M parameters);
 the ratio of parameter counts is kept (one block vs six).
@@ -32,7 +32,7 @@ from autograd import grad
 from autograd.scipy.special import logsumexp
 
 from refimpl import nn
-from refimpl.ode.mlp import init_mlp_dynamics, mlp_dynamics
+from refimpl.nn import init_mlp_dynamics, mlp_dynamics
 
 
 __all__ = ["KINDS", "init_classifier", "classifier_logits", "cross_entropy", "error_rate",
@@ -62,13 +62,13 @@ def init_classifier(rng, kind, d_in, width=64, n_classes=10, n_blocks=6):
 def _middle(kind, mid, h, ode_kw, info):
     if kind == "resnet":
         for block in mid:
-            # NODE eq. (1): h_{t+1} = h_t + f(h_t, θ_t)
+            # [NeuralODE eq. 1]: h_{t+1} = h_t + f(h_t, θ_t)
             h = h + nn.mlp(block, h, activation="tanh")                  # (B, H)
         if info is not None:
             info["nfe"] = len(mid)
         return h
     from refimpl.ode import odeint
-    # NODE eq. (2)–(3): h(1) = h(0) + ∫_0^1 f(h(t), t, θ) dt
+    # [NeuralODE eqs. 2–3]: h(1) = h(0) + ∫_0^1 f(h(t), t, θ) dt
     ts = np.array([0.0, 1.0])
     if kind == "rknet":
         kw = {"method": "rk4", "step_size": 0.25, "gradient": "backprop", **ode_kw}

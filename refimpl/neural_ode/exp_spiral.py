@@ -19,7 +19,7 @@ from autograd import value_and_grad
 
 from refimpl import nn
 from refimpl.ode import odeint, solve
-from refimpl.ode.mlp import mlp_dynamics
+from refimpl.nn import mlp_dynamics
 from refimpl.plotting import plt, savefig
 
 from ._util import nfe_counts

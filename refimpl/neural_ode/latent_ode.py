@@ -1,6 +1,6 @@
 """The latent ODE of the Neural ODE paper (Sec. 5), trained as a VAE.
 
-Generative model (NODE eqs. 11–13):
+Generative model ([NeuralODE eqs. 11–13]):
 
     z_t0 ~ N(0, I),   z_t1..z_tN = ODESolve(z_t0, f, θ_f, t0, ..., tN),   x_ti ~ N(dec(z_ti), σ² I)
 
@@ -16,7 +16,7 @@ a deterministic function that `check_grads` can test) and the KL in closed form.
 Architecture (paper App.; sizes from the issue and the authors' script): latent dimension 4,
 dynamics f an MLP 4 → 20 → 20 → 4 (softplus where the authors use ELU — both unbounded
 above, which the fast-growing clockwise spirals need; tanh extrapolated worse; autonomous;
-`refimpl.ode.mlp.mlp_dynamics`, whose forward and VJP are fused kernels), decoder
+`refimpl.nn.mlp_dynamics`, whose forward and VJP are fused kernels), decoder
 4 → 20 → 2 (ReLU, as the authors' `Decoder`), encoder 25 units.
 
 Irregular observations: every spiral lives on one shared grid `ts` (T,); a spiral observes
@@ -33,7 +33,7 @@ import autograd.numpy as np
 import numpy as onp
 
 from refimpl import nn
-from refimpl.ode.mlp import init_mlp_dynamics, mlp_dynamics
+from refimpl.nn import init_mlp_dynamics, mlp_dynamics
 
 from .rnn import init_recognition_rnn, recognition_rnn
 
@@ -56,7 +56,7 @@ def init_latent_ode(rng, obs_dim=2, latent_dim=4, rnn_hidden=25, dyn_hidden=(20,
 
 
 def latent_trajectory(dyn_params, z0, ts, info=None, **odeint_kw):
-    """z at times ts: (T,) from z0: (B, L) at ts[0]; returns (T, B, L). NODE eq. 12."""
+    """z at times ts: (T,) from z0: (B, L) at ts[0]; returns (T, B, L). [NeuralODE eq. 12]."""
     from refimpl.ode import odeint
     return odeint(DYNAMICS, z0, ts, (dyn_params,), info=info, **odeint_kw)
 
@@ -90,7 +90,7 @@ def _grid_solve(params, z0, ts, idx_sets, info, odeint_kw):
 
 
 def elbo(params, x_obs, obs_idx, ts, eps, noise_std=0.3, info=None, **odeint_kw):
-    """Mean over the batch of the single-sample ELBO (NODE Sec. 5).
+    """Mean over the batch of the single-sample ELBO ([NeuralODE Sec. 5]).
 
     x_obs: (B, n, D) observations at grid points obs_idx: (B, n) of ts: (T,); eps: (B, L)."""
     B = x_obs.shape[0]
@@ -99,7 +99,7 @@ def elbo(params, x_obs, obs_idx, ts, eps, noise_std=0.3, info=None, **odeint_kw)
     z0 = mean + np.exp(0.5 * logvar) * eps                           # reparameterisation
     zs, row = _grid_solve(params, z0, ts, [obs_idx], info, odeint_kw)   # (T_u, B, L)
     z_obs = zs[row[obs_idx], onp.arange(B)[:, None]]                 # (B, n, L)
-    # NODE eq. 13: x_ti ~ N(dec(z_ti), σ²); the KL of q(z_t0) to the prior N(0, I)
+    # [NeuralODE eq. 13]: x_ti ~ N(dec(z_ti), σ²); the KL of q(z_t0) to the prior N(0, I)
     loglik = np.sum(gaussian_loglik(x_obs, decode(params["dec"], z_obs), noise_std), axis=1)
     return np.mean(loglik - gaussian_kl(mean, logvar))
 

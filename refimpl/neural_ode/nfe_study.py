@@ -83,7 +83,7 @@ def lsoda_nfe(params, X, y, tol):
         return anp.ravel(DYNAMICS(t, anp.reshape(h, (B, H)), unflatten(theta)))   # (B·H,)
 
     def loss(p):
-        # NODE eq. (2)-(3) with scipy's odeint; its VJP is the adjoint, NODE eq. (4)
+        # [NeuralODE eqs. 2–3] with scipy's odeint; its VJP is the adjoint, [NeuralODE eq. 4]
         h1 = scipy_odeint_ad(f, anp.ravel(_h0(p, X)), anp.array([0.0, 1.0]),
                              ag_tuple((flatten(p["mid"])[0],)), rtol=tol, atol=tol)[-1]
         return _xent(p, anp.reshape(h1, (B, H)), y)

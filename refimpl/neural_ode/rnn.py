@@ -154,7 +154,7 @@ def recognition_rnn(params, x_obs, t_obs, t0=None):
     # input gaps Δt_i = t_i − t_{i−1}, with t_0 := t0 (the anchor of z_t0)
     t_prev = t_obs[:, :1] if t0 is None else np.reshape(t0 * np.ones(t_obs.shape[0]), (-1, 1))
     gaps = t_obs - np.concatenate([t_prev, t_obs[:, :-1]], axis=1)         # (B, n)
-    # NODE Sec. 5 / Fig. 6: the RNN encoder runs backwards in time; its final state → q(z_t0)
+    # [NeuralODE Sec. 5] / [NeuralODE Fig. 6]: the RNN encoder runs backwards in time; its final state → q(z_t0)
     u = np.concatenate([x_obs, gaps[:, :, None]], axis=2)                 # (B, n, D + 1)
     _, h = run_rnn(params["cell"], u, reverse=True)                       # (B, H)
     W, b = params["out"]

@@ -15,7 +15,7 @@ A = Q_A diag(e_A) Q_Aᵀ and S = Q_S diag(e_S) Q_Sᵀ, so that for a damping γ
 
     [F + damping]^{-1} vec V  =  Q_A [(Q_Aᵀ V Q_S) / D(γ)] Q_Sᵀ
 
-with D(γ)_{ij} = (e_A,i + π√γ)(e_S,j + √γ/π)   ("factored", K-FAC Sec. 6.3, NNG eq. (19)),
+with D(γ)_{ij} = (e_A,i + π√γ)(e_S,j + √γ/π)   ("factored", K-FAC Sec. 6.3, [NoisyNG eq. 19]),
      π = sqrt((tr A / d_A) / (tr S / d_S)),
 or   D(γ)_{ij} = e_A,i e_S,j + γ                 ("eigen": exact Tikhonov, (A⊗S + γI)^{-1}).
 A matrix-variate sample with covariance (λ/N)[A⊗S + damping]^{-1} is
@@ -156,7 +156,7 @@ def _spd_inverse(M, name):
 def factored_inverse(A, S, gamma):
     """[A^γ]^{-1} and [S^γ]^{-1} by Cholesky, as a `precondition` dict (no eigendecomposition).
 
-    A^γ = A + π√γ I, S^γ = S + √γ/π I (K-FAC Sec. 6.3, NNG eq. (19)); equals
+    A^γ = A + π√γ I, S^γ = S + √γ/π I (K-FAC Sec. 6.3, [NoisyNG eq. 19]); equals
     damped_inverse(eig_factors(A, S), γ, "factored", ("inverse",)) up to rounding.
     """
     # K-FAC Sec. 6.3: π = sqrt((tr A / d_A) / (tr S / d_S))
@@ -170,7 +170,7 @@ def factored_inverse(A, S, gamma):
 def precondition(P, V):
     """[A⊗S + damping]^{-1} vec V as a matrix, V: (d_A, d_S).
 
-    factored: [A^γ]^{-1} V [S^γ]^{-1} (NNG Alg. 2); eigen: Q_A [(Q_Aᵀ V Q_S) / D] Q_Sᵀ.
+    factored: [A^γ]^{-1} V [S^γ]^{-1} ([NoisyNG Alg. 2]); eigen: Q_A [(Q_Aᵀ V Q_S) / D] Q_Sᵀ.
     """
     if P["damping"] == "factored":
         return P["Ainv"] @ V @ P["Sinv"]
@@ -195,7 +195,7 @@ def dense_matrix(P):
 
 
 def ema_update(avg, new, beta):
-    """In place, for every layer: avg ← (1 − β) avg + β new (K-FAC Sec. 5; NNG eq. (18)).
+    """In place, for every layer: avg ← (1 − β) avg + β new (K-FAC Sec. 5; [NoisyNG eq. 18]).
 
     Same arithmetic as the out-of-place expression, without its temporaries.
     """

@@ -35,7 +35,7 @@ def check_vi_hyper(N, kl_weight, prior_var):
         raise ValueError(f"kl_weight: expected λ > 0, got {kl_weight!r}")
     if not prior_var > 0:
         raise ValueError(f"prior_var: expected η > 0, got {prior_var!r}")
-    # NNG Sec. 3: intrinsic damping γ_in = λ / (N η)
+    # [NoisyNG Sec. 3]: intrinsic damping γ_in = λ / (N η)
     return kl_weight / (N * prior_var)
 
 
@@ -73,15 +73,15 @@ class NoisyAdam:
             st0 = kfac.batch_stats(self.mu, X, y, tau, rng, self.activation,
                                    "sampled" if self.fisher == "batch" else self.fisher, ("sq",))
             self.f = self._fisher_diag(st0)
-        w = self.sample(rng)                        # Alg. 1 line 3
+        w = self.sample(rng)                        # [NoisyNG Alg. 1 l. 3]
         mode = "sampled" if self.fisher == "batch" else self.fisher
         st = kfac.batch_stats(w, X, y, tau, rng, self.activation, mode, ("sq",))
         fd = self._fisher_diag(st)
         self.k += 1
         for l in range(len(w)):
-            v = st["grad"][l] - self.gamma_in * w[l]                 # Alg. 1 line 4
-            self.m[l] = self.b1 * self.m[l] + (1 - self.b1) * v       # line 5
-            self.f[l] = self.b2 * self.f[l] + (1 - self.b2) * fd[l]   # line 6
-            m_tilde = self.m[l] / (1 - self.b1 ** self.k)            # line 7
-            self.mu[l] = self.mu[l] + self.lr * m_tilde / (self.f[l] + self.gamma)   # lines 8-9
+            v = st["grad"][l] - self.gamma_in * w[l]                 # [NoisyNG Alg. 1 l. 4]
+            self.m[l] = self.b1 * self.m[l] + (1 - self.b1) * v       # [NoisyNG Alg. 1 l. 5]
+            self.f[l] = self.b2 * self.f[l] + (1 - self.b2) * fd[l]   # [NoisyNG Alg. 1 l. 6]
+            m_tilde = self.m[l] / (1 - self.b1 ** self.k)            # [NoisyNG Alg. 1 l. 7]
+            self.mu[l] = self.mu[l] + self.lr * m_tilde / (self.f[l] + self.gamma)   # [NoisyNG Alg. 1 l. 8–9]
         return st["f"]

@@ -5,7 +5,7 @@
     A_l ← (1 − β) A_l + β E[ā āᵀ],  S_l ← (1 − β) S_l + β E[Ds Dsᵀ]     every T_stats steps
     M_l ← M_l + α [A_l^γ]^{-1} V_l [S_l^γ]^{-1},                        γ = γ_in + γ_ex
 
-with the factored Tikhonov damping A^γ = A + π√γ I, S^γ = S + √γ/π I (NNG eq. (19)); the
+with the factored Tikhonov damping A^γ = A + π√γ I, S^γ = S + √γ/π I ([NoisyNG eq. 19]); the
 eigendecompositions are refreshed every T_inv steps. `damping="eigen"` replaces the factored
 damping by the exact one, [A ⊗ S + γ I]^{-1} (then the posterior is no longer exactly
 matrix-variate, but it is the one a full-covariance method with a K-FAC Fisher would fit).
@@ -74,24 +74,37 @@ class NoisyKFAC:
         return self.lam / self.N * kfac.dense_matrix(self.P_in[l])
 
     def step(self, X, y, tau, rng):
-        if self.A is None:                           # factors from the first batch, at the mean
+        """One pass of the loop of Alg. 2 (lines 4-13, in the paper's order); returns the loss.
+
+        Both intervals test the counter after its increment, as Alg. 2 does: with T_stats = 1
+        (every caller in this repository) statistics are taken every step.
+        """
+        if self.A is None:
+            # [NoisyNG Alg. 2 l. 1] initialise {S_l}, {A_l}: here from the first batch, at the mean
             st0 = kfac.batch_stats(self.mu, X, y, tau, rng, self.activation, self.fisher)
             self.A, self.S = st0["A"], st0["S"]
             self._refresh()
+        # [NoisyNG Alg. 2 l. 4] k ← k + 1
+        self.k += 1
+        # [NoisyNG Alg. 2 l. 5] W_l ~ MN(M_l, (λ/N)[A_l^{γ_in}]^{-1}, [S_l^{γ_in}]^{-1})
         W = self.sample(rng)
+        # [NoisyNG Alg. 2 l. 6] if k ≡ 0 (mod T_stats)
         need = ("A", "S") if self.k % self.T_stats == 0 else ()
         st = kfac.batch_stats(W, X, y, tau, rng, self.activation, self.fisher, need)
         if need:
+            # [NoisyNG Alg. 2 l. 7] update the factors {S_l}, {A_l} by [NoisyNG eq. 18]
             kfac.ema_update(self.A, st["A"], self.beta)
             kfac.ema_update(self.S, st["S"], self.beta)
-        self.k += 1
+        # [NoisyNG Alg. 2 l. 9–10] if k ≡ 0 (mod T_inv): the damped inverses of [NoisyNG eq. 19]
         if self.k % self.T_inv == 0:
             self._refresh()
+        # [NoisyNG Alg. 2 l. 12] V_l = ∇_{W_l} log p(y | x, w) − γ_in W_l
         V = [g - self.gamma_in * w for g, w in zip(st["grad"], W)]
         Delta = [kfac.precondition(P, v) for P, v in zip(self.P, V)]
         nu = 1.0
-        if self.kl_clip is not None:                 # Ba et al. 2017, Sec. 5
+        if self.kl_clip is not None:                 # Ba et al. 2017, Sec. 5 (not in Alg. 2)
             q = self.lr ** 2 * sum(np.sum(d * v) for d, v in zip(Delta, V))
             nu = min(1.0, np.sqrt(self.kl_clip / q)) if q > 0 else 1.0
+        # [NoisyNG Alg. 2 l. 13] M_l ← M_l + α [A_l^γ]^{-1} V_l [S_l^γ]^{-1}
         self.mu = [mu + nu * self.lr * d for mu, d in zip(self.mu, Delta)]
         return st["f"]

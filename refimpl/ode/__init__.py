@@ -1,15 +1,43 @@
-"""The ODE engine: explicit Runge–Kutta methods as Butcher tableaus, one shared
-adaptive stepper with dense output, and (in ``odeint``) differentiable solves.
+"""The ODE engine: explicit Runge–Kutta methods as Butcher tableaus, one definition of the
+step, several loops that take it, and (in ``odeint``) differentiable solves.
 
 * ``solve(func, t_span, y0, ...)`` — forward solver; argument order follows
   ``scipy.integrate.solve_ivp``; ``controller="scipy" | "hairer" | "torchdiffeq"`` replays
   solve_ivp, Hairer's codes (scipy.integrate.ode) or torchdiffeq step for step.
-* ``get_tableau(name)`` / ``METHODS`` — the methods' data.
+* ``odeint(func, y0, t, ...)`` — differentiable solves (adjoint, backprop, checkpoint).
+* ``get_tableau(name)`` / ``METHODS`` — the methods' data (``butcher``, ``tableaus``,
+  ``tableau_dop853``).
 * ``refimpl.ode.control`` — the default controller's pieces.
 * ``inplace(g)`` / ``specialise(func)`` — numba fast path of ``solve``: an in-place
   jitted RHS ``g(t, y, out, *args)``, and a loop compiled for one RHS (``refimpl.ode.fast``).
 * ``SolverError`` — an integration that cannot continue.
 * ``refimpl.ode.problems`` — test problems with closed forms (DETEST, Arenstorf, Kepler, Lorenz).
+* ``mlp_dynamics`` & co. are re-exported from ``refimpl.nn.time_mlp`` (their home).
+
+The step and the loops that take it
+-----------------------------------
+The definition is ``rk_step.rk_step`` (formula visible, as scipy's ``rk_step``:
+``dy = K[:i].T @ a[:i] * h``). Every other loop is a faster or differently-controlled twin,
+tied to the definition by a test in ``tests/ode/test_rk_step_definition.py`` that replays each
+accepted step through ``rk_step``:
+
+* ``rk_step.rk_step`` — the definition (readable, one step);
+  test ``test_error_estimate_is_h_K_e``.
+* ``stepper.run_adaptive`` — the NumPy loop of ``solve`` (stage rows precomputed, one product
+  per stage, default controller); test ``test_adaptive_loops_step_by_the_definition``.
+* ``stepper.run_fixed`` — the NumPy fixed-step loop;
+  test ``test_fixed_step_loop_steps_by_the_definition``.
+* ``traced.rk_step`` / ``traced.integrate`` — the traced loop, which autograd can follow
+  (``odeint``'s engine); test ``test_traced_step_is_the_definition``.
+* ``preset_scipy.run_scipy``, ``preset_hairer.run_hairer``, ``preset_torchdiffeq.run_torchdiffeq``
+  — each a replay of a library's control flow (solve_ivp, Hairer's dopri5/dop853,
+  torchdiffeq); test ``test_adaptive_loops_step_by_the_definition`` (parametrised by controller).
+* ``fast/k_default``, ``k_scipy``, ``k_hairer``, ``k_torchdiffeq`` — the numba kernels, the four
+  controllers compiled for a jitted RHS; test ``test_numba_kernels_step_by_the_definition``.
+
+The loops are also held to each other step for step (accept/reject sequences, counts):
+``tests/ode/test_fast_path.py``, ``test_preset_rules.py``, ``test_solve_*_preset.py``,
+``test_odeint.py``.
 
 References
 ----------
@@ -31,6 +59,6 @@ __all__ = ["solve", "Solution", "StepHistory", "SolverError", "ButcherTableau", 
 
 # --- differentiable odeint (refimpl/ode/odeint.py) ---
 from .odeint import GRADIENTS, odeint  # noqa: E402
-from .mlp import MLPDynamics, init_mlp_dynamics, mlp_dynamics  # noqa: E402
+from refimpl.nn.time_mlp import MLPDynamics, init_mlp_dynamics, mlp_dynamics  # noqa: E402  (shared: refimpl.nn)
 
 __all__ += ["odeint", "GRADIENTS", "mlp_dynamics", "init_mlp_dynamics", "MLPDynamics"]

@@ -1,9 +1,9 @@
-"""The continuous adjoint (Chen et al. 2018, Alg. 1) as an autograd primitive.
+"""The continuous adjoint ([NeuralODE Alg. 1]) as an autograd primitive.
 
 `odeint_adjoint_flat(y0, t, theta, spec) -> ys` solves y' = f(t, y, θ) forward (the traced
 driver on plain arrays: nothing is recorded) and returns y at every t_i, shape (N, n).
 Its VJP solves, interval by interval from t_{N-1} back to t_0, the augmented system
-(Chen et al. eq. (4), App. B, Alg. 1; a_t as in App. B.2):
+([NeuralODE eq. 4], App. B, Alg. 1; a_t as in App. B.2):
 
     d/dt [y, a, a_θ, a_t] = [f, -aᵀ ∂f/∂y, -aᵀ ∂f/∂θ, -aᵀ ∂f/∂t]
 
@@ -77,7 +77,7 @@ class AdjointSpec:
         ode = self.ode
         sizes = [int(np.prod(s, dtype=np.int64)) for s in ode.leaf_shapes]
 
-        # Chen et al. eq. (4) and App. B: the augmented dynamics, in forward time
+        # [NeuralODE eq. 4] and App. B: the augmented dynamics, in forward time
         def aug_fun(t, s, leaves):
             y, a = s[:n], s[n:2 * n]
             f, g_y, g_leaves, g_t = ode.f_and_vjp(t, y, leaves, a)

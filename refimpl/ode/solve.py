@@ -1,4 +1,8 @@
-"""``solve``: one shared explicit Runge–Kutta stepper for every tableau.
+"""``solve``: explicit Runge–Kutta solves of any tableau, dispatched to a step loop.
+
+The loops (the NumPy stepper, each preset, each numba kernel) and the tests that tie each to
+the one definition of a step, ``refimpl.ode.rk_step.rk_step``, are listed in the package
+docstring (``refimpl/ode/__init__.py``).
 
 Argument order follows ``scipy.integrate.solve_ivp`` (``func, t_span, y0``); the
 differentiable ``refimpl.ode.odeint(func, y0, t)`` follows torchdiffeq instead.
@@ -19,7 +23,6 @@ The loops live in ``stepper.py`` (default controller, fixed steps) and in
 controllers, each in that library's arithmetic order).
 """
 import math
-from dataclasses import dataclass
 
 import numpy as np
 
@@ -30,76 +33,10 @@ from .preset_hairer import run_hairer
 from .preset_scipy import run_scipy
 from .preset_torchdiffeq import run_torchdiffeq
 from .stepper import run_adaptive, run_fixed
+from .solution import Solution, StepHistory
 from .validate import validate_solve_args
 
 __all__ = ["solve", "Solution", "StepHistory"]
-
-
-@dataclass(frozen=True)
-class StepHistory:
-    """Every attempted step, in order: where two solvers part ways.
-
-    Attributes (arrays of equal length, one entry per attempt)
-    ----------------------------------------------------------
-    t : start of the attempt; h : signed step tried; error_norm : the controller's
-    error norm (NaN at fixed steps); accepted : bool.
-    """
-    t: np.ndarray
-    h: np.ndarray
-    error_norm: np.ndarray
-    accepted: np.ndarray
-
-    @classmethod
-    def from_records(cls, records):
-        if not records:
-            return cls(*(np.zeros(0) for _ in range(3)), np.zeros(0, dtype=bool))
-        t, h, err, acc = zip(*records)
-        return cls(np.array(t, dtype=float), np.array(h, dtype=float),
-                   np.array(err, dtype=float), np.array(acc, dtype=bool))
-
-    def as_arrays(self):
-        """``dict(t=..., h=..., error_norm=..., accepted=...)`` (e.g. for ``np.savez``)."""
-        return {"t": self.t, "h": self.h, "error_norm": self.error_norm,
-                "accepted": self.accepted}
-
-    def __len__(self):
-        return len(self.t)
-
-
-@dataclass
-class Solution:
-    """Result of ``solve``.
-
-    Attributes
-    ----------
-    t : (m,) the ``t_eval`` points, or every accepted step (``t0`` included).
-    y : (m,) + y0.shape, the solution at ``t``.
-    nfev : right-hand-side evaluations (initial step selection included).
-    n_steps : attempted steps (``n_accepted + n_rejected``).
-    n_accepted, n_rejected : accepted and rejected steps.
-    status : 0 (reached ``t1``; failures raise ``SolverError`` instead).
-    message : str.
-    sol : ``DenseSolution`` (callable ``sol(t)``) when ``dense_output=True``, else None.
-    method : name of the tableau.
-    controller : "default", "scipy", "hairer" or "torchdiffeq".
-    history : ``StepHistory`` of every attempted step.
-    """
-    t: np.ndarray
-    y: np.ndarray
-    nfev: int
-    n_steps: int
-    n_accepted: int
-    n_rejected: int
-    status: int
-    message: str
-    sol: object
-    method: str
-    controller: str = "default"
-    history: StepHistory = None
-
-    @property
-    def success(self):
-        return self.status >= 0
 
 
 def solve(func, t_span, y0, args=(), *, method="dopri5", rtol=1e-7, atol=1e-9, t_eval=None,

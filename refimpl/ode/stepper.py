@@ -1,4 +1,7 @@
-"""The shared explicit Runge–Kutta stepper: an adaptive and a fixed-step loop.
+"""The NumPy step loops of ``solve``: an adaptive and a fixed-step loop (the default controller).
+
+Twins of the definition ``refimpl.ode.rk_step.rk_step``, faster: the stage rows are
+precomputed (below), tied to the definition by tests/ode/test_rk_step_definition.py.
 
 Both loops run any ``ButcherTableau``. Per attempt ``h`` from ``(t, y)``
 (Hairer I, eq. (1.8)): ``k_i = f(t + c_i h, y + h Σ_j a_ij k_j)``, with ``k_0 = f(t, y)``

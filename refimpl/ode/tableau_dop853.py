@@ -19,7 +19,7 @@ J. R. Dormand, P. J. Prince, "High order embedded Runge-Kutta formulae",
 """
 import numpy as np
 
-from .tableaus import ButcherTableau
+from .butcher import ButcherTableau
 
 __all__ = ["DOP853", "A_EXT", "C_EXT", "D"]
 

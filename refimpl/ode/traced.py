@@ -1,4 +1,6 @@
-"""An autograd-traceable explicit Runge–Kutta driver: the engine under every `odeint` mode.
+"""The traced step loop: an autograd-traceable explicit Runge–Kutta driver, the engine under
+every `odeint` mode. Its step `rk_step` is the definition `refimpl.ode.rk_step.rk_step`
+written for tracing (tests/ode/test_rk_step_definition.py ties them).
 
 It runs the same Butcher tableaus (`refimpl.ode.tableaus`) and the same controller pieces
 (`refimpl.ode.control.DEFAULT`: initial step, error norm, acceptance, next-step factor,
@@ -37,13 +39,14 @@ import math
 
 import autograd.numpy as anp
 import numpy as np
-from autograd import make_vjp
 from autograd.tracer import getval, isbox
 
 from .control import DEFAULT, dop853_error_norm, error_scale, rms_norm, min_step
 from .dense import TRACED_KINDS, eval_step_traced
 from .errors import (SolverError, STATUS_MAX_STEPS, STATUS_NONFINITE,  # noqa: F401
                      STATUS_STEP_UNDERFLOW)
+# re-exported: the flat-state helpers lived here (refimpl/ode/flat.py)
+from .flat import FlatODE, flat_concat, flat_split, tree_flatten, tree_unflatten  # noqa: F401
 
 __all__ = ["GroupNorm", "FlatODE", "rk_step", "integrate", "tree_flatten", "tree_unflatten",
            "flat_concat", "flat_split", "OUTPUTS", "check_output"]
@@ -59,53 +62,6 @@ def check_output(output, tab):
         raise ValueError(f"output: 'interpolate' needs a tableau with a traceable continuous "
                          f"extension (dense in {TRACED_KINDS}); method {tab.name!r} has "
                          f"dense={tab.dense!r}; use output='clip'")
-
-
-# --- parameter containers <-> flat vectors (autograd.misc.flatten's order, traceable) -----
-def tree_flatten(tree):
-    """Leaves of a nested list/tuple/dict (dict keys sorted, as autograd.misc.flatten) and the
-    structure to rebuild it: returns (leaves, treedef). Boxed containers (autograd's
-    SequenceBox/DictBox, when differentiating with respect to a whole container) are
-    opened item by item, so the leaves stay traced."""
-    v = getval(tree)
-    if isinstance(v, (list, tuple)):
-        pairs = [tree_flatten(tree[i]) for i in range(len(v))]
-        return [l for p in pairs for l in p[0]], (type(v), None, [p[1] for p in pairs])
-    if isinstance(v, dict):
-        keys = sorted(v)
-        pairs = [tree_flatten(tree[k]) for k in keys]
-        return [l for p in pairs for l in p[0]], (dict, keys, [p[1] for p in pairs])
-    return [tree], None
-
-
-def tree_unflatten(treedef, leaves):
-    """Inverse of `tree_flatten`."""
-    it = iter(leaves)
-
-    def build(d):
-        if d is None:
-            return next(it)
-        kind, keys, children = d
-        vals = [build(c) for c in children]
-        return dict(zip(keys, vals)) if kind is dict else kind(vals)
-    return build(treedef)
-
-
-def flat_concat(leaves, dtype=None):
-    """One flat vector of the raveled leaves; (0,) when there are none."""
-    if not leaves:
-        return np.zeros(0, dtype or np.float64)
-    return anp.concatenate([anp.ravel(x) for x in leaves])
-
-
-def flat_split(vec, shapes):
-    """Split a flat vector into leaves of the given shapes (traceable)."""
-    out, i = [], 0
-    for shp in shapes:
-        n = int(np.prod(shp, dtype=np.int64))
-        out.append(anp.reshape(vec[i:i + n], shp))
-        i += n
-    return out
 
 
 # --- error norms ------------------------------------------------------------------------
@@ -159,7 +115,11 @@ def rk_step(func, t, y, h, f0, tab, args=(), coeffs=None, t_new=None):
 
     y: (n,) flat; f0 = f(t, y); t_new: the end time (default t + h; pass the output time
     when the step was clipped to it). Returns (y_new, ks), ks the list of stages; for FSAL
-    tableaus ks[-1] = f(t_new, y_new). Same arithmetic order as `refimpl.ode.solve`."""
+    tableaus ks[-1] = f(t_new, y_new). Same arithmetic order as `refimpl.ode.solve`.
+
+    The traced loop's step: the definition `refimpl.ode.rk_step.rk_step` written so autograd
+    can follow it (a list of stages when anything is boxed); tied to the definition by
+    tests/ode/test_rk_step_definition.py::test_traced_step_is_the_definition."""
     rows, b, c, ns = coeffs if coeffs is not None else _coeffs(tab, np.result_type(getval(y)))
     s = tab.n_stages
     raw = not (isbox(t) or isbox(y) or isbox(h) or isbox(f0))
@@ -361,26 +321,3 @@ def _integrate_fixed(func, y, f0, t, t_vals, args, tab, coeffs, step, direction,
 def _counts(stats):
     return dict(nfev=stats["nfev"], n_steps=stats["n_steps"], n_accepted=stats["n_accepted"],
                 n_rejected=stats["n_rejected"])
-
-
-# --- the problem on flat states, as the adjoint and checkpoint primitives see it ------------
-class FlatODE:
-    """dy/dt = fun(t, y, leaves) on a flat state y: (n,); `leaves` is the list of the
-    differentiable arrays in `args` (shapes `leaf_shapes`).
-
-    `f_and_vjp(t, y, leaves, a) -> (f, aᵀ∂f/∂y, [aᵀ∂f/∂leaf], aᵀ∂f/∂t)`: a fused kernel when
-    given (`refimpl.ode.mlp`), otherwise one `autograd.make_vjp` of `fun` per call (which
-    gives exact zeros for leaves `fun` does not use)."""
-
-    def __init__(self, fun, leaf_shapes, fused_vjp=None):
-        self.fun = fun
-        self.leaf_shapes = [tuple(s) for s in leaf_shapes]
-        self.fused_vjp = fused_vjp
-
-    def f_and_vjp(self, t, y, leaves, a):
-        if self.fused_vjp is not None:
-            return self.fused_vjp(t, y, leaves, a)
-        vjp, f = make_vjp(lambda y_, l_, t_: self.fun(t_, y_, l_), argnum=(0, 1, 2))(
-            y, list(leaves), t)
-        g_y, g_leaves, g_t = vjp(a)
-        return f, g_y, g_leaves, g_t

@@ -3,7 +3,7 @@
 A surrogate's **value** is the S-sample ELBO estimate; its **gradient** (autograd) is the
 named gradient estimator. For q_φ(z) = N(μ, Σ) reparameterized as z = t(ε, φ) = μ + Lε:
 
-    L(φ) = E_q[log p(x, z) - log q_φ(z)]                                 (Roeder et al. eq. 1)
+    L(φ) = E_q[log p(x, z) - log q_φ(z)]                                 [STL eq. 1]
     ∇_φ L̂ = ∇_z[log p(x,z) - log q_φ(z)] ∇_φ t(ε, φ)   - ∇_φ log q_φ(z)  (total derivative)
             '---------- path derivative ----------'     '-- score --'
 
@@ -43,7 +43,7 @@ def _elbo_terms(logjoint, logq, entropy, z, estimator):
     if estimator == "total":
         return logjoint(z) - logq(z, False)
     if estimator == "stl":
-        # STL eq. (8): path derivative only, φ inside log q held constant
+        # [STL eq. 8]: path derivative only, φ inside log q held constant
         return logjoint(z) - logq(z, True)
     if estimator == "score":
         # score function: value f(z̄), gradient f(z̄) ∇_φ log q_φ(z̄) with z̄ = stop(z)

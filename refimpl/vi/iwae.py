@@ -6,7 +6,7 @@ weights log w_k = log p(x, z_k) - log q_φ(z_k),
     L_K = E[log (1/K) Σ_k w_k]                                   (Burda et al. Sec. 3)
 
 - ``"total"``  the gradient of log (1/K) Σ_k w_k: Σ_k w̃_k ∇ log w_k, w̃ = softmax(log w).
-- ``"stl"``    the same with φ inside log q_φ held constant (Roeder et al. eq. 8 applied to
+- ``"stl"``    the same with φ inside log q_φ held constant ([STL eq. 8] applied to
                each log w_k). Unbiased for K = 1 but **biased for K > 1** (Tucker et al.
                2018): the dropped score term Σ_k w̃_k ∇_φ log q_φ(z_k) no longer has mean
                zero because w̃_k depends on z_k. `tests/vi/test_vi_iwae.py` measures it.
@@ -63,7 +63,7 @@ def iwae_terms(logjoint, mean, log_std, eps, estimator="total"):
         return logsumexp(logw, axis=k_axis) - np.log(K)
     logw = lp - diag_normal_logpdf(z, stop_gradient(mean), stop_gradient(log_std))
     if estimator == "stl":
-        # STL eq. (8) applied to every log w_k: biased for K > 1 (Tucker et al. 2018)
+        # [STL eq. 8] applied to every log w_k: biased for K > 1 (Tucker et al. 2018)
         return logsumexp(logw, axis=k_axis) - np.log(K)
     # dreg (Tucker et al.): Σ_k w̃²_k ∇_z log w_k ∂z_k/∂φ for φ, Σ_k w̃_k ∇_θ log p for θ
     wt = normalized_weights(logw, axis=k_axis)                          # (*S, K, ...)

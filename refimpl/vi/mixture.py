@@ -1,4 +1,4 @@
-"""ELBO gradient estimators for a mixture of C diagonal Gaussians (Roeder et al. Sec. 4).
+"""ELBO gradient estimators for a mixture of C diagonal Gaussians ([STL Sec. 4]).
 
 q_φ(z) = Σ_c π_c N(z; μ_c, diag σ_c²), π = softmax(logits). Sampling the component index
 is not reparameterizable, so the ELBO is written as a π-weighted sum of per-component
@@ -70,7 +70,7 @@ def mixture_elbo_surrogate(logjoint, logits, means, log_stds, eps, estimator="to
     if estimator == "total":
         f = logjoint(z) - mixture_logpdf(z, logits, means, log_stds)    # (S, C)
     elif estimator == "stl":
-        # STL Sec. 4: log q frozen (all of φ inside it), prefactors π_c live
+        # [STL Sec. 4]: log q frozen (all of φ inside it), prefactors π_c live
         f = logjoint(z) - mixture_logpdf(z, *stop_gradient((logits, means, log_stds)))
     else:
         # score function with z̄ = stop(z): ∇π_c f̄_c + π̄_c f̄_c ∇ log q_c(z̄_c)

@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 
 from refimpl.evidence_chains.data import Ratings, make_graph, synthetic, top_by_count
-from refimpl.evidence_chains.trees import (ITEM, USER, build_forest, build_forest_reference,
-                                           evidence_limit)
+from refimpl.evidence_chains.trees import ITEM, USER, build_forest, evidence_limit
+from refimpl.evidence_chains.trees_reference import build_forest_reference
 
 
 @pytest.fixture(scope="module")

@@ -6,10 +6,11 @@ from autograd import grad, jacobian, make_vjp
 from autograd.test_util import check_grads
 
 from refimpl.ffjord import flow, log_prob
-from refimpl.ffjord.planar import (TARGETS, _nf_backward, _nf_layers, _planar_nf_prim,
-                                   init_planar_cnf, init_planar_nf, planar_cnf_augmented,
+from refimpl.ffjord.planar import (TARGETS, init_planar_cnf, planar_cnf_augmented,
                                    planar_cnf_augmented_fast, planar_cnf_dynamics, planar_cnf_flow,
-                                   planar_nf_fast, planar_nf_forward, planar_u_hat, target_energy)
+                                   target_energy)
+from refimpl.ffjord.planar_nf import (_nf_backward, _nf_layers, _planar_nf_prim, init_planar_nf,
+                                      planar_nf_fast, planar_nf_forward, planar_u_hat)
 from refimpl.ffjord.planar_hyper import hyper_theta
 from refimpl.ffjord.planar_kernels import nf_backward_kernel, nf_forward_kernel
 from refimpl.testing import assert_twins_agree

@@ -30,6 +30,7 @@ from numba.experimental.function_type import WrapperAddressProtocol, _get_wrappe
 from .. import errors as E
 from ..preset_hairer import HAIRER_PARAMS
 from ..preset_torchdiffeq import TD_C_ERROR, TD_C_MID
+from ..solution import Solution, StepHistory
 from ..tableaus import get_tableau
 from .common import positional_arity
 from .k_default import run_default
@@ -233,7 +234,6 @@ _MESSAGES = {E.STATUS_STEP_UNDERFLOW: "step size underflow", E.STATUS_MAX_STEPS:
 
 def solve_fast(p, f0):
     """Run the compiled loop of ``p.controller`` and build ``solve``'s ``Solution``."""
-    from ..solve import Solution, StepHistory          # (solve.py imports this package)
     disp, in_place, spec = _dispatcher(p.func)
     args = tuple(p.args)                  # (solve already called func(t0, y0, *args))
     if len(p.shape) > 1:                  # the kernels run on the flat state

@@ -1,4 +1,4 @@
-"""MLP dynamics with time as an input — the fast path for `odeint`.
+"""MLP dynamics with time as an input — the fast path for `odeint` (was `refimpl.ode.mlp`).
 
 The dynamics of Chen et al. (2018) Sec. 7 / FFJORD's toy models: an MLP whose input is the
 state with the time concatenated,
@@ -19,7 +19,7 @@ Two kernels, both fused NumPy (a few BLAS calls; numba would not beat BLAS here)
 * the forward f is an autograd primitive whose VJP is written by hand (backpropagation
   through the layers, eqs. below), so `grad` through a solve never traces the MLP;
 * `f_and_vjp` returns f and aᵀ∂f/∂y, aᵀ∂f/∂θ, aᵀ∂f/∂t in one pass — exactly what the adjoint
-  ODE (Chen et al. eq. 4 and App. B) evaluates at every stage, without any tracing.
+  ODE ([NeuralODE eq. 4] and App. B) evaluates at every stage, without any tracing.
 
 Both are written with `autograd.numpy` operations, so they are themselves differentiable
 (Hessian-vector products through an adjoint solve differentiate `f_and_vjp`). The readable
@@ -35,7 +35,7 @@ W. Grathwohl et al. FFJORD. ICLR 2019 (toy dynamics: MLP with time concatenated)
 import autograd.numpy as anp
 from autograd.extend import primitive, defvjp_argnums
 
-from refimpl import nn
+from . import feedforward as nn
 
 __all__ = ["MLPDynamics", "mlp_dynamics", "init_mlp_dynamics", "FAST_ACTIVATIONS"]
 

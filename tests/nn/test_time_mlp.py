@@ -5,7 +5,7 @@ import pytest
 from autograd import grad
 from autograd.test_util import check_grads
 
-from refimpl.ode.mlp import init_mlp_dynamics, mlp_dynamics
+from refimpl.nn import init_mlp_dynamics, mlp_dynamics
 from refimpl.testing import assert_twins_agree
 
 
