@@ -104,6 +104,24 @@ CLAIMS = {
         "noisy K-FAC's predictive variance closer to HMC than BBB's (Fig. 1)", "qualitative",
         _pairs(r"(noisy_kfac)/log_var_ratio_rms", "noisy_kfac/log_var_ratio_rms",
                "bbb/log_var_ratio_rms"))],
+    "sce-robustness": [Claim(
+        "the stochastic ensemble is more robust than the base model, under the adaptive "
+        "(worst of non-adaptive and EOT) attack", "— (abstract only)",
+        _pairs(r"ensemble_worst/((?:linf|l2)/eps[^/]+)/acc", "ensemble_worst/{}/acc",
+               "base/{}/acc", smaller=False))],
+    "sce-transferability": [Claim(
+        "models can be trained to limit transferability (alignment penalty)", "— (abstract only)",
+        _pairs(r"(penalised)/transfer_from_ref", "penalised/transfer_from_ref",
+               "aligned/transfer_from_ref"))],
+    "sce-detection": [
+        Claim("metric learning detects adversarial examples (AUC > 0.7), non-adaptive attacker",
+              "— (abstract only)",
+              lambda m: [(k.split("/")[2], v, v > 0.7) for k, v in sorted(m.items())
+                         if re.fullmatch(r"nonadaptive/linf/eps[^/]+/auc", k)]),
+        Claim("... and against an attacker that also minimises the detection score",
+              "— (abstract only)",
+              lambda m: [(k.split("/")[2], v, v > 0.7) for k, v in sorted(m.items())
+                         if re.fullmatch(r"adaptive/linf/eps[^/]+/auc", k)])],
     "stl-vae": [Claim(
         "the STL estimator improves the VAE's test log-likelihood (Table 1)",
         "MNIST VAE k = 1: −86.76 → −86.40",
