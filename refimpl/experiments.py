@@ -128,11 +128,30 @@ class Config:
                           fingerprint=self.fingerprint(), total=total)
 
     def fingerprint(self):
-        """What a checkpoint must match to be resumed by this run (JSON-able dict)."""
+        """What a checkpoint must match to be resumed by this run (JSON-able dict): the
+        experiment and its configuration (seed, quick, data folder) and the code — the
+        refimpl version and a hash of every source file of the package, so a checkpoint
+        written before any code or hyperparameter edit is refused, not silently resumed."""
         from . import __version__
         return {"experiment": self.name, "seed": int(self.seed), "quick": bool(self.quick),
                 "data_dir": str(self.data_dir) if self.data_dir else None,
-                "refimpl": __version__}
+                "refimpl": __version__, "code": source_hash()}
+
+
+_SOURCE_HASH = []
+
+
+def source_hash():
+    """sha256 (first 16 hex digits) of every ``refimpl/**/*.py`` (path and bytes, sorted);
+    computed once per process."""
+    if not _SOURCE_HASH:
+        import hashlib
+        root = Path(__file__).resolve().parent
+        h = hashlib.sha256()
+        for f in sorted(root.rglob("*.py")):
+            h.update(str(f.relative_to(root)).encode() + b"\0" + f.read_bytes() + b"\0")
+        _SOURCE_HASH.append(h.hexdigest()[:16])
+    return _SOURCE_HASH[0]
 
 
 class Checkpoint:

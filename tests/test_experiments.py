@@ -240,3 +240,12 @@ def test_unstamped_checkpoint_is_refused(tmp_path):
     save_npz_atomic(p, {"step": np.array(3)})
     with pytest.raises(ex.CheckpointError, match="no run fingerprint"):
         ex.Checkpoint(p, resume=True, fingerprint={"seed": 0}).load()
+
+
+def test_resume_refuses_a_checkpoint_written_by_other_code(tmp_path, counting_experiment, monkeypatch):
+    counting_experiment["stop_after"] = 4
+    with pytest.raises(KeyboardInterrupt):
+        run_experiment("test-counting", seed=3, out=tmp_path, progress=False)
+    monkeypatch.setattr(ex, "_SOURCE_HASH", ["0123456789abcdef"])      # as after a code edit
+    with pytest.raises(ex.CheckpointError, match="code: checkpoint '.*', this run '0123456789abcdef'"):
+        run_experiment("test-counting", seed=3, out=tmp_path, resume=True, progress=False)

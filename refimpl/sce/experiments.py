@@ -56,8 +56,12 @@ def robustness_experiment(cfg):
         figures.append("robustness_dae.png")
         tables.append({"name": "DAE ensemble (same base model, digits and attacks)", "columns": cols,
                        "rows": robustness.table_rows(m2, eps_grid)})
+    se = 0.5 / onp.sqrt(n_test)
+    warning = (f"WARNING: an adaptive (EOT) attack is weaker than the non-adaptive one by "
+               f"{max(gaps):.3f} > 2 se ({2 * se:.3f}) at some eps: investigate (gradient masking "
+               "or a weak attack), do not read it as robustness. " if max(gaps) > 2 * se else "")
     return {"metrics": metrics, "figures": figures, "tables": tables,
-            "notes": (f"{'MNIST' if cfg.data_dir else 'procedural digits'}; ReLU MLP 784-256-128-10, L = 2 "
+            "notes": warning + (f"{'MNIST' if cfg.data_dir else 'procedural digits'}; ReLU MLP 784-256-128-10, L = 2 "
                       f"boundaries, one VAE (latent 16) per boundary trained on clean + noisy activations; "
                       f"ensemble: p = {P_INSERT} per boundary (4 members), prediction averages the softmax of "
                       f"{n_samples} sampled members. PGD {steps} steps, step 2.5 eps/steps, uniform random start; "
@@ -65,7 +69,7 @@ def robustness_experiment(cfg):
                       "fresh member draws per step, of the mean member cross-entropy (ensemble_eot) or of the "
                       "ensemble's own cross-entropy of the averaged softmax (ensemble_eotprob); ensemble_worst = "
                       "correct under all three attacks. eot_minus_nonadaptive/max > 0 would flag an adaptive "
-                      "attack weaker than the non-adaptive one. {n_test} test digits (accuracy s.e. <= "
+                      f"attack weaker than the non-adaptive one. {n_test} test digits (accuracy s.e. <= "
                       f"{0.5 / onp.sqrt(n_test):.3f}).")}
 
 

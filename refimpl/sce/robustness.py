@@ -29,13 +29,17 @@ def evaluate(model, ops, X, y, eps_grid, p, steps, n_eot, n_samples, rng, progre
     for norm, grid in eps_grid.items():
         for eps in grid:
             seed = int(rng.integers(2 ** 31))            # same random start for every attack
+            # the same member draws to evaluate every attack (common random numbers: the rows
+            # differ by the attack only, not by which members happened to be sampled)
+            eval_seed = int(rng.integers(2 ** 31))
             key = f"{norm}/eps{eps:g}/acc"
             worst = onp.ones(len(y), dtype=bool)
             for name, g in grads.items():
                 xa = attacks.pgd(g, X, y, eps, norm, steps, rng=onp.random.default_rng(seed))
                 if name == "ensemble":
                     out[f"base/{key}"] = float(onp.mean(models.predict(model, xa) == y))
-                ok = ensemble.ensemble_predict(model, ops, xa, p, n_samples, rng) == y
+                ok = ensemble.ensemble_predict(model, ops, xa, p, n_samples,
+                                               onp.random.default_rng(eval_seed)) == y
                 out[f"{name}/{key}"] = float(onp.mean(ok))
                 worst &= ok
             out[f"ensemble_worst/{key}"] = float(onp.mean(worst))

@@ -167,3 +167,24 @@ def test_transfer_rate_counts_only_digits_both_models_get_right():
     # both right when clean on 2, 3, 4; all fool the source; the target is fooled on 13, 14
     rate, n = attacks.transfer_rate(x, x_adv, y, src, dst)
     assert n == 3 and rate == 2 / 3
+
+
+@pytest.mark.parametrize("norm", ["linf", "l2"])
+def test_projection_is_the_nearest_point_of_the_ball(norm):
+    # inside the ball: unchanged; outside: onto the boundary (L2: along d, ||d|| = eps;
+    # L∞: each coordinate clipped to ±eps). Pixels kept away from [0, 1]'s edges.
+    rng = np.random.default_rng(11)
+    x = rng.uniform(0.3, 0.7, size=(4, 10))
+    eps = 0.1
+    d_in = rng.standard_normal((4, 10))
+    d_in *= 0.5 * eps / (np.linalg.norm(d_in, axis=1, keepdims=True) if norm == "l2"
+                         else np.abs(d_in).max(axis=1, keepdims=True))
+    np.testing.assert_allclose(attacks.project(x + d_in, x, eps, norm), x + d_in, rtol=0, atol=1e-15)
+    d_out = 4 * d_in                                   # twice the radius
+    got = attacks.project(x + d_out, x, eps, norm) - x
+    if norm == "l2":
+        np.testing.assert_allclose(np.linalg.norm(got, axis=1), eps, rtol=1e-12)
+        np.testing.assert_allclose(got, d_out * eps / np.linalg.norm(d_out, axis=1, keepdims=True),
+                                   rtol=1e-12)
+    else:
+        np.testing.assert_allclose(got, np.clip(d_out, -eps, eps), rtol=1e-12, atol=1e-15)

@@ -212,7 +212,13 @@ def _call_reporting_rhs_errors(ep, fc, values):
     whose RHS failed."""
     caught = []
     old_hook = sys.unraisablehook
-    sys.unraisablehook = caught.append
+
+    def hook(unraisable):          # numba's report of the RHS's exception; others pass on
+        if "CPUContext" in repr(unraisable.object) or "CPUContext" in str(unraisable.err_msg):
+            caught.append(unraisable)
+        else:
+            old_hook(unraisable)
+    sys.unraisablehook = hook
     loop_error = None
     try:
         res = ep(fc, (), *values)
