@@ -83,7 +83,7 @@ def _augmented(dynamics, trace, eps, bottleneck):
     def func(t, state, params):
         z = state[0]
         f, div = f_div(t, z, params)                     # (B, D), (B,)
-        # [FFJORD eq. 4]: dΔlog p/dt = -Tr(∂f/∂z)
+        # [NeuralODE Thm. 1] dΔlog p/dt = -Tr(∂f/∂z): the augmented state of [FFJORD eq. 4]
         return (f, -div)
     return func
 
