@@ -6,3 +6,5 @@ log q(z) estimators are here; MIG, objectives and experiments are not yet built.
 """
 from .mss import (log_importance_weight_matrix, official_log_importance_weight_matrix,  # noqa
                   log_qz_mws, log_qz_mss)
+from .decomposition import elbo_decomposition  # noqa: F401
+from .mig import mig_histogram  # noqa: F401
