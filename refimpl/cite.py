@@ -5,7 +5,7 @@ A citation is one bracket in a comment or docstring, one line above the code it 
 
     # [FFJORD eq. 7] Hutchinson: Tr(A) = E[εᵀ A ε]
     [KEY eq. N]  [KEY eqs. N–M]  [KEY Alg. N]  [KEY Alg. N l. M]  [KEY Alg. N l. M–K]
-    [KEY Sec. N.M]  [KEY Table N]  [KEY Fig. N]  [KEY Prop. N]  [KEY Thm. N]  [KEY App. A.2]
+    [KEY Sec. N.M]  [KEY Table N]  [KEY Fig. N]  [KEY Prop. N(.M)]  [KEY Thm. N(.M)]  [KEY App. A.2]
 
 `scan()` walks the .py files under refimpl/ and examples/ and returns every citation with its
 file, line and enclosing function; `check()` reports unknown paper keys, malformed labels,
@@ -32,8 +32,8 @@ _N = r"\d+"
 _RANGE = rf"{_N}(?:[–-]{_N})?"
 LABEL = re.compile("|".join([
     rf"eq\. {_N}", rf"eqs\. {_N}[–-]{_N}", rf"Alg\. {_N}(?: l\. {_RANGE})?",
-    r"Sec\. \d+(?:\.\d+)*", rf"Table {_N}", rf"Fig\. {_N}[a-z]?", rf"Prop\. {_N}",
-    rf"Thm\. {_N}", r"App\. [A-Z](?:\.\d+)*"]))
+    r"Sec\. \d+(?:\.\d+)*", rf"Table {_N}", rf"Fig\. {_N}[a-z]?", rf"Prop\. {_N}(?:\.{_N})?",
+    rf"Thm\. {_N}(?:\.{_N})?", r"App\. [A-Z](?:\.\d+)*"]))
 
 
 @dataclass(frozen=True)

@@ -38,6 +38,7 @@ def test_a_citation_gets_its_file_line_and_enclosing_function(tmp_path):
     ("# [FFJORD eqn 7]", None),                      # not citation-shaped: ignored, see below
     ("# [NoisyNG Alg. 2 line 7]", "malformed label"),
     ("# [STL Sec. four]", "malformed label"),
+    ("# [SVAE Prop. 4.1.2]", "malformed label"),     # one dotted part only (Prop. 4.1)
 ])
 def test_unknown_key_or_malformed_label_is_reported(tmp_path, bad, message):
     _write(tmp_path, f"x = 1\n{bad}\n")
@@ -100,3 +101,9 @@ def test_the_tour_page_carries_the_citation_table():
 
     page = _cite_section()
     assert 'id="cite"' in page and "refimpl/nng/noisy_kfac.py:" in page and "Alg. 2 l. 13" in page
+
+
+def test_dotted_proposition_and_theorem_numbers_are_labels():
+    # papers number propositions by section ("Prop. 4.1"); both forms are labels
+    for label in ("Prop. 4.1", "Prop. 2", "Thm. 3.2"):
+        assert cite.LABEL.fullmatch(label), label
