@@ -110,3 +110,34 @@ def test_bad_input_names_the_argument():
         oc.add([0], [d.n_items], [np.nan], [1])
     with pytest.raises(ValueError, match="items"):
         oc.add([0, 1], [d.n_items], [3.0, 4.0], [1, 2])
+
+
+def test_fold_in_of_every_row_is_one_als_sweep():
+    # fold_in_rows(all users, all items) re-solves users against fixed items, then items
+    # against the new users: exactly one ALS sweep
+    from refimpl.evidence_chains import baselines as B
+    from refimpl.evidence_chains.exp_online import fold_in_rows
+    d, _, _ = _data(6)
+    mf = B.init_mf(np.random.default_rng(0), d.n_users, d.n_items, rank=3, mu=float(d.ratings.mean()))
+    a = {k: np.copy(v) for k, v in mf.items()}
+    b = {k: np.copy(v) for k, v in mf.items()}
+    B.als_sweep(a, d)
+    fold_in_rows(b, d, np.arange(d.n_users), np.arange(d.n_items))
+    for k in ("P", "Q", "bu", "bi"):
+        np.testing.assert_allclose(b[k], a[k], rtol=1e-12, atol=1e-12, err_msg=k)
+    # a new user's row is grown and solved from its ratings alone
+    from refimpl.evidence_chains.online import with_ratings
+    d2 = with_ratings(d, [d.n_users] * 3, [0, 1, 2], [5.0, 4.0, 5.0])
+    fold_in_rows(b, d2, [d.n_users], [])
+    p, bu = B.fold_in(b, [0, 1, 2], [5.0, 4.0, 5.0])
+    np.testing.assert_allclose(np.r_[b["P"][-1], b["bu"][-1]], np.r_[p, bu], rtol=1e-12)
+
+
+def test_udata_timestamps_follow_the_reader_line_order(tmp_path):
+    from refimpl.evidence_chains.exp_online import load_with_times
+    rows = [(5, 9, 3, 300), (1, 2, 4, 100), (5, 2, 1, 200)]
+    (tmp_path / "u.data").write_text("".join(f"{u}\t{i}\t{r}\t{t}\n" for u, i, r, t in rows))
+    d, t = load_with_times(tmp_path)
+    assert t.tolist() == [300, 100, 200] and d.ratings.tolist() == [3.0, 4.0, 1.0]
+    with pytest.raises(ValueError, match="data_dir"):
+        load_with_times(tmp_path / "nowhere")
