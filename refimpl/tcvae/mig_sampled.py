@@ -1,35 +1,33 @@
 """Mutual information gap, the paper's sampled estimator [TCVAE Sec. 5] (official
 `metric_helpers/mi_metric.py`): one z ~ q(z|x) per image, entropies by the mixture of
-encoder densities. Readable NumPy only (the numba kernel is not built yet)."""
+encoder densities; the mixture sums by `kernels.mixture_lse` (numba, with a NumPy twin)."""
 import numpy as np
-from scipy.special import logsumexp
+
+from .kernels import mixture_lse
 
 
-def _entropy(mean, log_std, rng, n_samples):
-    # H(z_j) per latent for the mixture (1/N) sum_n q(z|n); mean/log_std (N, D) -> (D,)
+def _entropy(mean, log_std, rng, n_samples, backend="numba"):
+    # H(z_j) per latent for the mixture (1/N) sum_n q(z|n); mean/log_std (N, D) -> (D,):
+    # -E log q(z_j), z from S = min(n_samples, N) random components (official estimate_entropies)
     N, D = mean.shape
     idx = rng.choice(N, size=min(n_samples, N), replace=False)
     z = mean[idx] + np.exp(log_std[idx]) * rng.standard_normal((len(idx), D))      # (S, D)
-    h = np.zeros(D)
-    for lo in range(0, len(idx), 256):
-        zc = z[lo:lo + 256, None, :]                                                # (s,1,D)
-        lp = (-0.5 * ((zc - mean[None]) * np.exp(-log_std[None])) ** 2 - log_std[None]
-              - 0.5 * np.log(2 * np.pi))                                            # (s,N,D)
-        h -= (logsumexp(lp, axis=1) - np.log(N)).sum(0)
-    return h / len(idx)
+    _, dims = mixture_lse(z, mean, log_std, backend)                                # (S, D)
+    return -(dims - np.log(N)).mean(0)
 
 
-def mig_sampled(mean, log_std, factors, rng, *, n_samples=10000, factor_subset=None):
+def mig_sampled(mean, log_std, factors, rng, *, n_samples=10000, factor_subset=None, backend="numba"):
     """MIG: (1/K) sum_k (I(z_j*; v_k) - I(z_j'; v_k)) / log|v_k|, MI = H(z_j) - H(z_j|v_k)
     clamped >= 0. `factor_subset`: factor columns to include (official dSprites code: all
-    but shape); None = all."""
+    but shape); None = all. `backend`: the mixture sums' twin ("numba" or "numpy",
+    `kernels.mixture_lse`)."""
     mean, log_std, factors = np.asarray(mean, float), np.asarray(log_std, float), np.asarray(factors)
     if mean.ndim != 2 or mean.shape != log_std.shape:
         raise ValueError(f"mean, log_std: expected equal shapes (N, D), got {mean.shape}, {log_std.shape}")
     if factors.ndim != 2 or factors.shape[0] != mean.shape[0] or factors.dtype.kind not in "iu":
         raise ValueError(f"factors: expected integer (N, K), N={mean.shape[0]}, got {factors.dtype} {factors.shape}")
     ks = range(factors.shape[1]) if factor_subset is None else list(factor_subset)
-    h_z = _entropy(mean, log_std, rng, n_samples)
+    h_z = _entropy(mean, log_std, rng, n_samples, backend)
     gaps = []
     for k in ks:
         vals, inv = np.unique(factors[:, k], return_inverse=True)
@@ -39,7 +37,7 @@ def mig_sampled(mean, log_std, factors, rng, *, n_samples=10000, factor_subset=N
         h_cond = np.zeros_like(h_z)
         for v in range(len(vals)):
             sel = inv == v
-            h_cond += sel.mean() * _entropy(mean[sel], log_std[sel], rng, n_samples)
+            h_cond += sel.mean() * _entropy(mean[sel], log_std[sel], rng, n_samples, backend)
         mi = np.sort(np.maximum(h_z - h_cond, 0.0))
         gaps.append((mi[-1] - mi[-2]) / np.log(len(vals)))
     return float(np.mean(gaps)) if gaps else 0.0
