@@ -33,7 +33,7 @@ import autograd.numpy as anp
 import numpy as np
 from autograd.extend import defvjp, primitive
 
-from ..nn import init_mlp
+from ..nn import affine, init_mlp
 from .trees import ITEM, USER, build_forest, permute_lists
 
 __all__ = ["init_params", "segment_mean", "affine", "net", "Plan", "make_plan", "forest_latents", "rating_head",
@@ -80,17 +80,7 @@ defvjp(segment_mean, lambda ans, x, counts: lambda g: (g / counts[:, None])[
 
 # --- an MLP with a lean VJP ----------------------------------------------------------------
 
-@primitive
-def affine(x, W, b):
-    """x @ W + b: x (N, d_in), W (d_in, d_out), b (d_out,) -> (N, d_out)."""
-    return x @ W + b
-
-
-# VJPs of x W + b: g W^T, x^T g, sum_n g (plain matmuls: autograd's generic `dot` VJP goes
-# through `tensordot`, ~10x slower for tall x on this machine)
-defvjp(affine, lambda ans, x, W, b: lambda g: g @ W.T,
-       lambda ans, x, W, b: lambda g: x.T @ g,
-       lambda ans, x, W, b: lambda g: g.sum(axis=0))
+# `affine` (x W + b with plain-matmul VJPs) lives in refimpl.nn (shared with refimpl.tcvae)
 
 
 def net(params, x):

@@ -7,6 +7,8 @@
 so that optimizers and gradient checks can work on a single vector.
 """
 import autograd.numpy as np
+import numpy as onp
+from autograd.extend import defvjp, primitive
 from autograd.misc import flatten  # noqa: F401  (re-exported)
 from autograd.scipy.special import expit
 
@@ -64,6 +66,32 @@ def mlp(params, x, activation="tanh", final_activation=None):
             h = act(h)
     if final_activation is not None:
         h = activation_fn(final_activation)(h)
+    return h
+
+
+@primitive
+def affine(x, W, b):
+    """x @ W + b: x (N, d_in), W (d_in, d_out), b (d_out,) -> (N, d_out)."""
+    return onp.matmul(x, W) + b
+
+
+# VJPs of x W + b: g W^T, x^T g, sum_n g (plain matmuls: autograd's generic `dot` VJP goes
+# through `tensordot`, several times slower for tall x)
+defvjp(affine, lambda ans, x, W, b: lambda g: g @ W.T,
+       lambda ans, x, W, b: lambda g: x.T @ g,
+       lambda ans, x, W, b: lambda g: g.sum(axis=0))
+
+
+def mlp2d(params, x, activation="tanh"):
+    """`mlp` for a 2-D batch x (N, d_in) through `affine` (same values; faster VJPs)."""
+    if np.ndim(x) != 2:
+        raise ValueError(f"x: expected a 2-D batch (N, d_in), got shape {np.shape(x)}")
+    act = activation_fn(activation)
+    h = x
+    for i, (W, b) in enumerate(params):
+        h = affine(h, W, b)
+        if i < len(params) - 1:
+            h = act(h)
     return h
 
 

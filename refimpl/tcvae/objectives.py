@@ -26,11 +26,12 @@ dSprites setting uses warm-up 7000 iterations; refimpl's experiments state their
 import autograd.numpy as np
 from autograd.scipy.special import logsumexp as _lse
 
-from ..vi.vae import bernoulli_loglik, decoder_logits, encoder
+from ..nn import mlp2d
+from ..vi.vae import bernoulli_loglik
 from .mss import log_importance_weight_matrix
 from .pairwise import pairwise_lse
 
-__all__ = ["batch_terms", "objective", "anneal_kl", "OBJECTIVES", "ESTIMATORS"]
+__all__ = ["encode", "batch_terms", "objective", "anneal_kl", "OBJECTIVES", "ESTIMATORS"]
 
 OBJECTIVES = ("tcvae", "betavae", "vae")
 ESTIMATORS = ("mws", "mss")
@@ -40,6 +41,14 @@ LOG_2PI = float(np.log(2 * np.pi))
 def _log_normal(x, mean, log_std):
     """log N(x; mean, exp(log_std)²) elementwise."""
     return -0.5 * ((x - mean) * np.exp(-log_std)) ** 2 - log_std - 0.5 * LOG_2PI
+
+
+def encode(params, x):
+    """q(z|x): x (B, P) -> mean (B, D), log_std (B, D) — `refimpl.vi.vae.encoder` with ReLU,
+    through `refimpl.nn.mlp2d` (same values, plain-matmul VJPs)."""
+    h = mlp2d(params["enc"], x, "relu")
+    D = h.shape[-1] // 2
+    return h[:, :D], h[:, D:]
 
 
 def log_q_pairs(z, mean, log_std):
@@ -55,12 +64,12 @@ def batch_terms(params, x, eps, dataset_size, estimator="mws", fused=True):
     gradients as the readable autograd path, fused=False; tests hold them equal)."""
     if estimator not in ESTIMATORS:
         raise ValueError(f"estimator: expected one of {list(ESTIMATORS)}, got {estimator!r}")
-    mean, log_std = encoder(params, x, "relu")                       # (B, D) each
+    mean, log_std = encode(params, x)                                 # (B, D) each
     if np.shape(eps) != np.shape(mean):
         raise ValueError(f"eps: expected shape {np.shape(mean)} (batch, latent), got {np.shape(eps)}")
     B = x.shape[0]
     z = mean + np.exp(log_std) * eps                                  # (B, D) reparameterised
-    logpx = bernoulli_loglik(x, decoder_logits(params, z, "relu"))    # (B,)
+    logpx = bernoulli_loglik(x, mlp2d(params["dec"], z, "relu"))      # (B,)
     logpz = np.sum(_log_normal(z, 0.0, 0.0), axis=1)
     logqz_condx = np.sum(_log_normal(z, mean, log_std), axis=1)
     if fused:

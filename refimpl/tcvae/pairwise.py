@@ -21,7 +21,7 @@ gradient-checks it.
 """
 import autograd.numpy as anp
 import numpy as np
-from autograd.extend import defvjp, primitive
+from autograd.extend import defvjp_argnums, primitive
 from autograd.scipy.special import logsumexp
 from numba import njit
 
@@ -110,22 +110,19 @@ def _pairwise(z, mean, log_std, log_w):
     return joint, lse_d.sum(1), lse_d, lp
 
 
-def _vjp(k):
-    def make(ans, z, mean, log_std, log_w):
-        joint, _, lse_d, lp = ans
-        inv = np.exp(-np.asarray(log_std, float))
+def _vjp_argnums(argnums, ans, args, kwargs):
+    # one backward pass for all requested inputs (a per-input VJP would repeat it)
+    z, mean, log_std, log_w = (np.asarray(a, float) for a in args)
+    joint, _, lse_d, lp = ans
 
-        def vjp(gs):
-            g, h = gs[0], gs[1]
-            g = np.zeros(joint.shape) if g is None or np.isscalar(g) and g == 0 else np.asarray(g, float)
-            h = np.zeros(joint.shape) if h is None or np.isscalar(h) and h == 0 else np.asarray(h, float)
-            return _backward(g, h, np.asarray(z, float), np.asarray(mean, float), inv,
-                             np.asarray(log_w, float), lp, joint, lse_d)[k]
-        return vjp
-    return make
+    def vjp(gs):
+        g, h = (np.zeros(joint.shape) if np.isscalar(c) else np.asarray(c, float) for c in gs[:2])
+        grads = _backward(g, h, z, mean, np.exp(-log_std), log_w, lp, joint, lse_d)
+        return tuple(grads[k] for k in argnums)
+    return vjp
 
 
-defvjp(_pairwise, _vjp(0), _vjp(1), _vjp(2), _vjp(3))
+defvjp_argnums(_pairwise, _vjp_argnums)
 
 
 def pairwise_lse(z, mean, log_std, log_w):

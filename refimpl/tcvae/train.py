@@ -15,11 +15,11 @@ import numpy as np
 from autograd import grad
 from autograd.misc.optimizers import adam
 
-from ..vi.vae import encoder, init_vae
+from ..vi.vae import init_vae
 from .decomposition import elbo_decomposition
 from .mig import mig_histogram
 from .mig_sampled import mig_sampled
-from .objectives import OBJECTIVES, anneal_kl, batch_terms, objective
+from .objectives import OBJECTIVES, anneal_kl, batch_terms, encode, objective
 
 __all__ = ["train", "encode_all", "evaluate"]
 
@@ -75,7 +75,7 @@ def train(images, rng, *, kind="tcvae", beta=1.0, alpha=1.0, gamma=1.0, latent=1
 def encode_all(params, images, chunk=4096):
     """Encoder outputs for every image: (mean (N, D), log_std (N, D))."""
     X = _flat(images)
-    out = [encoder(params, X[i:i + chunk].astype(float), "relu") for i in range(0, X.shape[0], chunk)]
+    out = [encode(params, X[i:i + chunk].astype(float)) for i in range(0, X.shape[0], chunk)]
     return np.concatenate([o[0] for o in out]), np.concatenate([o[1] for o in out])
 
 

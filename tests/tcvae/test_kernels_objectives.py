@@ -82,7 +82,7 @@ def test_minibatch_terms_match_the_mss_module():
     from refimpl.tcvae.mss import log_qz_mss, log_qz_mws
     from refimpl.vi.vae import encoder
     params, x, eps = _setup(2)
-    mean, log_std = encoder(params, x, "relu")
+    mean, log_std = encoder(params, x, "relu")      # the shared VAE's encoder: same values
     z = mean + np.exp(log_std) * eps
     for est, f in (("mws", log_qz_mws), ("mss", log_qz_mss)):
         t = batch_terms(params, x, eps, 50, est)
