@@ -45,12 +45,14 @@ def render(full=False, size=None):
     px, py = pos[sub[3]], pos[sub[4]]
     c = (np.arange(size) + 0.5) / size                         # pixel centres in [0, 1]
     yy, xx = np.meshgrid(c, c, indexing="ij")                  # (S, S)
-    half = 0.2 * 0.5 * size / size                             # half side at scale 1 (unit image)
+    # half extent at scale 1, in image widths: the square's side is 0.8 * 2 * half = 0.32 of the
+    # image at scale 1 (dSprites: ~20 of 64 pixels), 0.16 at scale 0.5
+    half = 0.2
     n = int(np.prod(grid))
     imgs = np.zeros((n,) + (size, size), dtype=np.uint8)
     factors = np.stack(np.unravel_index(np.arange(n), grid), axis=1).astype(np.int64)
     i = 0
-    margin = 0.15                                              # keep shapes inside the frame
+    margin = 0.2                                               # keep shapes inside the frame
     for s in range(grid[0]):
         for k, sc in enumerate(scales):
             for a in angles:

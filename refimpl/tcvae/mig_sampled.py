@@ -21,14 +21,27 @@ def mig_sampled(mean, log_std, factors, rng, *, n_samples=10000, factor_subset=N
     clamped >= 0. `factor_subset`: factor columns to include (official dSprites code: all
     but shape); None = all. `backend`: the mixture sums' twin ("numba" or "numpy",
     `kernels.mixture_lse`)."""
+    mi = mi_matrix(mean, log_std, factors, rng, n_samples=n_samples, factor_subset=factor_subset,
+                   backend=backend)                                                  # (D, K')
+    if mi.shape[1] == 0:
+        return 0.0
+    top = np.sort(mi, axis=0)
+    return float(np.mean(top[-1] - top[-2]))
+
+
+def mi_matrix(mean, log_std, factors, rng, *, n_samples=10000, factor_subset=None, backend="numba"):
+    """Normalised mutual information I(z_j; v_k) / log|v_k| (D, K') by the sampled estimator,
+    for the factors in `factor_subset` (None = all) that take at least two values."""
     mean, log_std, factors = np.asarray(mean, float), np.asarray(log_std, float), np.asarray(factors)
     if mean.ndim != 2 or mean.shape != log_std.shape:
         raise ValueError(f"mean, log_std: expected equal shapes (N, D), got {mean.shape}, {log_std.shape}")
+    if mean.shape[1] < 2:
+        raise ValueError(f"mean: expected at least 2 latents for a gap, got {mean.shape[1]}")
     if factors.ndim != 2 or factors.shape[0] != mean.shape[0] or factors.dtype.kind not in "iu":
         raise ValueError(f"factors: expected integer (N, K), N={mean.shape[0]}, got {factors.dtype} {factors.shape}")
     ks = range(factors.shape[1]) if factor_subset is None else list(factor_subset)
     h_z = _entropy(mean, log_std, rng, n_samples, backend)
-    gaps = []
+    cols = []
     for k in ks:
         vals, inv = np.unique(factors[:, k], return_inverse=True)
         inv = inv.ravel()
@@ -38,6 +51,5 @@ def mig_sampled(mean, log_std, factors, rng, *, n_samples=10000, factor_subset=N
         for v in range(len(vals)):
             sel = inv == v
             h_cond += sel.mean() * _entropy(mean[sel], log_std[sel], rng, n_samples, backend)
-        mi = np.sort(np.maximum(h_z - h_cond, 0.0))
-        gaps.append((mi[-1] - mi[-2]) / np.log(len(vals)))
-    return float(np.mean(gaps)) if gaps else 0.0
+        cols.append(np.maximum(h_z - h_cond, 0.0) / np.log(len(vals)))
+    return np.stack(cols, axis=1) if cols else np.zeros((mean.shape[1], 0))

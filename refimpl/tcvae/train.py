@@ -32,11 +32,13 @@ def _flat(images):
 
 
 def train(images, rng, *, kind="tcvae", beta=1.0, alpha=1.0, gamma=1.0, latent=10, hidden=(256, 256),
-          iters=1000, batch_size=256, lr=1e-3, estimator="mss", warmup=0, log_every=100, params=None):
+          iters=1000, batch_size=256, lr=1e-3, estimator="mss", warmup=0, log_every=100, params=None,
+          on_log=None):
     """Train on `images` (N, H, W) in {0, 1}; returns (params, history).
 
     history: list of dicts (iter, objective, elbo, mi, tc, dim_kl) — minibatch values
-    (for curves only; see the module docstring on TC)."""
+    (for curves only; see the module docstring on TC). `on_log(i, params)`, if given, is
+    called at each logging iteration (e.g. for full-dataset evaluations over training)."""
     if kind not in OBJECTIVES:
         raise ValueError(f"kind: expected one of {list(OBJECTIVES)}, got {kind!r}")
     if iters < 1 or batch_size < 2:
@@ -67,6 +69,8 @@ def train(images, rng, *, kind="tcvae", beta=1.0, alpha=1.0, gamma=1.0, latent=1
                              mi=float(np.mean(t["logqz_condx"] - t["logqz"])),
                              tc=float(np.mean(t["logqz"] - t["logqz_prod"])),
                              dim_kl=float(np.mean(t["logqz_prod"] - t["logpz"]))))
+            if on_log is not None:
+                on_log(i, p)
 
     params = adam(grad(loss), params, callback=log, num_iters=iters, step_size=lr)
     return params, hist
