@@ -9,4 +9,4 @@ from .mss import (log_importance_weight_matrix, official_log_importance_weight_m
                   log_qz_mws, log_qz_mss)
 from .decomposition import elbo_decomposition  # noqa: F401
 from .mig import mig_histogram  # noqa: F401
-from .mig_sampled import mi_matrix, mig_sampled  # noqa: F401
+from .mig_sampled import mi_matrix, mig_from_matrix, mig_sampled  # noqa: F401

@@ -12,7 +12,7 @@ def _entropy(mean, log_std, rng, n_samples, backend="numba"):
     N, D = mean.shape
     idx = rng.choice(N, size=min(n_samples, N), replace=False)
     z = mean[idx] + np.exp(log_std[idx]) * rng.standard_normal((len(idx), D))      # (S, D)
-    _, dims = mixture_lse(z, mean, log_std, backend)                                # (S, D)
+    _, dims = mixture_lse(z, mean, log_std, backend, want_joint=False)              # (S, D)
     return -(dims - np.log(N)).mean(0)
 
 
@@ -23,6 +23,14 @@ def mig_sampled(mean, log_std, factors, rng, *, n_samples=10000, factor_subset=N
     `kernels.mixture_lse`)."""
     mi = mi_matrix(mean, log_std, factors, rng, n_samples=n_samples, factor_subset=factor_subset,
                    backend=backend)                                                  # (D, K')
+    return mig_from_matrix(mi)
+
+
+def mig_from_matrix(mi):
+    """MIG from a normalised MI matrix (D, K): mean over factors of the top-two gap."""
+    mi = np.asarray(mi, float)
+    if mi.ndim != 2 or mi.shape[0] < 2:
+        raise ValueError(f"mi: expected (D >= 2 latents, K factors), got shape {mi.shape}")
     if mi.shape[1] == 0:
         return 0.0
     top = np.sort(mi, axis=0)

@@ -20,6 +20,8 @@ def test_numba_and_numpy_twins_agree_and_match_brute_force():
     j1, d1 = mixture_lse_numpy(z, m, ls)
     j2, d2 = mixture_lse_numba(z, m, ls)
     np.testing.assert_allclose(j2, j1, rtol=1e-12, atol=1e-12)
+    assert np.isnan(mixture_lse_numba(z, m, ls, want_joint=False)[0]).all()
+    np.testing.assert_array_equal(mixture_lse_numba(z, m, ls, want_joint=False)[1], d2)
     np.testing.assert_allclose(d2, d1, rtol=1e-12, atol=1e-12)
     # brute force from scipy.stats' Gaussian log-density
     from scipy.stats import norm
@@ -35,6 +37,14 @@ def test_kernel_is_stable_far_from_every_component():
     j0, d0 = mixture_lse_numpy(z + 1000.0, m, ls)
     assert np.all(np.isfinite(j)) and np.all(np.isfinite(d))
     np.testing.assert_allclose(j, j0, rtol=1e-12)
+
+
+def test_vectorised_exp_is_accurate_over_its_range():
+    from refimpl.tcvae.kernels import _INV_FACT, _POW2, _sum_exp_shifted
+    t = np.linspace(-700.0, 0.0, 20001)
+    got = np.array([_sum_exp_shifted(t[i:i + 1], 0.0, _POW2, _INV_FACT) for i in range(t.size)])
+    rel = np.abs(got - np.exp(t)) / np.exp(t)
+    assert rel.max() < 5e-14 and rel[t > -40].max() < 2e-15
 
 
 def test_kernel_bad_input_names_the_argument():
