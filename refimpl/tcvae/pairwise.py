@@ -5,7 +5,7 @@
     logqz_prod[i] = Σ_d logsumexp_j ( log q(z_id | n_j) + log_w[i, j] )
 
 with log q(z_id | n_j) = log N(z_id; mean_jd, exp(log_std_jd)²). MWS is log_w = −log(B·N)
-everywhere; MSS is `mss.log_importance_weight_matrix` [TCVAE eq. 2 estimators, App. C].
+everywhere; MSS is `mss.log_importance_weight_matrix` — the estimators of the terms of [TCVAE eq. 2].
 
 Readable twin: `pairwise_lse_reference` (autograd through `log_q_pairs` and logsumexp —
 what `objectives.batch_terms` computed before this primitive). The VJP, with
