@@ -186,6 +186,28 @@ def _cmd_cite(args):
     return 0
 
 
+def _cmd_vectors(args):
+    from .verify import BadCall, write_vectors
+    try:
+        index = write_vectors(args.out, args.only)
+    except BadCall as e:
+        print(f"refimpl: {e}", file=sys.stderr)
+        return 2
+    n = sum(len(k["cases"]) for k in index["kinds"].values())
+    size = sum(f.stat().st_size for f in Path(args.out).rglob("*") if f.is_file())
+    print(f"vectors: {len(index['kinds'])} kinds, {n} cases, {size / 1e3:.0f} kB in {args.out}")
+    return 0
+
+
+def _cmd_verify(args):
+    from .verify import BadCall, VectorError, run_verify
+    try:
+        return run_verify(args.kind, args.candidate, args.vectors)
+    except (BadCall, VectorError) as e:
+        print(f"refimpl: {e}", file=sys.stderr)
+        return 2
+
+
 def build_parser():
     p = argparse.ArgumentParser(prog="refimpl", description=__doc__.split("\n\n")[0])
     sub = p.add_subparsers(dest="cmd", required=True)
@@ -215,6 +237,15 @@ def build_parser():
     c.add_argument("label", nargs="?", default=None, help='e.g. "eq. 7": print the code under it')
     c.add_argument("--check", action="store_true", help="fail on unknown/malformed/uncited labels")
     c.set_defaults(func=_cmd_cite)
+    v = sub.add_parser("vectors", help="write reference vectors (.npz + .json) for every solver and estimator")
+    v.add_argument("--out", required=True, help="output folder")
+    v.add_argument("--only", default=None, help="one kind (or a prefix such as ode-solve)")
+    v.set_defaults(func=_cmd_vectors)
+    w = sub.add_parser("verify", help="run your implementation against the reference vectors")
+    w.add_argument("kind", help="e.g. ode-solve/scipy, vi-gradients (see `refimpl vectors`)")
+    w.add_argument("candidate", help="module:function, importable from the current directory")
+    w.add_argument("--vectors", default="vectors", help="folder written by `refimpl vectors` (default: vectors)")
+    w.set_defaults(func=_cmd_verify)
     return p
 
 

@@ -33,19 +33,22 @@ def reconstruct_attempts(eval_times, t0, c=DOPRI5_C, tol=1e-9):
     k = len(c)
     attempts, i = [], 0
     while i + k <= len(E):
-        starts = [float(t0)] if not attempts else [attempts[-1][0] + attempts[-1][1], attempts[-1][0]]
+        # an attempt ends with the evaluation at c = 1, i.e. at the solver's own t + h: use it
+        # (dividing by c[0] would let rounding drift over hundreds of steps)
+        starts = [float(t0)] if not attempts else [attempts[-1][3], attempts[-1][0]]
         for j, s in enumerate(starts):
-            h = (E[i] - s) / c[0]
+            h = E[i + k - 1] - s
             if h != 0 and np.allclose(E[i:i + k], s + c * h, rtol=0, atol=tol * max(abs(h), abs(s), 1e-300)):
                 if attempts:
                     attempts[-1][2] = j == 0                      # restarted from its end: accepted
-                attempts.append([s, h, None])
+                attempts.append([s, h, None, E[i + k - 1]])
                 i += k
                 break
         else:
             i += 1
     if attempts:
         attempts[-1][2] = True
+    attempts = [a[:3] for a in attempts]
     return [tuple(a) for a in attempts]
 
 
