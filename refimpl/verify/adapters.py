@@ -9,7 +9,7 @@ ode-solve contract: `candidate(fun, t_span, y0, *, rtol, atol, t_eval) -> (ys, n
 """
 import numpy as np
 
-__all__ = ["scipy_rk45", "scipy_dop853", "scipy_ode_dopri5", "torchdiffeq_dopri5",
+__all__ = ["scipy_rk45", "scipy_dop853", "scipy_ode_dopri5", "torchdiffeq_dopri5", "torchdiffeq_odeint_grad",
            "refimpl_scipy_rk45", "refimpl_scipy_dop853", "refimpl_hairer_dopri5", "refimpl_torchdiffeq_dopri5",
            "refimpl_default_dopri5"]
 
@@ -78,3 +78,30 @@ refimpl_scipy_dop853 = _refimpl("dop853", "scipy")
 refimpl_hairer_dopri5 = _refimpl("dopri5", "hairer")
 refimpl_torchdiffeq_dopri5 = _refimpl("dopri5", "torchdiffeq")
 refimpl_default_dopri5 = _refimpl("dopri5", "default")
+
+
+def torchdiffeq_odeint_grad(W1, b1, W2, b2, y0, t, cot, *, rtol, atol, gradient):
+    """torchdiffeq to the odeint-grad contract: `odeint_adjoint` for gradient="adjoint",
+    `odeint` (backprop through the solver) otherwise (torchdiffeq has no checkpoint mode:
+    "checkpoint" is backprop there, which computes the same gradient)."""
+    import torch
+    from torchdiffeq import odeint, odeint_adjoint
+
+    class F(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.p = torch.nn.ParameterList([torch.nn.Parameter(torch.from_numpy(a.copy()))
+                                             for a in (W1, b1, W2, b2)])
+
+        def forward(self, tt, y):
+            W1_, b1_, W2_, b2_ = self.p
+            return torch.tanh(y @ W1_ + b1_) @ W2_ + b2_
+
+    f = F()
+    y0_t = torch.tensor(y0, requires_grad=True)
+    t_t = torch.tensor(t, requires_grad=True)
+    solver = odeint_adjoint if gradient == "adjoint" else odeint
+    ys = solver(f, y0_t, t_t, rtol=rtol, atol=atol, method="dopri5")
+    (ys * torch.from_numpy(cot)).sum().backward()
+    grads = [y0_t.grad, t_t.grad] + [p.grad for p in f.p]
+    return (ys.detach().numpy(),) + tuple(g.numpy() for g in grads)

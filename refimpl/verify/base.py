@@ -27,6 +27,8 @@ KIND_MODULES = {
     "ode-solve/scipy-dop853": "refimpl.verify.kinds_ode",
     "ode-solve/hairer": "refimpl.verify.kinds_ode",
     "ode-solve/torchdiffeq": "refimpl.verify.kinds_ode",
+    "odeint-grad": "refimpl.verify.kinds_odeint",
+    "kfac": "refimpl.verify.kinds_kfac",
     "vi-gradients": "refimpl.verify.kinds_vi",
     "hutchinson": "refimpl.verify.kinds_trace",
     "tcvae-mss": "refimpl.verify.kinds_tcvae",

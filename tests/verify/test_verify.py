@@ -152,7 +152,7 @@ def test_malformed_vector_folders_exit_2(vec, tmp_path, capsys):
 
 def test_cli_vectors_reports_kinds_cases_and_size(tmp_path, capsys):
     assert cli.main(["vectors", "--out", str(tmp_path), "--only", "tcvae"]) == 0
-    assert "2 kinds, 9 cases" in capsys.readouterr().out
+    assert "2 kinds, 9 cases" in capsys.readouterr().out          # tcvae-mig 3 + tcvae-mss 6
     assert cli.main(["vectors", "--out", str(tmp_path), "--only", "nothing"]) == 2
 
 
@@ -171,3 +171,37 @@ def test_step_reconstruction_recovers_the_reference_history(vec):
 
 def test_bad_call_is_a_value_error():
     assert issubclass(BadCall, ValueError)
+
+
+def kfac_summed_factors(abar, ds, V, gamma, damping, M, scale, eps):
+    from refimpl.verify.kinds_kfac import reference
+    A, S, pc, smp = reference(abar, ds, V, gamma, damping, M, scale, eps)
+    return A * len(abar), S, pc, smp
+
+
+def kfac_other_damping(abar, ds, V, gamma, damping, M, scale, eps):
+    from refimpl.verify.kinds_kfac import reference
+    return reference(abar, ds, V, gamma, "eigen" if damping == "factored" else "factored", M, scale, eps)
+
+
+def test_kfac_conventions_are_named(vec):
+    rc, text = _lines("kfac", f"{__name__}:kfac_summed_factors", vec)
+    assert rc == 1 and "A is a sum over the batch" in text
+    rc, text = _lines("kfac", f"{__name__}:kfac_other_damping", vec)
+    assert rc == 1 and "convention: 'eigen' damping where 'factored' was asked" in text
+
+
+def odeint_no_param_grads(W1, b1, W2, b2, y0, t, cot, *, rtol, atol, gradient):
+    from refimpl.verify.kinds_odeint import reference
+    out = reference(W1, b1, W2, b2, y0, t, cot, rtol=rtol, atol=atol, gradient=gradient)
+    return out[:3] + tuple(0.0 * g for g in out[3:])
+
+
+def test_odeint_grad_names_the_block(vec):
+    rc, text = _lines("odeint-grad", f"{__name__}:odeint_no_param_grads", vec)
+    assert rc == 1 and "only the parameter gradients differ" in text and "g_W1" in text
+
+
+def test_torchdiffeq_passes_odeint_grad(vec):
+    pytest.importorskip("torchdiffeq")
+    assert run_verify("odeint-grad", "refimpl.verify.adapters:torchdiffeq_odeint_grad", vec, log=lambda s: None) == 0
