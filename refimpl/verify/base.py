@@ -28,6 +28,7 @@ KIND_MODULES = {
     "ode-solve/hairer": "refimpl.verify.kinds_ode",
     "ode-solve/torchdiffeq": "refimpl.verify.kinds_ode",
     "odeint-grad": "refimpl.verify.kinds_odeint",
+    "evidence-chains": "refimpl.verify.kinds_ec",
     "kfac": "refimpl.verify.kinds_kfac",
     "vi-gradients": "refimpl.verify.kinds_vi",
     "hutchinson": "refimpl.verify.kinds_trace",

@@ -205,3 +205,22 @@ def test_odeint_grad_names_the_block(vec):
 def test_torchdiffeq_passes_odeint_grad(vec):
     pytest.importorskip("torchdiffeq")
     assert run_verify("odeint-grad", "refimpl.verify.adapters:torchdiffeq_odeint_grad", vec, log=lambda s: None) == 0
+
+
+def ec_python_twin(graph, q_kind, q_ent, *, max_depth, evidence, node_cap):
+    from refimpl.evidence_chains.trees_reference import build_forest_reference
+    from refimpl.verify.kinds_ec import _G
+    f = build_forest_reference(_G(graph), q_kind, q_ent, max_depth=max_depth, evidence=evidence,
+                               node_cap=node_cap)
+    return f.kind, f.entity, f.parent, f.depth, f.root_ptr
+
+
+def ec_no_halving(graph, q_kind, q_ent, *, max_depth, evidence, node_cap):
+    from refimpl.verify.kinds_ec import reference
+    return reference(graph, q_kind, q_ent, max_depth=max_depth, evidence=2 * evidence, node_cap=node_cap)
+
+
+def test_evidence_trees_python_twin_passes_and_a_wrong_limit_is_located(vec):
+    assert run_verify("evidence-chains", f"{__name__}:ec_python_twin", vec, log=lambda s: None) == 0
+    rc, text = _lines("evidence-chains", f"{__name__}:ec_no_halving", vec)
+    assert rc == 1 and "first difference at node" in text and "evidence limit" in text
