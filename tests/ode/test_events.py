@@ -141,3 +141,15 @@ def test_find_active_events_sign_rules():
     assert list(find_active_events(g, g_new, np.array([-1, -1, -1, -1]))) == [1]
     _, max_ev, _ = prepare_events([crossing])
     assert np.isinf(max_ev[0])
+
+
+@pytest.mark.parametrize("t_span, first", [((0, 2), 0.9), ((2, 0), 1.1)])
+def test_two_terminal_events_in_one_step_the_earlier_wins(t_span, first):
+    # y' = 0: one step covers [0, 2]; both roots fall in it, in the direction of integration
+    # the earlier one ends the run and the later one is not reported
+    e1 = lambda t, y: t - 0.9                                  # noqa: E731
+    e2 = lambda t, y: t - 1.1                                  # noqa: E731
+    e1.terminal = e2.terminal = True
+    s = solve(lambda t, y: 0 * y, t_span, [1.0], events=[e1, e2])
+    assert s.n_accepted == 1 and s.t[-1] == first
+    assert [len(te) for te in s.t_events] == ([1, 0] if first == 0.9 else [0, 1])
