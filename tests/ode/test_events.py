@@ -150,6 +150,6 @@ def test_two_terminal_events_in_one_step_the_earlier_wins(t_span, first):
     e1 = lambda t, y: t - 0.9                                  # noqa: E731
     e2 = lambda t, y: t - 1.1                                  # noqa: E731
     e1.terminal = e2.terminal = True
-    s = solve(lambda t, y: 0 * y, t_span, [1.0], events=[e1, e2])
+    s = solve(lambda t, y: 0 * y, t_span, [1.0], events=[e1, e2], first_step=2.0)
     assert s.n_accepted == 1 and s.t[-1] == first
     assert [len(te) for te in s.t_events] == ([1, 0] if first == 0.9 else [0, 1])
