@@ -121,7 +121,10 @@ def test_degenerate_cases_as_scipy():
     with pytest.raises(ValueError, match="must be finite"):
         ro.solve_ivp(lambda t, y: y, (0, 1), [np.nan])
     with pytest.warns(UserWarning, match="At least one element of `rtol`"):
-        ro.solve_ivp(lambda t, y: y, (0, 1), [1.0, 1.0], rtol=[1e-1, 1e-17])
+        s = ro.solve_ivp(lambda t, y: y, (0, 1), [1.0, 1.0], rtol=[1e-1, 1e-17])
+    with pytest.warns(UserWarning, match="At least one element of `rtol`"):
+        r = si.solve_ivp(lambda t, y: y, (0, 1), [1.0, 1.0], rtol=[1e-1, 1e-17])
+    same_result(r, s)                                         # the floor 100 eps is applied
 
 
 @pytest.mark.parametrize("method", METHODS)
