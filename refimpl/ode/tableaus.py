@@ -145,5 +145,5 @@ def get_tableau(name):
     try:
         return _TABLEAUS[name]
     except (KeyError, TypeError):
-        raise ValueError(f"method: expected one of {', '.join(METHODS + MORE_METHODS)}, "
-                         f"got {name!r}") from None
+        raise ValueError(f"method: expected one of {', '.join(METHODS)}, got {name!r} "
+                         f"(also available: {', '.join(MORE_METHODS)})") from None
