@@ -11,6 +11,9 @@ step, several loops that take it, and (in ``odeint``) differentiable solves.
 * ``inplace(g)`` / ``specialise(func)`` — numba fast path of ``solve``: an in-place
   jitted RHS ``g(t, y, out, *args)``, and a loop compiled for one RHS (``refimpl.ode.fast``).
 * ``SolverError`` — an integration that cannot continue.
+* ``solve_ivp`` and ``RK23`` / ``RK45`` / ``DOP853`` — drop-ins of scipy's (``scipy_ivp``,
+  ``scipy_classes``), thin layers over the scipy preset's step object ``ScipyRK``.
+* events (``solve(..., events=...)``, ``solve_ivp``): ``refimpl.ode.events``.
 * ``refimpl.ode.problems`` — test problems with closed forms (DETEST, Arenstorf, Kepler, Lorenz).
 * ``mlp_dynamics`` & co. are re-exported from ``refimpl.nn.time_mlp`` (their home).
 
@@ -62,3 +65,9 @@ from .odeint import GRADIENTS, odeint  # noqa: E402
 from refimpl.nn.time_mlp import MLPDynamics, init_mlp_dynamics, mlp_dynamics  # noqa: E402  (shared: refimpl.nn)
 
 __all__ += ["odeint", "GRADIENTS", "mlp_dynamics", "init_mlp_dynamics", "MLPDynamics"]
+
+# --- scipy drop-ins (refimpl/ode/scipy_ivp.py, scipy_classes.py) ---
+from .scipy_classes import DOP853, RK23, RK45, OdeSolution  # noqa: E402
+from .scipy_ivp import OdeResult, solve_ivp  # noqa: E402
+
+__all__ += ["solve_ivp", "OdeResult", "OdeSolution", "RK23", "RK45", "DOP853"]

@@ -126,13 +126,18 @@ class DenseSolution:
     kind : "poly" | "hermite" | "dop853".
     coeffs : (m, p + 1, n) per-step coefficients (see module docstring).
     shape : shape of the state ``y0``.
+    t_ends : (m,) optional: the end of each step's polynomial (default ``ts[1:]``; differs
+        in the last step when a terminal event cut it short).
 
     ``sol(t)`` for a scalar ``t`` returns an array shaped like ``y0``; for a 1-D
     array, ``(len(t),) + y0.shape``. Times outside ``[t0, t1]`` raise ValueError.
     """
 
-    def __init__(self, ts, kind, coeffs, shape):
+    def __init__(self, ts, kind, coeffs, shape, t_ends=None):
         self.ts = np.asarray(ts, dtype=np.float64)
+        # where each step's polynomial has θ = 1: ts[1:], except after a terminal event
+        # (the last step's polynomial still spans the whole step, ``ts[-1]`` is the root)
+        self.t_ends = self.ts[1:] if t_ends is None else np.asarray(t_ends, dtype=np.float64)
         self.kind, self.coeffs, self.shape = kind, coeffs, tuple(shape)
         self.direction = 1.0 if self.ts[-1] >= self.ts[0] else -1.0
         self._lo, self._hi = min(self.ts[0], self.ts[-1]), max(self.ts[0], self.ts[-1])
@@ -154,7 +159,7 @@ class DenseSolution:
             idx = np.searchsorted(ts, self.direction * tt, side="right") - 1
             idx = np.clip(idx, 0, len(self.ts) - 2)
             t0 = self.ts[idx]
-            theta = (tt - t0) / (self.ts[idx + 1] - t0)
+            theta = (tt - t0) / (self.t_ends[idx] - t0)
             y = eval_coefficients(self.kind, self.coeffs[idx], theta)
         y = y.reshape((len(tt),) + self.shape)
         return y[0] if scalar else y

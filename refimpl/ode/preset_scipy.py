@@ -38,7 +38,7 @@ import numpy as np
 from . import errors as E
 from .stepper import Output
 
-__all__ = ["ScipyController", "SCIPY", "run_scipy", "RK23_P"]
+__all__ = ["ScipyController", "SCIPY", "ScipyRK", "run_scipy", "RK23_P"]
 
 #: RK23's dense output (the cubic Hermite interpolant in stage form), scipy's ``RK23.P``
 RK23_P = np.array([[1, -4 / 3, 5 / 9], [0, 1, -2 / 3], [0, 4 / 3, -8 / 9], [0, -1, 1]])
@@ -138,16 +138,29 @@ def _dense(tab, d, fun, t_old, t, y_old, y, f_old, f, h):
 
 
 def _dense_eval(tab, data, t_old, t, y_old, tt):
-    """scipy's RkDenseOutput / Dop853DenseOutput at the 1-D times ``tt`` -> (n, m)."""
+    """scipy's RkDenseOutput / Dop853DenseOutput at ``tt``: a scalar -> (n,), 1-D -> (n, m).
+
+    Both branches in scipy's own arithmetic (the scalar one is what ``brentq`` calls when
+    locating events, so event times match scipy's bit for bit). Times outside the step
+    extrapolate the step's polynomial, as scipy's.
+    """
+    tt = np.asarray(tt)
     h = t - t_old
     x = (tt - t_old) / h
     if tab.name != "dop853":
-        p = np.cumprod(np.tile(x, (data.shape[1], 1)), axis=0)
+        order = data.shape[1] - 1
+        if tt.ndim == 0:
+            p = np.cumprod(np.tile(x, order + 1))
+        else:
+            p = np.cumprod(np.tile(x, (order + 1, 1)), axis=0)
         y = h * np.dot(data, p)
-        y += y_old[:, None]
+        y += y_old[:, None] if y.ndim == 2 else y_old
         return y
-    x = x[:, None]
-    y = np.zeros((len(x), len(y_old)), dtype=y_old.dtype)
+    if tt.ndim == 0:
+        y = np.zeros_like(y_old)
+    else:
+        x = x[:, None]
+        y = np.zeros((len(x), len(y_old)), dtype=y_old.dtype)
     for i, f in enumerate(reversed(data)):
         y += f
         if i % 2 == 0:
@@ -165,47 +178,85 @@ def _coefficients(tab, data, y_old, h):
     return np.vstack([y_old[None], (h * data).T])
 
 
-def run_scipy(p, f0, dense_output, ctrl=SCIPY):
-    tab, fun, t_bound, direction = p.tab, p.fun, p.t1, p.direction
-    rtol, atol, max_step = p.rtol, p.atol, p.max_step
-    d = _arrays(tab, p.y0.size, p.y0.dtype)
-    ns, A, B, C, K = d["ns"], d["A"], d["B"], d["C"], d["K"]
-    dop853 = tab.name == "dop853"
-    exponent = -1 / (tab.error_order + 1)
-    out = Output(p, dense_output, "dop853" if dop853 else "poly")
-    record = out.history.append
-    t, y, f = p.t0, p.y0, f0
-    te = p.t_eval
-    if te is not None:                                         # ivp.py: scipy's own t_eval walk
-        out.ts, out.ys = ([t], [y]) if t == t_bound else ([], [])
-        te_s = te if direction > 0 else te[::-1]
-        te_i = 0 if direction > 0 else len(te)
-    nfev, n_acc, n_rej = 1, 0, 0
-    if p.first_step is None:
-        h_abs, k = ctrl.initial_step(fun, t, y, f, direction, tab.error_order, rtol, atol,
-                                     t_bound, max_step)
-        nfev += k
-    else:
-        h_abs = p.first_step
-    while direction * (t - t_bound) < 0:                       # OdeSolver.step
+class ScipyRK:
+    """One ``solve_ivp`` RK integration, advanced one accepted step per ``step()``.
+
+    The state machine of scipy's ``RungeKutta`` (``rk.py``): ``__init__`` is its constructor
+    (``f(t0, y0)`` given as ``f0``, initial step ``select_initial_step``), ``step()`` is
+    ``_step_impl`` (attempts until one is accepted; raises ``SolverError`` on step-size
+    underflow or more than ``max_steps`` attempts), ``dense()`` the last step's interpolant
+    data (``_dense_output_impl``, cached per step; dop853's costs 3 evaluations).
+    ``run_scipy`` (``solve(controller="scipy")``) and ``refimpl.ode.scipy_api`` (``solve_ivp``
+    and the ``RK23``/``RK45``/``DOP853`` classes) both drive this one object.
+
+    Attributes: ``t, y, f`` (current point), ``t_old, y_old, f_old`` (start of the last step,
+    ``t_old`` None before the first), ``h`` (the last step, signed), ``h_abs`` (next step
+    size), ``K`` (stages of the last attempt, scipy's layout), ``nfev, n_acc, n_rej``,
+    ``history`` (t, h, error norm, accepted) per attempt.
+    """
+
+    def __init__(self, tab, fun, t0, y0, f0, t_bound, rtol, atol, max_step, first_step=None,
+                 max_steps=None, ctrl=SCIPY):
+        self.tab, self.fun, self.ctrl = tab, fun, ctrl
+        self.t_bound = t_bound
+        self.direction = np.sign(t_bound - t0) if t_bound != t0 else 1
+        self.rtol, self.atol, self.max_step = rtol, atol, max_step
+        self.max_steps = np.inf if max_steps is None else max_steps
+        self.d = _arrays(tab, y0.size, y0.dtype)
+        self.K = self.d["K"]
+        self.dop853 = tab.name == "dop853"
+        self.exponent = -1 / (tab.error_order + 1)
+        self.t, self.y, self.f = t0, y0, f0
+        self.t_old = self.y_old = self.f_old = None
+        self.h = None
+        self.nfev, self.n_acc, self.n_rej = 1, 0, 0
+        self.history = []
+        if first_step is None:
+            self.h_abs, k = ctrl.initial_step(fun, t0, y0, f0, self.direction, tab.error_order,
+                                              rtol, atol, t_bound, max_step)
+            self.nfev += k
+        else:
+            self.h_abs = first_step
+        self._data = None
+
+    def error_norm(self, K, h, scale):
+        """scipy's ``_estimate_error_norm`` of the stages ``K`` (RMS; DOP853's 5/3 blend)."""
+        d = self.d
+        if self.dop853:                                        # DOP853._estimate_error_norm
+            err5 = np.dot(K.T, d["E5"]) / scale
+            err3 = np.dot(K.T, d["E3"]) / scale
+            e5, e3 = np.linalg.norm(err5) ** 2, np.linalg.norm(err3) ** 2
+            if e5 == 0 and e3 == 0:
+                return 0.0
+            return np.abs(h) * e5 / np.sqrt((e5 + 0.01 * e3) * len(scale))
+        return scipy_norm(np.dot(K.T, d["E"]) * h / scale)
+
+    def step(self):
+        """One accepted step (``RungeKutta._step_impl``)."""
+        ctrl, fun, direction, t_bound = self.ctrl, self.fun, self.direction, self.t_bound
+        d, K, t, y, f = self.d, self.K, self.t, self.y, self.f
+        ns, A, B, C = d["ns"], d["A"], d["B"], d["C"]
         min_step = ctrl.min_step(t, direction)
-        if h_abs > max_step:
-            h_abs = max_step
+        h_abs = self.h_abs
+        if h_abs > self.max_step:
+            h_abs = self.max_step
         elif h_abs < min_step:
             h_abs = min_step
         rejected, err = False, 0.0
-        while True:                                            # RungeKutta._step_impl
+        while True:
+            n_steps = self.n_acc + self.n_rej
             if h_abs < min_step:
                 bad = not np.isfinite(err)
                 raise E.SolverError("step size underflow" + (" after non-finite values" if bad
                                                              else ""),
-                                    t=t, h=h_abs * direction, nfev=nfev, n_steps=n_acc + n_rej,
-                                    n_accepted=n_acc, n_rejected=n_rej,
+                                    t=t, h=h_abs * direction, nfev=self.nfev, n_steps=n_steps,
+                                    n_accepted=self.n_acc, n_rejected=self.n_rej,
                                     status=E.STATUS_NONFINITE if bad else E.STATUS_STEP_UNDERFLOW)
-            if n_acc + n_rej >= p.max_steps:
-                raise E.SolverError(f"max_steps={p.max_steps} exceeded", t=t, h=h_abs * direction,
-                                    nfev=nfev, n_steps=n_acc + n_rej, n_accepted=n_acc,
-                                    n_rejected=n_rej, status=E.STATUS_MAX_STEPS)
+            if n_steps >= self.max_steps:
+                raise E.SolverError(f"max_steps={self.max_steps} exceeded", t=t,
+                                    h=h_abs * direction, nfev=self.nfev, n_steps=n_steps,
+                                    n_accepted=self.n_acc, n_rejected=self.n_rej,
+                                    status=E.STATUS_MAX_STEPS)
             h, t_new = ctrl.last_step(t, h_abs, t_bound, direction)
             h_abs = np.abs(h)
             # rk.py::rk_step
@@ -216,43 +267,81 @@ def run_scipy(p, f0, dense_output, ctrl=SCIPY):
             y_new = y + h * np.dot(K[:-1].T, B)
             f_new = np.asarray(fun(t + h, y_new), dtype=y.dtype)   # as solve_ivp's wrapper
             K[-1] = f_new
-            nfev += ns
-            scale = atol + np.maximum(np.abs(y), np.abs(y_new)) * rtol
-            if dop853:                                         # DOP853._estimate_error_norm
-                err5 = np.dot(K.T, d["E5"]) / scale
-                err3 = np.dot(K.T, d["E3"]) / scale
-                e5, e3 = np.linalg.norm(err5) ** 2, np.linalg.norm(err3) ** 2
-                err = 0.0 if e5 == 0 and e3 == 0 else \
-                    np.abs(h) * e5 / np.sqrt((e5 + 0.01 * e3) * len(scale))
-            else:
-                err = scipy_norm(np.dot(K.T, d["E"]) * h / scale)
-            record((t, h, float(err), bool(ctrl.accept(err))))
-            h_abs *= ctrl.factor(err, exponent, rejected)
+            self.nfev += ns
+            scale = self.atol + np.maximum(np.abs(y), np.abs(y_new)) * self.rtol
+            err = self.error_norm(K, h, scale)
+            self.history.append((t, h, float(err), bool(ctrl.accept(err))))
+            h_abs *= ctrl.factor(err, self.exponent, rejected)
             if ctrl.accept(err):
                 break
-            n_rej += 1
+            self.n_rej += 1
             rejected = True
-        n_acc += 1
-        t_old, y_old, f_old, t, y, f = t, y, f, t_new, y_new, f_new
-        data = None
+        self.n_acc += 1
+        self.h_abs, self.h = h_abs, h
+        self.t_old, self.y_old, self.f_old = t, y, f
+        self.t, self.y, self.f = t_new, y_new, f_new
+        self._data = None
+
+    def dense(self):
+        """Interpolant data of the last step (``Q`` or DOP853's ``F``), built once per step."""
+        if self._data is None:
+            self._data, k = _dense(self.tab, self.d, self.fun, self.t_old, self.t, self.y_old,
+                                   self.y, self.f_old, self.f, self.h)
+            self.nfev += k
+        return self._data
+
+    def sol(self):
+        """The last step's interpolant ``sol(τ)`` (scalar -> (n,), 1-D -> (n, m)); its
+        data are computed now, so later changes of the state do not affect it."""
+        tab, data, t_old, t, y_old = self.tab, self.dense(), self.t_old, self.t, self.y_old
+        return lambda tt: _dense_eval(tab, data, t_old, t, y_old, tt)
+
+
+def run_scipy(p, f0, dense_output, ctrl=SCIPY, events=None):
+    """solve_ivp's loop (``ivp.py``) over ``ScipyRK``: output points, ``t_eval``, dense
+    output, and ``events`` (an ``EventTracker``; a terminal event ends the run at its root,
+    ``out.status = 1``)."""
+    tab, t_bound, direction = p.tab, p.t1, p.direction
+    rk = ScipyRK(tab, p.fun, p.t0, p.y0, f0, t_bound, p.rtol, p.atol, p.max_step,
+                 p.first_step, p.max_steps, ctrl)
+    out = Output(p, dense_output, "dop853" if tab.name == "dop853" else "poly")
+    out.history = rk.history
+    out.status, out.trunc_end = 0, None
+    te = p.t_eval
+    if te is not None:                                         # ivp.py: scipy's own t_eval walk
+        out.ts, out.ys = ([p.t0], [p.y0]) if p.t0 == t_bound else ([], [])
+        te_s = te if direction > 0 else te[::-1]
+        te_i = 0 if direction > 0 else len(te)
+    while direction * (rk.t - t_bound) < 0:                    # OdeSolver.step
+        rk.step()
+        t_old, t, y, h = rk.t_old, rk.t, rk.y, rk.h
         if dense_output:
-            data, k = _dense(tab, d, fun, t_old, t, y_old, y, f_old, f, h)
-            nfev += k
-            out.seg_t.append(t), out.seg_c.append(_coefficients(tab, data, y_old, t - t_old))
+            data = rk.dense()
+            out.seg_t.append(t)
+            out.seg_c.append(_coefficients(tab, data, rk.y_old, h))
+        sol = None
+        if events is not None:
+            t_stop, sol = events.after_step(t_old, t, y, rk.sol)
+            if t_stop is not None:
+                out.status = 1
+                t, y = t_stop, sol(t_stop)
+                if dense_output:                               # the step's polynomial
+                    out.seg_t[-1], out.trunc_end = t, rk.t     # still spans [t_old, rk.t]
         if te is None:
             out.ts.append(t), out.ys.append(y)
-            continue
-        if direction > 0:                                      # ivp.py: the t_eval walk
-            te_new = np.searchsorted(te_s, t, side="right")
-            step = te_s[te_i:te_new]
         else:
-            te_new = np.searchsorted(te_s, t, side="left")
-            step = te_s[te_new:te_i][::-1]
-        if step.size > 0:
-            if data is None:
-                data, k = _dense(tab, d, fun, t_old, t, y_old, y, f_old, f, h)
-                nfev += k
-            out.ts.extend(step), out.ys.extend(_dense_eval(tab, data, t_old, t, y_old, step).T)
-            te_i = te_new
-    out.counts = (nfev, n_acc, n_rej)
+            if direction > 0:                                  # ivp.py: the t_eval walk
+                te_new = np.searchsorted(te_s, t, side="right")
+                step = te_s[te_i:te_new]
+            else:
+                te_new = np.searchsorted(te_s, t, side="left")
+                step = te_s[te_new:te_i][::-1]
+            if step.size > 0:
+                if sol is None:
+                    sol = rk.sol()
+                out.ts.extend(step), out.ys.extend(sol(step).T)
+                te_i = te_new
+        if out.status == 1:
+            break
+    out.counts = (rk.nfev, rk.n_acc, rk.n_rej)
     return out

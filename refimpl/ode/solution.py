@@ -52,12 +52,14 @@ class Solution:
     nfev : right-hand-side evaluations (initial step selection included).
     n_steps : attempted steps (``n_accepted + n_rejected``).
     n_accepted, n_rejected : accepted and rejected steps.
-    status : 0 (reached ``t1``; failures raise ``SolverError`` instead).
+    status : 0 (reached ``t1``), 1 (a terminal event; failures raise ``SolverError``).
     message : str.
     sol : ``DenseSolution`` (callable ``sol(t)``) when ``dense_output=True``, else None.
     method : name of the tableau.
     controller : "default", "scipy", "hairer" or "torchdiffeq".
     history : ``StepHistory`` of every attempted step.
+    t_events, y_events : with ``events``: one array per event, its roots (k,) and the states
+        there (k,) + y0.shape; else None.
     """
     t: np.ndarray
     y: np.ndarray
@@ -71,6 +73,8 @@ class Solution:
     method: str
     controller: str = "default"
     history: StepHistory = None
+    t_events: list = None
+    y_events: list = None
 
     @property
     def success(self):

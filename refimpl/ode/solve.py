@@ -28,6 +28,7 @@ import numpy as np
 
 from . import errors as E
 from .dense import DenseSolution
+from .events import EventTracker
 from .fast import fast_eligible, solve_fast
 from .preset_hairer import run_hairer
 from .preset_scipy import run_scipy
@@ -36,12 +37,16 @@ from .stepper import run_adaptive, run_fixed
 from .solution import Solution, StepHistory
 from .validate import validate_solve_args
 
-__all__ = ["solve", "Solution", "StepHistory"]
+__all__ = ["solve", "Solution", "StepHistory", "MESSAGES"]
+
+#: scipy's status messages (``ivp.py::MESSAGES``)
+MESSAGES = {0: "The solver successfully reached the end of the integration interval.",
+            1: "A termination event occurred."}
 
 
 def solve(func, t_span, y0, args=(), *, method="dopri5", rtol=1e-7, atol=1e-9, t_eval=None,
           dense_output=False, first_step=None, max_step=np.inf, max_steps=100_000,
-          step_size=None, controller="default"):
+          step_size=None, controller="default", events=None):
     """Integrate ``dy/dt = func(t, y, *args)`` over ``t_span`` with an explicit RK method.
 
     Argument order follows ``scipy.integrate.solve_ivp`` (``func, t_span, y0``);
@@ -102,6 +107,12 @@ def solve(func, t_span, y0, args=(), *, method="dopri5", rtol=1e-7, atol=1e-9, t
         and the measured agreement in ``numerics/results/preset_agreement.md`` (also
         ``numerics/results/ode_differences.md``).
 
+    events : callable ``event(t, y, *args)`` or a sequence of them, with optional attributes
+        ``terminal`` (bool or a positive count) and ``direction`` (sign); located on the
+        dense output by scipy's method (``refimpl.ode.events``). Adaptive methods with
+        controller "default" or "scipy"; a terminal event ends the run at its root
+        (``status = 1``). Results in ``Solution.t_events`` / ``y_events``.
+
     Returns
     -------
     Solution
@@ -126,26 +137,41 @@ def solve(func, t_span, y0, args=(), *, method="dopri5", rtol=1e-7, atol=1e-9, t
     if not np.all(np.isfinite(f0)):
         raise E.SolverError("non-finite derivative func(t0, y0)", t=p.t0, h=math.nan, nfev=1,
                             n_steps=0, status=E.STATUS_NONFINITE)
-    if fast_eligible(p, dense_output):                   # numba-jitted func: fast/
+    tracker = None
+    if events is not None:
+        if p.fixed or p.controller not in ("default", "scipy"):
+            raise ValueError(f"events: supported for adaptive methods with controller "
+                             f"'default' or 'scipy', got method {p.tab.name!r}, controller "
+                             f"{p.controller!r}{' with step_size' if p.fixed else ''}")
+        tracker = EventTracker(events, p.t0, p.y0, p.args, wrap=lambda y: y.reshape(p.shape))
+    elif fast_eligible(p, dense_output):                 # numba-jitted func: fast/
         return solve_fast(p, f0)
     if p.fixed:
         out = run_fixed(p, f0, dense_output)
     elif p.controller == "scipy":
-        out = run_scipy(p, f0, dense_output)
+        out = run_scipy(p, f0, dense_output, events=tracker)
     elif p.controller == "hairer":
         out = run_hairer(p, f0, dense_output)
     elif p.controller == "torchdiffeq":
         out = run_torchdiffeq(p, f0, dense_output)
     else:
-        out = run_adaptive(p, f0, dense_output)
+        out = run_adaptive(p, f0, dense_output, events=tracker)
     y = np.array(out.ys).reshape((len(out.ts),) + p.shape)
     sol = None
     if dense_output:
         C = np.array(out.seg_c) if out.seg_c else p.y0[None, None]
-        sol = DenseSolution(out.seg_t, out.kind, C, p.shape)
+        t_ends = None
+        if getattr(out, "trunc_end", None) is not None:       # terminal event: last step cut
+            t_ends = np.array(out.seg_t[1:], dtype=np.float64)
+            t_ends[-1] = out.trunc_end
+        sol = DenseSolution(out.seg_t, out.kind, C, p.shape, t_ends=t_ends)
     nfev, n_acc, n_rej = out.counts
+    status = getattr(out, "status", E.STATUS_SUCCESS)
+    t_events = y_events = None
+    if tracker is not None:
+        t_events, y_events = tracker.results()
     return Solution(t=np.array(out.ts), y=y, nfev=nfev, n_steps=n_acc + n_rej,
-                    n_accepted=n_acc, n_rejected=n_rej, status=E.STATUS_SUCCESS,
-                    message="The solver successfully reached the end of the integration interval.",
-                    sol=sol, method=p.tab.name, controller=p.controller,
-                    history=StepHistory.from_records(out.history))
+                    n_accepted=n_acc, n_rejected=n_rej, status=status,
+                    message=MESSAGES[status], sol=sol, method=p.tab.name,
+                    controller=p.controller, history=StepHistory.from_records(out.history),
+                    t_events=t_events, y_events=y_events)

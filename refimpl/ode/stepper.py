@@ -54,6 +54,7 @@ class Output:
         self.dir, self.kind = p.direction, kind
         self.t_eval = None if p.t_eval is None else [float(v) for v in p.t_eval]
         self.history = []                       # (t, h, error norm, accepted) per attempt
+        self.status, self.trunc_end = 0, None   # 1 after a terminal event; its step's end
         self.counts = (0, 0, 0)                 # nfev, n_accepted, n_rejected
         self.ts, self.ys, self.j = [p.t0], [p.y0], 0
         if self.t_eval is not None:
@@ -95,7 +96,7 @@ class Output:
             self.seg_t.append(t_new), self.seg_c.append(C)
 
 
-def run_adaptive(p, f0, dense_output, ctrl=DEFAULT):
+def run_adaptive(p, f0, dense_output, ctrl=DEFAULT, events=None):
     tab, fun, t1, direction = p.tab, p.fun, p.t1, p.direction
     rtol, atol, max_step = p.rtol, p.atol, p.max_step
     n, s, fsal, q = p.y0.size, tab.n_stages, tab.fsal, tab.error_order
@@ -180,16 +181,27 @@ def run_adaptive(p, f0, dense_output, ctrl=DEFAULT):
             raise E.SolverError("non-finite state", t=t_new, h=h, nfev=nfev,
                                 n_steps=n_acc + n_rej, status=E.STATUS_NONFINITE,
                                 n_accepted=n_acc, n_rejected=n_rej)
-        if simple_out:
-            out.ts.append(t_new), out.ys.append(y_new)
-        elif not dense_output and direction * (out.next_te - t_new) > 0:
-            pass                                                  # no output time in this step
-        else:
-            C = None
-            if out.needs_dense(t_new):
+        C, t_end, y_end = None, t_new, y_new
+        if events is not None:                                    # refimpl.ode.events
+            def make_sol():
+                nonlocal C, nfev
                 C, k = step_coefficients(tab, K, y, y_new, K[0], f_new, h, t, fun)
                 nfev += k
-            out.add_step(t, t_new, y_new, C, h)
+                return lambda tau, C=C, t=t, h=h: eval_step(tab.dense, C, (tau - t) / h)
+            t_stop, sol = events.after_step(t, t_new, y_new, make_sol)
+            if t_stop is not None:                                # terminal: stop at the root
+                t_end, y_end, out.status, out.trunc_end = t_stop, sol(t_stop), 1, t_new
+        if simple_out:
+            out.ts.append(t_end), out.ys.append(y_end)
+        elif not dense_output and direction * (out.next_te - t_end) > 0:
+            pass                                                  # no output time in this step
+        else:
+            if C is None and out.needs_dense(t_end):
+                C, k = step_coefficients(tab, K, y, y_new, K[0], f_new, h, t, fun)
+                nfev += k
+            out.add_step(t, t_end, y_end, C, h)
+        if out.status == 1:
+            break
         h_abs = abs(h) * ctrl.factor(err, q, rejected)
         t, y, abs_y = t_new, y_new, abs_new
         YK[0], K[0] = y_new, f_new

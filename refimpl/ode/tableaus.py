@@ -39,7 +39,8 @@ import numpy as np
 from .butcher import ButcherTableau
 from .tableau_dop853 import DOP853
 
-__all__ = ["ButcherTableau", "get_tableau", "METHODS", "FIXED_METHODS", "ADAPTIVE_METHODS"]
+__all__ = ["ButcherTableau", "get_tableau", "METHODS", "FIXED_METHODS", "ADAPTIVE_METHODS",
+           "MORE_METHODS"]
 
 
 def _lower(rows):
@@ -132,6 +133,10 @@ FIXED_METHODS = ("euler", "midpoint", "heun", "rk4", "rk38")
 ADAPTIVE_METHODS = ("heun_euler", "bosh3", "dopri5", "tsit5", "dop853")
 METHODS = FIXED_METHODS + ADAPTIVE_METHODS
 
+# torchdiffeq's fehlberg2, heun3 and dopri8 (Prince & Dormand 1981): ``tableaus_more``
+from .tableaus_more import DOPRI8, FEHLBERG2, HEUN3, MORE_METHODS  # noqa: E402
+_TABLEAUS.update({t.name: t for t in (FEHLBERG2, HEUN3, DOPRI8)})
+
 
 def get_tableau(name):
     """The ``ButcherTableau`` called ``name`` (one of ``METHODS``); a tableau passes through."""
@@ -140,4 +145,5 @@ def get_tableau(name):
     try:
         return _TABLEAUS[name]
     except (KeyError, TypeError):
-        raise ValueError(f"method: expected one of {', '.join(METHODS)}, got {name!r}") from None
+        raise ValueError(f"method: expected one of {', '.join(METHODS)}, got {name!r} "
+                         f"(also available: {', '.join(MORE_METHODS)})") from None
