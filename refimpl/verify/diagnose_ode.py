@@ -77,7 +77,7 @@ def replay_error_norms(attempts, fun, y0, rtol, atol, error_weights=None):
     return errs
 
 
-def step_rule(attempts, errs, t1, n, max_factor=10.0):
+def step_rule(attempts, errs, t1, n, max_factor=10.0, parts=False):
     """Read the candidate's step-size rule off its accepted attempts; one sentence, or "".
 
     Uses every accepted attempt j that follows an accepted one (no "no growth after a
@@ -87,13 +87,14 @@ def step_rule(attempts, errs, t1, n, max_factor=10.0):
     accepted step). When at least 3/4
     of them follow one rule c·err^(-p) (p = 1/5, else 1/4) to 1e-6, c is the candidate's
     safety factor (or 0.9·n^(-1/10): an L2 norm) and the steps that fall short of it show
-    its growth cap; otherwise its error norm is not the reference's."""
-    notes = []
+    its growth cap; otherwise its error norm is not the reference's. parts=True returns the
+    notes on accept/reject decisions and on the update rule as two lists."""
+    dec, notes = [], []
     wrong = [j for j, ((_, _, acc), e) in enumerate(zip(attempts, errs))
              if abs(e - 1) > 1e-6 and bool(acc) != (e < 1)]
     if wrong:
         j = wrong[0]
-        notes.append(f"the candidate {'accepts' if attempts[j][2] else 'rejects'} attempt {j} (t = "
+        dec.append(f"the candidate {'accepts' if attempts[j][2] else 'rejects'} attempt {j} (t = "
                      f"{attempts[j][0]:.6g}) whose error norm is {errs[j]:.4g} in the reference's norm "
                      f"({len(wrong)} such attempts): its error norm or its acceptance test differs")
     ratios, es = [], []
@@ -108,7 +109,7 @@ def step_rule(attempts, errs, t1, n, max_factor=10.0):
         notes.append(f"growth cap (max factor): the candidate grows a step by {ratios.max():.4g}; the reference "
                      f"never by more than {max_factor:g}")
     if len(ratios) < 3:
-        return "; ".join(notes)
+        return (dec, notes) if parts else "; ".join(dec + notes)
     for p, what in ((0.2, "-1/5"), (0.25, "-1/4")):
         s = ratios * es ** p
         med = float(np.median(s))
@@ -130,19 +131,26 @@ def step_rule(attempts, errs, t1, n, max_factor=10.0):
             notes.append(f"over {n_ok} accepted steps the candidate's factor is {med:.4g}·err^(-1/5) with the "
                          f"reference's norm: {med:.4g} = 0.9·n^(-1/10) for n = {n}, i.e. an L2 error norm (sum "
                          "of squares) where the RMS (mean of squares) is meant")
+        elif p == 0.2 and abs(med - 0.9 * 1.5 ** 0.2) <= 1e-6:
+            notes.append(f"error estimate: over {n_ok} accepted steps the candidate's factor is {med:.4g}·err^(-1/5) "
+                         "with the reference's norm, i.e. 0.9·(c·err)^(-1/5) with c = 2/3: its embedded error "
+                         "weights are 2/3 of Dormand–Prince's (b_hat = (1951/21600, 0, 22642/50085, ...), as in torchdiffeq and "
+                         "diffrax), "
+                         "so it accepts steps with up to 1.5 times the reference's error")
         elif p == 0.2:
             notes.append(f"safety factor: over {n_ok} accepted steps the candidate's factor is {med:.4g}·err^(-1/5) "
-                         f"with the reference's error norm, a safety factor of {med:.3g} (the reference's: 0.9)")
+                         f"with the reference's error norm, a safety factor of {med:.3g} (the reference's: 0.9) — "
+                         f"or, equivalently, an error norm {(0.9 / med) ** 5:.4g} times the reference's")
         else:
             notes.append(f"exponent: over {n_ok} accepted steps the candidate's factor is {med:.4g}·err^{what}; "
                          "the reference's is 0.9·err^(-1/5), -1/(q+1) with q = 4 the order of the error estimate")
-        return "; ".join(notes)
+        return (dec, notes) if parts else "; ".join(dec + notes)
     s = ratios * es ** 0.2
     notes.append(f"error norm: with the reference's norm of the candidate's own steps its factor / err^(-1/5) "
                  f"varies from {s.min():.4g} to {s.max():.4g} over {len(s)} accepted steps (a constant would be a "
                  "safety factor), so its error norm is not the reference's RMS of "
                  "err / (atol + rtol·max(|y_old|, |y_new|)) (check the norm — RMS, not max — and the scale)")
-    return "; ".join(notes)
+    return (dec, notes) if parts else "; ".join(dec + notes)
 
 
 def _same(a, b, tol=1e-7):
@@ -217,34 +225,41 @@ def diagnose(arrays, meta, out, kind, fun=None):
         return " ".join(head + [where + "; growth cap after a rejection: the reference does not let the step "
                                 "grow on the attempt after a rejected one (factor capped at 1); the candidate "
                                 f"grows it by {ratio_c:.4g}"])
-    rule = ""
+    dec, rul = [], []
     if meta["controller"] in ("scipy", "torchdiffeq", "default") and fun is not None:
         from ..ode.preset_torchdiffeq import TD_C_ERROR
         errs = replay_error_norms(cand, fun, arrays["y0"], meta["rtol"], meta["atol"],
                                   TD_C_ERROR if meta["controller"] == "torchdiffeq" else None)
-        rule = step_rule(cand, errs, t1, len(arrays["y0"]))
-        if rule and not rule.startswith("on accepted steps"):
-            return " ".join(head + [where + "; " + rule])
+        dec, rul = step_rule(cand, errs, t1, len(arrays["y0"]), parts=True)
+    if rul and not rul[0].startswith("on accepted steps"):
+        return " ".join(head + [where + "; " + "; ".join(dec + rul)])
+    return " ".join(head + [where + "; " + "; ".join([_single_step(ep, ratio_r, ratio_c)] + dec + rul)])
+
+
+def _single_step(ep, ratio_r, ratio_c):
+    """The rule behind one differing step-size update (reference factor ratio_r, the
+    candidate's ratio_c, after an accepted attempt with error norm ep), when the candidate's
+    other steps do not show it."""
     base = ep ** -0.2 if ep > 0 else np.inf
     s_r, s_c = ratio_r / base, ratio_c / base
     p_c = np.log(ratio_c / 0.9) / -np.log(ep) if 0 < ep < 1 and ratio_c > 0 else np.nan
-    if abs(s_r - 0.9) < 0.02 and not rule and (abs(p_c - 0.25) < 1e-4 or abs(p_c - 1 / 6) < 1e-4):
-        return " ".join(head + [where + f"; exponent: with the previous error norm {ep:.4g} the candidate's factor "
-                                f"{ratio_c:.4g} is 0.9·err^(-{p_c:.4g}); the reference's is 0.9·err^(-1/5) = "
-                                f"{ratio_r:.4g}, -1/(q+1) with q = 4 the order of the error estimate"])
-    if np.isfinite(base) and abs(s_r - 0.9) < 0.02 and abs(s_c - 0.9) < 0.01 and not rule:
-        return " ".join(head + [where + f"; error norm: the candidate's factor {ratio_c:.6g} is 0.9·err^(-1/5) "
-                                f"for an error norm {(ratio_c / 0.9) ** -5:.6g}, the reference's is {ep:.6g}: "
-                                "the candidate's norm differs slightly (RMS vs max over components, or the "
-                                "scale atol + rtol·max(|y_old|, |y_new|))"])
-    if np.isfinite(base) and abs(s_r - 0.9) < 0.02 and 0.3 < s_c < 1.0 and not rule:
-        return " ".join(head + [where + f"; safety factor: with the previous error norm {ep:.4g} the reference's "
-                                f"factor is 0.9·err^(-1/5) = {ratio_r:.4g}; the candidate's {ratio_c:.4g} implies a "
-                                f"safety factor of {s_c:.3g}"])
+    if abs(s_r - 0.9) < 0.02 and (abs(p_c - 0.25) < 1e-4 or abs(p_c - 1 / 6) < 1e-4):
+        return (f"exponent: with the previous error norm {ep:.4g} the candidate's factor {ratio_c:.4g} is "
+                f"0.9·err^(-{p_c:.4g}); the reference's is 0.9·err^(-1/5) = {ratio_r:.4g}, -1/(q+1) with q = 4 the "
+                "order of the error estimate")
+    if np.isfinite(base) and abs(s_r - 0.9) < 0.02 and abs(s_c - 0.9 * 1.5 ** 0.2) < 1e-6:
+        return (f"error estimate: the candidate's factor {ratio_c:.6g} is 0.9·(c·err)^(-1/5) with c = 2/3 for the "
+                f"previous error norm {ep:.4g}: embedded error weights 2/3 of Dormand–Prince's (b_hat = "
+                "(1951/21600, 0, 22642/50085, ...), as in torchdiffeq and diffrax)")
+    if np.isfinite(base) and abs(s_r - 0.9) < 0.02 and abs(s_c - 0.9) < 0.01:
+        return (f"error norm: the candidate's factor {ratio_c:.6g} is 0.9·err^(-1/5) for an error norm "
+                f"{(ratio_c / 0.9) ** -5:.6g}, the reference's is {ep:.6g}: the candidate's norm differs slightly "
+                "(RMS vs max over components, or the scale atol + rtol·max(|y_old|, |y_new|))")
+    if np.isfinite(base) and abs(s_r - 0.9) < 0.02 and 0.3 < s_c < 1.0:
+        return (f"safety factor: with the previous error norm {ep:.4g} the reference's factor is 0.9·err^(-1/5) = "
+                f"{ratio_r:.4g}; the candidate's {ratio_c:.4g} implies a safety factor of {s_c:.3g}")
     if abs(ratio_r - 10.0) <= 1e-9 * 10 and ratio_c < ratio_r and np.isfinite(base) and 0.9 * base > ratio_c * (1 + 1e-6):
-        return " ".join(head + [where + f"; growth cap (max factor): the reference grows this step by its cap 10 "
-                                f"(0.9·err^(-1/5) = {0.9 * base:.4g} with the previous error norm {ep:.4g}), the "
-                                f"candidate by {ratio_c:.4g}: a lower cap" + (f" ({rule})" if rule else "")])
-    return " ".join(head + [where + f"; the step-size update differs (previous error norm {ep:.4g}; reference factor "
-                            f"{ratio_r:.4g}, candidate {ratio_c:.4g}): check the growth cap (max factor), the "
-                            "exponent -1/(q+1) and any PI term" + (f" ({rule})" if rule else "")])
+        return (f"growth cap (max factor): the reference grows this step by its cap 10 (0.9·err^(-1/5) = "
+                f"{0.9 * base:.4g} with the previous error norm {ep:.4g}), the candidate by {ratio_c:.4g}: a lower cap")
+    return (f"the step-size update differs (previous error norm {ep:.4g}; reference factor {ratio_r:.4g}, candidate "
+            f"{ratio_c:.4g}): check the growth cap (max factor), the exponent -1/(q+1) and any PI term")

@@ -50,6 +50,12 @@ def _max_norm(self, K, h, scale):
     return np.max(np.abs(K.T @ self.d["E"] * h / scale))
 
 
+def _torchdiffeq_error_weights(self, K, h, scale):
+    """Shampine's/torchdiffeq's/diffrax's embedded weights in scipy's RK45."""
+    from refimpl.ode.preset_torchdiffeq import TD_C_ERROR
+    return ps.scipy_norm(K.T @ TD_C_ERROR * h / scale)
+
+
 def _factor_exponent_quarter(self, err, exponent, rejected_before):
     return _factor(self, err, -0.25, rejected_before)
 
@@ -64,6 +70,7 @@ SCIPY_PERTURBED = {
     "exponent -1/4": (dict(factor=_factor_exponent_quarter), ps.ScipyController, r"exponent: .*err\^(-1/4|\(-0\.25\))"),
     "L2 norm": (dict(error_norm=_l2_norm), ps.ScipyRK, r"L2 error norm"),
     "max norm": (dict(error_norm=_max_norm), ps.ScipyRK, r"error norm: |norm differs slightly"),
+    "2/3 error weights": (dict(error_norm=_torchdiffeq_error_weights), ps.ScipyRK, r"2/3 of Dormand–Prince's"),
 }
 
 
@@ -82,7 +89,7 @@ def test_each_changed_scipy_rule_is_named_in_every_failing_case(vec, rule):
     assert rc == 1 and n_fail >= 2 and len(diags) == n_fail
     for d in diags:
         assert re.search(pattern, d), (rule, d)
-    if rule in ("L2 norm", "max norm", "max factor"):                     # not mistaken for a safety factor
+    if rule in ("L2 norm", "max norm", "max factor", "2/3 error weights"):                     # not mistaken for a safety factor
         assert not any("safety factor of" in d for d in diags), diags
 
 
