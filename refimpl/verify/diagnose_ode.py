@@ -12,7 +12,8 @@ sets it:
 * same h, other accept/reject decision — the error norm (RMS over components, scaled by
   atol + rtol·max(|y_old|, |y_new|) in scipy/torchdiffeq/refimpl);
 * the step landing on t1 in one and not the other — last-step clipping;
-* the step after a rejection — the shrink rule (and "no growth right after a rejection");
+* the step after a rejection — the shrink rule, its floor min_factor = 0.2 (and "no growth
+  right after a rejection");
 * otherwise the step-size update h_new = h·min(max_factor, safety·err^(−1/5)). One step
   cannot tell a safety factor from an error norm, so the candidate's own attempts are
   replayed (`replay_error_norms`: a Dormand–Prince step from y0 along its (t, h) sequence,
@@ -108,6 +109,14 @@ def step_rule(attempts, errs, t1, n, max_factor=10.0, parts=False):
     if len(ratios) and ratios.max() > max_factor * (1 + 1e-9):
         notes.append(f"growth cap (max factor): the candidate grows a step by {ratios.max():.4g}; the reference "
                      f"never by more than {max_factor:g}")
+    if len(ratios):                                   # a largest factor reached twice or more is a cap
+        top = ratios.max()
+        at_top = np.abs(ratios - top) <= 1e-9 * top
+        if at_top.sum() >= 2:
+            if abs(top - max_factor) > 1e-9 * max_factor:
+                notes.append(f"growth cap (max factor): the candidate grows the step by at most {top:.4g} "
+                             f"({at_top.sum()} steps at that cap); the reference's cap is {max_factor:g}")
+            ratios, es = ratios[~at_top], es[~at_top]
     if len(ratios) < 3:
         return (dec, notes) if parts else "; ".join(dec + notes)
     for p, what in ((0.2, "-1/5"), (0.25, "-1/4")):
@@ -207,24 +216,9 @@ def diagnose(arrays, meta, out, kind, fun=None):
                                 f"is {er:.6g}; it accepts iff {'< 1' if meta['controller'] == 'scipy' else '<= 1'})"
                                 " or the acceptance test differs. Check the norm: RMS over components of "
                                 "err / (atol + rtol * max(|y_old|, |y_new|))"])
-    lands_r, lands_c = _same(tr + hr, t1, 1e-12), _same(tc + hc, t1, 1e-12)
-    if lands_r != lands_c:
-        return " ".join(head + [where + "; last-step clipping: the " + ("reference" if lands_r else "candidate")
-                                + " shortens this step to land exactly on t1"])
     _, hp, ep, ap = ref[k - 1]
     ratio_r, ratio_c = hr / hp, hc / hp
-    if not ap:
-        extra = ""
-        if k >= 2 and not ref[k - 1][3] and ratio_c > 1 >= ratio_r:
-            extra = " (the candidate grows the step right after a rejection; the reference does not)"
-        return " ".join(head + [where + f"; step after a rejection (error norm {ep:.4g}): reference factor "
-                                f"{ratio_r:.4g}, candidate {ratio_c:.4g}{extra}. The shrink rule "
-                                "h·max(min_factor, safety·err^(-1/5)) and its constants differ"])
-    prev_rejected = k >= 2 and not ref[k - 2][3]
-    if prev_rejected and ratio_c > 1 and ratio_r <= 1 + 1e-12:
-        return " ".join(head + [where + "; growth cap after a rejection: the reference does not let the step "
-                                "grow on the attempt after a rejected one (factor capped at 1); the candidate "
-                                f"grows it by {ratio_c:.4g}"])
+    # the candidate's update rule read off all its accepted steps, when the problem is known
     dec, rul = [], []
     if meta["controller"] in ("scipy", "torchdiffeq", "default") and fun is not None:
         from ..ode.preset_torchdiffeq import TD_C_ERROR
@@ -233,7 +227,46 @@ def diagnose(arrays, meta, out, kind, fun=None):
         dec, rul = step_rule(cand, errs, t1, len(arrays["y0"]), parts=True)
     if rul and not rul[0].startswith("on accepted steps"):
         return " ".join(head + [where + "; " + "; ".join(dec + rul)])
-    return " ".join(head + [where + "; " + "; ".join([_single_step(ep, ratio_r, ratio_c)] + dec + rul)])
+    tail = "".join("; " + x for x in dec + rul)
+    after_rejection = ap and k >= 2 and not ref[k - 2][3]
+    if after_rejection and ratio_c > 1 and ratio_r <= 1 + 1e-12:
+        return " ".join(head + [where + "; growth cap after a rejection: the reference does not let the step "
+                                "grow on the attempt after a rejected one (factor capped at 1); the candidate "
+                                f"grows it by {ratio_c:.4g}" + tail])
+    lands_r, lands_c = _same(tr + hr, t1, 1e-12), _same(tc + hc, t1, 1e-12)
+    if lands_r != lands_c:
+        return " ".join(head + [where + "; last-step clipping: the " + ("reference" if lands_r else "candidate")
+                                + " shortens this step to land exactly on t1" + tail])
+    if not ap:
+        return " ".join(head + [where + "; " + _after_rejection(ep, ratio_r, ratio_c, len(arrays["y0"])) + tail])
+    return " ".join(head + [where + "; " + _single_step(ep, ratio_r, ratio_c) + tail])
+
+
+def _known_multiple(s_c, n):
+    """A phrase for an implied safety factor s_c that a known error-norm convention explains."""
+    if n > 1 and abs(s_c - 0.9 * n ** -0.1) <= 1e-6:
+        return (f" = 0.9·n^(-1/10) for n = {n}: an L2 error norm where the RMS is meant (on one step, also a max "
+                "norm with a single component dominating the error)")
+    if abs(s_c - 0.9 * 1.5 ** 0.2) <= 1e-6:
+        return " = 0.9·(2/3)^(-1/5): embedded error weights 2/3 of Dormand–Prince's (as in torchdiffeq, diffrax)"
+    return ""
+
+
+def _after_rejection(ep, ratio_r, ratio_c, n=1):
+    """The rule behind a differing step after a rejected attempt with error norm ep."""
+    raw = 0.9 * ep ** -0.2 if ep > 0 else 0.0
+    if abs(ratio_r - 0.2) <= 1e-9 and raw < 0.2 and not _same(ratio_c, ratio_r, 1e-9):
+        how = (f"its factor {ratio_c:.4g} is 0.9·err^(-1/5) itself: no floor (or one below {ratio_c:.4g})"
+               if _same(ratio_c, raw, 1e-9) else f"it shrinks by {ratio_c:.4g}")
+        return (f"min factor: after the rejected attempt (error norm {ep:.4g}) the reference shrinks by its floor "
+                f"0.2 (0.9·err^(-1/5) = {raw:.4g} is below it); the candidate: {how}")
+    s_c = ratio_c / ep ** -0.2 if ep > 0 else np.nan
+    if _same(ratio_r, raw, 1e-9) and ratio_c > 0.2 * (1 + 1e-9) and 0.3 < s_c < 1.5:
+        return (f"safety factor: after the rejected attempt (error norm {ep:.4g}) the reference shrinks by "
+                f"0.9·err^(-1/5) = {ratio_r:.4g}, the candidate by {ratio_c:.4g}, a safety factor of {s_c:.4g}"
+                + (_known_multiple(s_c, n) or f" (or an error norm {(0.9 / s_c) ** 5:.4g} times the reference's)"))
+    return (f"step after a rejection (error norm {ep:.4g}): reference factor {ratio_r:.4g}, candidate "
+            f"{ratio_c:.4g}. The shrink rule h·max(min_factor, safety·err^(-1/5)) and its constants differ")
 
 
 def _single_step(ep, ratio_r, ratio_c):

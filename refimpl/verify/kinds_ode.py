@@ -39,6 +39,10 @@ PROBLEMS = {
                lambda t, y, w: np.array([y[1], -y[0] + np.sin(w * t)])),
     "arenstorf": ("Hairer I eq. (0.1): the restricted three-body orbit, mu = 0.012277471", {},
                   lambda t, y: arenstorf(t, y)),
+    "switch": ("y0' = a if t < ts else b; y1' = -c y1  (a kink at ts: the step across it is rejected with an "
+               "error norm above (0.9/0.2)^5, so the shrink floor min_factor = 0.2 binds)",
+               {"a": 1.0, "b": -4.0, "ts": 1.3, "c": 0.05},
+               lambda t, y, a, b, ts, c: np.array([a if t < ts else b, -c * y[1]])),
     "lorenz": ("sigma (y1 - y0); y0 (rho - y2) - y1; y0 y1 - beta y2 with sigma 10, rho 28, beta 8/3", {},
                lambda t, y: lorenz(t, y)),
 }
@@ -53,6 +57,7 @@ _SETUPS = [
     ("forced", [0.0, 1.0], (0.0, 12.0), 1e-6, 1e-9),
     ("arenstorf", ARENSTORF_Y0.tolist(), (0.0, float(ARENSTORF_T)), 1e-7, 1e-10),
     ("lorenz", [1.0, 1.0, 1.0], (0.0, 2.0), 1e-6, 1e-9),
+    ("switch", [1.0, 1.0], (0.0, 3.0), 1e-6, 1e-9),
 ]
 
 # kind -> (refimpl method, controller, what it replays)
