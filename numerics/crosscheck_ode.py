@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))      # this checkout's refimpl, in any venv
 
 from refimpl.verify import run_verify, write_vectors  # noqa: E402
 
