@@ -25,9 +25,16 @@ sets it:
 """
 import numpy as np
 
-__all__ = ["reconstruct_attempts", "replay_error_norms", "step_rule", "diagnose", "DOPRI5_C"]
+from ..ode.tableaus import get_tableau
+
+__all__ = ["reconstruct_attempts", "replay_error_norms", "step_rule", "diagnose", "DOPRI5_C", "STAGE_TIMES"]
 
 DOPRI5_C = np.array([1 / 5, 3 / 10, 4 / 5, 8 / 9, 1.0, 1.0])   # stages evaluated per attempt (FSAL)
+#: per method, the times (in units of h) of the evaluations one attempt makes, in order: DOP853
+#: (scipy) evaluates its 11 stages after the first and f(t + h, y_new); its dense output (3 more
+#: evaluations per step that holds a t_eval point) fits no attempt and is skipped
+STAGE_TIMES = {"dopri5": DOPRI5_C,
+               "dop853": np.r_[get_tableau("dop853").c[1:12], 1.0]}
 
 
 def reconstruct_attempts(eval_times, t0, c=DOPRI5_C, tol=1e-9):
@@ -173,13 +180,14 @@ def diagnose(arrays, meta, out, kind, fun=None):
     head = []
     if nfev != nfev_ref:
         head.append(f"nfev {nfev} vs reference {nfev_ref}.")
-    if meta["method"] != "dopri5":
-        return " ".join(head + ["(step reconstruction is implemented for dopri5-type kinds only; "
+    if meta["method"] not in STAGE_TIMES:
+        return " ".join(head + [f"(step reconstruction is implemented for {sorted(STAGE_TIMES)} only; "
                                 "compare the step history in the case's .npz by hand)"])
+    c, q1 = STAGE_TIMES[meta["method"]], {"dopri5": 5, "dop853": 8}[meta["method"]]
     t0, t1 = arrays["t_span"]
     ref = list(zip(arrays["history_t"], arrays["history_h"], arrays["history_error_norm"],
                    arrays["history_accepted"]))
-    cand = reconstruct_attempts(out["eval_times"], t0)
+    cand = reconstruct_attempts(out["eval_times"], t0, c=c)
     if not cand:
         return " ".join(head + ["could not reconstruct the candidate's steps from its calls of fun "
                                 "(not a Dormand–Prince 5(4) stage pattern)"])
@@ -220,7 +228,7 @@ def diagnose(arrays, meta, out, kind, fun=None):
     ratio_r, ratio_c = hr / hp, hc / hp
     # the candidate's update rule read off all its accepted steps, when the problem is known
     dec, rul = [], []
-    if meta["controller"] in ("scipy", "torchdiffeq", "default") and fun is not None:
+    if meta["controller"] in ("scipy", "torchdiffeq", "default") and meta["method"] == "dopri5" and fun is not None:
         from ..ode.preset_torchdiffeq import TD_C_ERROR
         errs = replay_error_norms(cand, fun, arrays["y0"], meta["rtol"], meta["atol"],
                                   TD_C_ERROR if meta["controller"] == "torchdiffeq" else None)
@@ -238,61 +246,62 @@ def diagnose(arrays, meta, out, kind, fun=None):
         return " ".join(head + [where + "; last-step clipping: the " + ("reference" if lands_r else "candidate")
                                 + " shortens this step to land exactly on t1" + tail])
     if not ap:
-        return " ".join(head + [where + "; " + _after_rejection(ep, ratio_r, ratio_c, len(arrays["y0"])) + tail])
-    return " ".join(head + [where + "; " + _single_step(ep, ratio_r, ratio_c) + tail])
+        return " ".join(head + [where + "; " + _after_rejection(ep, ratio_r, ratio_c, len(arrays["y0"]), q1) + tail])
+    return " ".join(head + [where + "; " + _single_step(ep, ratio_r, ratio_c, q1) + tail])
 
 
-def _known_multiple(s_c, n):
-    """A phrase for an implied safety factor s_c that a known error-norm convention explains."""
-    if n > 1 and abs(s_c - 0.9 * n ** -0.1) <= 1e-6:
-        return (f" = 0.9·n^(-1/10) for n = {n}: an L2 error norm where the RMS is meant (on one step, also a max "
-                "norm with a single component dominating the error)")
-    if abs(s_c - 0.9 * 1.5 ** 0.2) <= 1e-6:
+def _known_multiple(s_c, n, q1=5):
+    """A phrase for an implied safety factor s_c that a known error-norm convention explains
+    (q1 = q + 1: the update's exponent is -1/q1)."""
+    if n > 1 and abs(s_c - 0.9 * n ** (-0.5 / q1)) <= 1e-6:
+        return (f" = 0.9·n^(-1/{2 * q1}) for n = {n}: an L2 error norm where the RMS is meant (on one step, also a "
+                "max norm with a single component dominating the error)")
+    if q1 == 5 and abs(s_c - 0.9 * 1.5 ** 0.2) <= 1e-6:
         return " = 0.9·(2/3)^(-1/5): embedded error weights 2/3 of Dormand–Prince's (as in torchdiffeq, diffrax)"
     return ""
 
 
-def _after_rejection(ep, ratio_r, ratio_c, n=1):
+def _after_rejection(ep, ratio_r, ratio_c, n=1, q1=5):
     """The rule behind a differing step after a rejected attempt with error norm ep."""
-    raw = 0.9 * ep ** -0.2 if ep > 0 else 0.0
+    raw = 0.9 * ep ** (-1 / q1) if ep > 0 else 0.0
     if abs(ratio_r - 0.2) <= 1e-9 and raw < 0.2 and not _same(ratio_c, ratio_r, 1e-9):
-        how = (f"its factor {ratio_c:.4g} is 0.9·err^(-1/5) itself: no floor (or one below {ratio_c:.4g})"
+        how = (f"its factor {ratio_c:.4g} is 0.9·err^(-1/{q1}) itself: no floor (or one below {ratio_c:.4g})"
                if _same(ratio_c, raw, 1e-9) else f"it shrinks by {ratio_c:.4g}")
         return (f"min factor: after the rejected attempt (error norm {ep:.4g}) the reference shrinks by its floor "
-                f"0.2 (0.9·err^(-1/5) = {raw:.4g} is below it); the candidate: {how}")
-    s_c = ratio_c / ep ** -0.2 if ep > 0 else np.nan
+                f"0.2 (0.9·err^(-1/{q1}) = {raw:.4g} is below it); the candidate: {how}")
+    s_c = ratio_c / ep ** (-1 / q1) if ep > 0 else np.nan
     if _same(ratio_r, raw, 1e-9) and ratio_c > 0.2 * (1 + 1e-9) and 0.3 < s_c < 1.5:
         return (f"safety factor: after the rejected attempt (error norm {ep:.4g}) the reference shrinks by "
-                f"0.9·err^(-1/5) = {ratio_r:.4g}, the candidate by {ratio_c:.4g}, a safety factor of {s_c:.4g}"
-                + (_known_multiple(s_c, n) or f" (or an error norm {(0.9 / s_c) ** 5:.4g} times the reference's)"))
+                f"0.9·err^(-1/{q1}) = {ratio_r:.4g}, the candidate by {ratio_c:.4g}, a safety factor of {s_c:.4g}"
+                + (_known_multiple(s_c, n, q1) or f" (or an error norm {(0.9 / s_c) ** q1:.4g} times the reference's)"))
     return (f"step after a rejection (error norm {ep:.4g}): reference factor {ratio_r:.4g}, candidate "
-            f"{ratio_c:.4g}. The shrink rule h·max(min_factor, safety·err^(-1/5)) and its constants differ")
+            f"{ratio_c:.4g}. The shrink rule h·max(min_factor, safety·err^(-1/{q1})) and its constants differ")
 
 
-def _single_step(ep, ratio_r, ratio_c):
+def _single_step(ep, ratio_r, ratio_c, q1=5):
     """The rule behind one differing step-size update (reference factor ratio_r, the
     candidate's ratio_c, after an accepted attempt with error norm ep), when the candidate's
     other steps do not show it."""
-    base = ep ** -0.2 if ep > 0 else np.inf
+    base = ep ** (-1 / q1) if ep > 0 else np.inf
     s_r, s_c = ratio_r / base, ratio_c / base
     p_c = np.log(ratio_c / 0.9) / -np.log(ep) if 0 < ep < 1 and ratio_c > 0 else np.nan
-    if abs(s_r - 0.9) < 0.02 and (abs(p_c - 0.25) < 1e-4 or abs(p_c - 1 / 6) < 1e-4):
+    if abs(s_r - 0.9) < 0.02 and (abs(p_c - 1 / (q1 - 1)) < 1e-4 or abs(p_c - 1 / (q1 + 1)) < 1e-4):
         return (f"exponent: with the previous error norm {ep:.4g} the candidate's factor {ratio_c:.4g} is "
-                f"0.9·err^(-{p_c:.4g}); the reference's is 0.9·err^(-1/5) = {ratio_r:.4g}, -1/(q+1) with q = 4 the "
+                f"0.9·err^(-{p_c:.4g}); the reference's is 0.9·err^(-1/{q1}) = {ratio_r:.4g}, -1/(q+1) with q = {q1 - 1} the "
                 "order of the error estimate")
-    if np.isfinite(base) and abs(s_r - 0.9) < 0.02 and abs(s_c - 0.9 * 1.5 ** 0.2) < 1e-6:
-        return (f"error estimate: the candidate's factor {ratio_c:.6g} is 0.9·(c·err)^(-1/5) with c = 2/3 for the "
+    if q1 == 5 and np.isfinite(base) and abs(s_r - 0.9) < 0.02 and abs(s_c - 0.9 * 1.5 ** 0.2) < 1e-6:
+        return (f"error estimate: the candidate's factor {ratio_c:.6g} is 0.9·(c·err)^(-1/{q1}) with c = 2/3 for the "
                 f"previous error norm {ep:.4g}: embedded error weights 2/3 of Dormand–Prince's (b_hat = "
                 "(1951/21600, 0, 22642/50085, ...), as in torchdiffeq and diffrax)")
     if np.isfinite(base) and abs(s_r - 0.9) < 0.02 and abs(s_c - 0.9) < 0.01:
-        return (f"error norm: the candidate's factor {ratio_c:.6g} is 0.9·err^(-1/5) for an error norm "
-                f"{(ratio_c / 0.9) ** -5:.6g}, the reference's is {ep:.6g}: the candidate's norm differs slightly "
+        return (f"error norm: the candidate's factor {ratio_c:.6g} is 0.9·err^(-1/{q1}) for an error norm "
+                f"{(ratio_c / 0.9) ** -q1:.6g}, the reference's is {ep:.6g}: the candidate's norm differs slightly "
                 "(RMS vs max over components, or the scale atol + rtol·max(|y_old|, |y_new|))")
     if np.isfinite(base) and abs(s_r - 0.9) < 0.02 and 0.3 < s_c < 1.0:
-        return (f"safety factor: with the previous error norm {ep:.4g} the reference's factor is 0.9·err^(-1/5) = "
+        return (f"safety factor: with the previous error norm {ep:.4g} the reference's factor is 0.9·err^(-1/{q1}) = "
                 f"{ratio_r:.4g}; the candidate's {ratio_c:.4g} implies a safety factor of {s_c:.3g}")
     if abs(ratio_r - 10.0) <= 1e-9 * 10 and ratio_c < ratio_r and np.isfinite(base) and 0.9 * base > ratio_c * (1 + 1e-6):
-        return (f"growth cap (max factor): the reference grows this step by its cap 10 (0.9·err^(-1/5) = "
+        return (f"growth cap (max factor): the reference grows this step by its cap 10 (0.9·err^(-1/{q1}) = "
                 f"{0.9 * base:.4g} with the previous error norm {ep:.4g}), the candidate by {ratio_c:.4g}: a lower cap")
     return (f"the step-size update differs (previous error norm {ep:.4g}; reference factor {ratio_r:.4g}, candidate "
             f"{ratio_c:.4g}): check the growth cap (max factor), the exponent -1/(q+1) and any PI term")

@@ -12,7 +12,7 @@ import pytest
 from refimpl.ode import preset_scipy as ps
 from refimpl.ode.preset_torchdiffeq import TorchdiffeqController
 from refimpl.verify import read_case, run_verify, write_vectors
-from refimpl.verify.adapters import refimpl_scipy_rk45, refimpl_torchdiffeq_dopri5
+from refimpl.verify.adapters import refimpl_scipy_dop853, refimpl_scipy_rk45, refimpl_torchdiffeq_dopri5
 from refimpl.verify.diagnose_ode import reconstruct_attempts, replay_error_norms, step_rule
 
 
@@ -21,6 +21,7 @@ def vec(tmp_path_factory):
     d = tmp_path_factory.mktemp("vectors_ode")
     write_vectors(d, only="ode-solve/scipy", log=lambda s: None)
     write_vectors(d / "td", only="ode-solve/torchdiffeq", log=lambda s: None)
+    write_vectors(d / "d853", only="ode-solve/scipy-dop853", log=lambda s: None)
     return d
 
 
@@ -167,3 +168,25 @@ def test_reconstruction_skips_the_initial_step_probe(vec):
     assert len(out["eval_times"]) == int(arrays["nfev"])               # f(t0), the probe, 6 per attempt
     att = reconstruct_attempts(out["eval_times"], arrays["t_span"][0])
     np.testing.assert_array_equal([a[0] for a in att], arrays["history_t"])
+
+
+@pytest.mark.parametrize("changes, pattern", [(dict(SAFETY=0.8), r"err\^\(-1/8\).*safety factor of 0\.8\b"),
+                                              (dict(factor=_factor_no_cap_after_rejection),
+                                               r"growth cap after a rejection")])
+def test_dop853_steps_are_reconstructed_and_diagnosed(vec, changes, pattern):
+    """DOP853's 12 evaluations per attempt (its dense output's 3 skipped), exponent -1/8."""
+    rc, diags, n_fail = _failing_diagnoses("ode-solve/scipy-dop853",
+                                           _patched(ps.ScipyController, refimpl_scipy_dop853, **changes), vec / "d853")
+    assert rc == 1 and len(diags) == n_fail >= 5
+    for d in diags:
+        assert re.search(pattern, d) and "implemented for" not in d, d
+
+
+def test_dop853_reconstruction_recovers_the_reference_history(vec):
+    from refimpl.verify.diagnose_ode import STAGE_TIMES
+    from refimpl.verify.kinds_ode import KINDS
+    arrays, meta = read_case(vec / "d853", "ode-solve/scipy-dop853", "02-vanderpol-rtol0.0001")
+    out = KINDS["ode-solve/scipy-dop853"].run(refimpl_scipy_dop853, arrays, meta)
+    att = reconstruct_attempts(out["eval_times"], arrays["t_span"][0], c=STAGE_TIMES["dop853"])
+    np.testing.assert_allclose([a[1] for a in att], arrays["history_h"], rtol=1e-12)
+    assert [a[2] for a in att] == arrays["history_accepted"].tolist() and not all(arrays["history_accepted"])
