@@ -4,9 +4,10 @@ rule explains it.
 The candidate returns only (ys, nfev), so its steps are reconstructed from the times at which
 it called `fun`: a Dormand–Prince 5(4) attempt from t with step h evaluates the (FSAL) stages
 at t + c_i h, c = (1/5, 3/10, 4/5, 8/9, 1, 1); the next attempt starts at t + h if this one
-was accepted, at t again if it was rejected. Those attempts are compared with the reference
-history (t, h, error_norm, accepted) and the first difference is explained by the rule that
-sets it:
+was accepted, at t again if it was rejected. DOP853 (scipy) is read the same way from its 12
+evaluations per attempt (`STAGE_TIMES`), with the exponent -1/8 in the rules below. Those
+attempts are compared with the reference history (t, h, error_norm, accepted) and the first
+difference is explained by the rule that sets it:
 
 * attempt 0 — the initial step selection;
 * same h, other accept/reject decision — the error norm (RMS over components, scaled by
