@@ -126,6 +126,8 @@ def write_vectors(out, only=None, log=print):
 
 def run_verify(kind_name, candidate_spec, vectors, log=print):
     """Run a candidate on every case of a kind; returns the exit code (0 all pass, 1 any fails).
+    A case on which the candidate raises NotImplementedError is skipped (a candidate may
+    implement part of a kind, e.g. one gradient mode of odeint-grad); 1 if every case is.
     Raises BadCall (exit 2) for a bad call and VectorError for a bad vector folder."""
     kind = get_kind(kind_name)
     cand = resolve_candidate(candidate_spec)
@@ -133,7 +135,7 @@ def run_verify(kind_name, candidate_spec, vectors, log=print):
         raise BadCall(f"--vectors: expected a folder written by `refimpl vectors`, got {str(vectors)!r}")
     read_index(vectors)
     names = case_names(vectors, kind_name)
-    n_fail = 0
+    n_fail = n_skip = 0
     call = _signature_checked(cand, candidate_spec, kind)
     for case in names:
         arrays, meta = read_case(vectors, kind_name, case)
@@ -143,6 +145,10 @@ def run_verify(kind_name, candidate_spec, vectors, log=print):
             out = kind.run(call, arrays, meta)
         except (BadCall, VectorError):
             raise
+        except NotImplementedError as e:                          # the candidate opts out of this case
+            n_skip += 1
+            log(f"SKIP  {kind_name}/{case}: the candidate raised NotImplementedError ({e})")
+            continue
         except Exception as e:                                    # noqa: BLE001  (the candidate's own failure)
             res = CaseResult(False, float("inf"), f"candidate raised {type(e).__name__}: {e}")
         else:
@@ -152,8 +158,12 @@ def run_verify(kind_name, candidate_spec, vectors, log=print):
             f"(<= 1 passes){'; ' + res.message if res.message else ''}")
         if res.diagnosis:
             log("      diagnosis: " + res.diagnosis.replace("\n", "\n      "))
-    log(f"{kind_name}: {len(names) - n_fail} of {len(names)} cases pass")
-    return 0 if n_fail == 0 else 1
+    n_run = len(names) - n_skip
+    log(f"{kind_name}: {n_run - n_fail} of {n_run} cases pass" + (f" ({n_skip} skipped: NotImplementedError)"
+                                                                   if n_skip else ""))
+    if n_run == 0:
+        log(f"{kind_name}: nothing was verified (every case skipped)")
+    return 0 if n_fail == 0 and n_run > 0 else 1
 
 
 class _Strict(dict):

@@ -3,6 +3,7 @@ never reported as a failing candidate (exit 1)."""
 import json
 import shutil
 
+import numpy as np
 import pytest
 
 from refimpl import cli
@@ -63,7 +64,6 @@ def test_an_incomplete_case_file_is_a_bad_vector_folder(vec, tmp_path, capsys):
 
 
 def test_a_case_missing_an_array_is_a_bad_vector_folder(vec, tmp_path, capsys):
-    import numpy as np
     d = tmp_path / "v"
     shutil.copytree(vec, d)
     p = d / "hutchinson/1-D5-gaussian.npz"
@@ -78,3 +78,22 @@ def test_a_case_missing_an_array_is_a_bad_vector_folder(vec, tmp_path, capsys):
 def test_successive_only_calls_add_up_in_the_index(vec):
     from refimpl.verify import read_index
     assert set(read_index(vec)["kinds"]) == {"ode-solve/scipy", "hutchinson", "tcvae-mig"}
+
+
+def only_gaussian_probes(W1, b1, W2, z, eps):
+    """Implements the Gaussian-probe cases only; opts out of the others."""
+    from refimpl.verify.kinds_trace import reference
+    if not np.all(np.abs(eps) == 1.0):
+        return reference(W1, b1, W2, z, eps)
+    raise NotImplementedError("Rademacher probes")
+
+
+def nothing_implemented(W1, b1, W2, z, eps):
+    raise NotImplementedError
+
+
+def test_not_implemented_cases_are_skipped_not_failed(vec, capsys):
+    rc, out, err = _verify("hutchinson", "only_gaussian_probes", vec, capsys)
+    assert rc == 0 and out.count("SKIP") == 2 and "1 of 1 cases pass (2 skipped" in out
+    rc, out, err = _verify("hutchinson", "nothing_implemented", vec, capsys)
+    assert rc == 1 and "nothing was verified" in out
