@@ -12,7 +12,7 @@ from refimpl.verify.kinds_vi import reference_gradient
 @pytest.fixture(scope="module")
 def vec(tmp_path_factory):
     d = tmp_path_factory.mktemp("vectors_est")
-    for kind in ("vi-gradients", "hutchinson", "tcvae-mss", "kfac", "odeint-grad"):
+    for kind in ("vi-gradients", "hutchinson", "tcvae-mss", "tcvae-mig", "kfac", "odeint-grad"):
         write_vectors(d, only=kind, log=lambda s: None)
     return d
 
@@ -131,3 +131,28 @@ def test_odeint_time_gradient_is_located(vec):
     assert rc == 1 and len(fails) == 6
     assert all("g_t" in f and "g_y0" not in f for f in fails)
     assert all("gradient w.r.t. the output times" in d for d in diags)
+
+
+# --- tcvae-mig ---------------------------------------------------------------------------
+
+def mig_ten_bins(codes, factors):
+    from refimpl.tcvae import mig_histogram
+    return mig_histogram(codes, factors, n_bins=10)
+
+
+def mig_over_log_values(codes, factors):
+    from refimpl.tcvae.mig import _discrete_mi
+    binned = np.stack([np.digitize(c, np.histogram_bin_edges(c, bins=20)[:-1]) for c in codes.T], 1)
+    gaps = []
+    for k in range(factors.shape[1]):
+        v = factors[:, k]
+        mi = sorted(_discrete_mi(binned[:, d], v) for d in range(codes.shape[1]))
+        gaps.append((mi[-1] - mi[-2]) / np.log(len(np.unique(v))))
+    return float(np.mean(gaps))
+
+
+@pytest.mark.parametrize("cand, pattern", [("mig_ten_bins", "10 bins per latent"),
+                                           ("mig_over_log_values", "log of the factor's number of values")])
+def test_mig_conventions_are_named(vec, cand, pattern):
+    rc, fails, diags = _diagnoses("tcvae-mig", cand, vec)
+    assert rc == 1 and len(fails) >= 2 and len(diags) == len(fails) and all(pattern in d for d in diags), diags
