@@ -73,6 +73,16 @@ def flow_log_weights(params, log_joint, mean, log_std, eps_z, eps_v):
 
     mean, log_std (B, D) of q(z_0|x); eps_z, eps_v (S, B, D) standard normal noise;
     log_joint (S, B, D) -> (S, B). Mean over S is the bound; logsumexp − log S its IWAE."""
+    lj, neg_ent = flow_terms(params, log_joint, mean, log_std, eps_z, eps_v)
+    return lj - neg_ent
+
+
+__all__ += ["flow_terms"]
+
+
+def flow_terms(params, log_joint, mean, log_std, eps_z, eps_v):
+    """(log p(x, z_K), log q(z_K, v_K|x) − log r(v_K|x, z_K)), each (S, B): the bound's two
+    parts, so training can anneal the second (the paper's warm-up)."""
     z0 = mean + anp.exp(log_std) * eps_z
     v0 = eps_v
     zK, vK, logdet = flow_forward(params, z0, v0)
@@ -80,4 +90,4 @@ def flow_log_weights(params, log_joint, mean, log_std, eps_z, eps_v):
     D = zK.shape[-1]
     log_r = _log_normal(vK, h[..., D:], h[..., :D])           # r(v_K | z_K): mean and log std from the MLP
     log_q = _log_normal(z0, mean, log_std) + _log_normal(v0, 0.0, 0.0) - logdet
-    return log_joint(zK) + log_r - log_q
+    return log_joint(zK), log_q - log_r

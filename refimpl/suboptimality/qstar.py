@@ -16,9 +16,10 @@ summed loss is each datapoint's own gradient); the stopping rule watches the bat
 """
 import numpy as np
 from autograd import grad
+from autograd.misc import flatten
 from scipy.special import logsumexp
 
-__all__ = ["optimize_local_ffg", "bounds_ffg", "log_normal_diag"]
+__all__ = ["optimize_local", "optimize_local_ffg", "bounds_ffg", "log_normal_diag"]
 
 LOG_2PI = float(np.log(2 * np.pi))
 
@@ -39,46 +40,53 @@ def _neg_elbo_sum(params, log_joint, eps):
     return -anp.sum(anp.mean(log_joint(z), axis=0) + ent)
 
 
+def optimize_local(neg_bound_sum, params0, draw_noise, rng, *, lr=1e-3, check_every=100, patience=10,
+                   max_steps=50_000):
+    """Adam on neg_bound_sum(params, noise) from params0 (any autograd container), with the
+    evaluation code's stopping rule. draw_noise(rng) -> the noise of one step. Returns
+    (params, info) with info = dict(steps, stopped (by the rule, not the cap), history)."""
+    if check_every < 1 or patience < 1 or max_steps < check_every:
+        raise ValueError(f"check_every, patience, max_steps: expected >= 1, >= 1, >= check_every, got "
+                         f"{check_every}, {patience}, {max_steps}")
+    x, unflatten = flatten(params0)
+    g = grad(lambda xf, noise: neg_bound_sum(unflatten(xf), noise))
+    m, v = np.zeros_like(x), np.zeros_like(x)
+    b1, b2, e = 0.9, 0.999, 1e-8
+    best, since, acc, hist, step = np.inf, 0, 0.0, [], 0
+    while step < max_steps:
+        noise = draw_noise(rng)
+        acc += float(neg_bound_sum(unflatten(x), noise))
+        gr = g(x, noise)
+        step += 1
+        m = b1 * m + (1 - b1) * gr                         # Adam (Kingma & Ba 2015, Alg. 1)
+        v = b2 * v + (1 - b2) * gr ** 2
+        x = x - lr * (m / (1 - b1 ** step)) / (np.sqrt(v / (1 - b2 ** step)) + e)
+        if step % check_every == 0:
+            hist.append(acc / check_every)
+            acc = 0.0
+            if hist[-1] < best:
+                best, since = hist[-1], 0
+            else:
+                since += 1
+                if since >= patience:
+                    return unflatten(x), dict(steps=step, stopped=True, history=hist)
+    return unflatten(x), dict(steps=step, stopped=False, history=hist)
+
+
 def optimize_local_ffg(log_joint, mean0, log_std0, rng, *, lr=1e-3, n_samples=10, check_every=100, patience=10,
                        max_steps=50_000):
     """Optimise a diagonal Gaussian per datapoint from (mean0, log_std0) (B, D).
 
     Returns (mean, log_std, info) with info = dict(steps, stopped (bool: by the rule, not
-    the step cap), history (mean loss per check))."""
+    the step cap), history (mean loss per check, summed over datapoints))."""
     mean0, log_std0 = np.asarray(mean0, float), np.asarray(log_std0, float)
     if mean0.ndim != 2 or mean0.shape != log_std0.shape:
         raise ValueError(f"mean0, log_std0: expected equal shapes (B, D), got {mean0.shape}, {log_std0.shape}")
-    if check_every < 1 or patience < 1 or max_steps < check_every:
-        raise ValueError(f"check_every, patience, max_steps: expected >= 1, >= 1, >= check_every, got "
-                         f"{check_every}, {patience}, {max_steps}")
-    g = grad(_neg_elbo_sum)
-    x = [mean0.copy(), log_std0.copy()]
-    m = [np.zeros_like(a) for a in x]
-    v = [np.zeros_like(a) for a in x]
-    b1, b2, e = 0.9, 0.999, 1e-8
-    B = mean0.shape[0]
-    best, since, acc, hist = np.inf, 0, 0.0, []
-    step = 0
-    while step < max_steps:
-        eps = rng.standard_normal((n_samples,) + mean0.shape)
-        gr = g(x, log_joint, eps)
-        acc += float(_neg_elbo_sum(x, log_joint, eps)) / B
-        step += 1
-        for k in range(2):                       # Adam (Kingma & Ba 2015, Alg. 1)
-            m[k] = b1 * m[k] + (1 - b1) * gr[k]
-            v[k] = b2 * v[k] + (1 - b2) * gr[k] ** 2
-            x[k] = x[k] - lr * (m[k] / (1 - b1 ** step)) / (np.sqrt(v[k] / (1 - b2 ** step)) + e)
-        if step % check_every == 0:
-            avg = acc / check_every
-            hist.append(avg)
-            acc = 0.0
-            if avg < best:
-                best, since = avg, 0
-            else:
-                since += 1
-                if since >= patience:
-                    return x[0], x[1], dict(steps=step, stopped=True, history=hist)
-    return x[0], x[1], dict(steps=step, stopped=False, history=hist)
+    (mean, log_std), info = optimize_local(
+        lambda p, eps: _neg_elbo_sum(p, log_joint, eps), (mean0.copy(), log_std0.copy()),
+        lambda r: r.standard_normal((n_samples,) + mean0.shape), rng, lr=lr, check_every=check_every,
+        patience=patience, max_steps=max_steps)
+    return mean, log_std, info
 
 
 def bounds_ffg(log_joint, mean, log_std, rng, n=5000, chunk=500):
