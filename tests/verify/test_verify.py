@@ -26,10 +26,13 @@ def test_regeneration_is_byte_identical_and_needs_no_pickle(vec, tmp_path):
     write_vectors(tmp_path, log=lambda s: None)
     a, b = _files(vec), _files(tmp_path)
     assert a.keys() == b.keys() and all(a[k] == b[k] for k in a)
+    import zipfile
     for name in a:
         if name.endswith(".npz"):
             with np.load(Path(vec) / name, allow_pickle=False) as z:       # arrays only
                 assert all(z[k].dtype != object for k in z.files)
+            with zipfile.ZipFile(Path(vec) / name) as zf:                  # no wall-clock in the bytes
+                assert {i.date_time for i in zf.infolist()} == {(1980, 1, 1, 0, 0, 0)}
 
 
 def test_round_trip_of_a_case(vec):
