@@ -227,3 +227,14 @@ def test_evidence_trees_python_twin_passes_and_a_wrong_limit_is_located(vec):
     assert run_verify("evidence-chains", f"{__name__}:ec_python_twin", vec, log=lambda s: None) == 0
     rc, text = _lines("evidence-chains", f"{__name__}:ec_no_halving", vec)
     assert rc == 1 and "first difference at node" in text and "evidence limit" in text
+
+
+def miscounting_rk45(fun, t_span, y0, *, rtol, atol, t_eval):
+    from refimpl.verify.adapters import scipy_rk45
+    ys, nfev = scipy_rk45(fun, t_span, y0, rtol=rtol, atol=atol, t_eval=t_eval)
+    return ys, nfev + 1                                   # right solution, wrong evaluation count
+
+
+def test_a_wrong_evaluation_count_fails_even_with_the_right_solution(vec):
+    rc, text = _lines("ode-solve/scipy", f"{__name__}:miscounting_rk45", vec)
+    assert rc == 1 and text.count("FAIL") == 8 and "agreement 0 " in text
