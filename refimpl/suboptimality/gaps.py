@@ -24,6 +24,7 @@ from autograd import grad
 from autograd.misc.optimizers import adam
 
 from ..mcmc.ais import ais, sigmoid_schedule
+from ..nn import mlp2d
 from ..vi.vae import bernoulli_loglik, decoder_logits, encoder, init_vae
 from .flow import flow_log_weights, flow_terms, init_flow
 from .qstar import bounds_ffg, log_normal_diag, optimize_local
@@ -43,10 +44,13 @@ def init_model(rng, x_dim, z_dim, hidden=(200, 200), kind="ffg", flow_steps=2, f
 
 
 def log_joint_fn(params, x):
-    """z (S, B, D) -> log p(x_b, z) (S, B) for the batch x (B, P)."""
+    """z (S, B, D) -> log p(x_b, z) (S, B) for the batch x (B, P). The decoder runs on the
+    (S·B, D) rows through `refimpl.nn.mlp2d` (= `refimpl.vi.vae.decoder_logits`, tanh, with
+    plain-matmul VJPs)."""
     def lj(z):
-        return (anp.sum(-0.5 * z ** 2 - 0.5 * LOG_2PI, axis=-1)
-                + bernoulli_loglik(x, decoder_logits(params, z)))
+        S, B, D = z.shape
+        logits = anp.reshape(mlp2d(params["dec"], anp.reshape(z, (S * B, D)), "tanh"), (S, B, -1))
+        return anp.sum(-0.5 * z ** 2 - 0.5 * LOG_2PI, axis=-1) + bernoulli_loglik(x, logits)
     return lj
 
 

@@ -15,7 +15,7 @@ summed loss is each datapoint's own gradient); the stopping rule watches the bat
 `log_joint(z)` maps (S, B, D) -> (S, B): log p(x_b, z_{s,b}) for datapoint b.
 """
 import numpy as np
-from autograd import grad
+from autograd import grad, value_and_grad
 from autograd.misc import flatten
 from scipy.special import logsumexp
 
@@ -49,14 +49,14 @@ def optimize_local(neg_bound_sum, params0, draw_noise, rng, *, lr=1e-3, check_ev
         raise ValueError(f"check_every, patience, max_steps: expected >= 1, >= 1, >= check_every, got "
                          f"{check_every}, {patience}, {max_steps}")
     x, unflatten = flatten(params0)
-    g = grad(lambda xf, noise: neg_bound_sum(unflatten(xf), noise))
+    vg = value_and_grad(lambda xf, noise: neg_bound_sum(unflatten(xf), noise))
     m, v = np.zeros_like(x), np.zeros_like(x)
     b1, b2, e = 0.9, 0.999, 1e-8
     best, since, acc, hist, step = np.inf, 0, 0.0, [], 0
     while step < max_steps:
         noise = draw_noise(rng)
-        acc += float(neg_bound_sum(unflatten(x), noise))
-        gr = g(x, noise)
+        val, gr = vg(x, noise)
+        acc += float(val)
         step += 1
         m = b1 * m + (1 - b1) * gr                         # Adam (Kingma & Ba 2015, Alg. 1)
         v = b2 * v + (1 - b2) * gr ** 2
