@@ -71,3 +71,8 @@ from .scipy_classes import DOP853, RK23, RK45, OdeSolution  # noqa: E402
 from .scipy_ivp import OdeResult, solve_ivp  # noqa: E402
 
 __all__ += ["solve_ivp", "OdeResult", "OdeSolution", "RK23", "RK45", "DOP853"]
+
+# --- torchdiffeq drop-in (refimpl/ode/torchdiffeq_api.py) ---
+from .torchdiffeq_api import TORCHDIFFEQ_METHODS, torchdiffeq_odeint  # noqa: E402
+
+__all__ += ["torchdiffeq_odeint", "TORCHDIFFEQ_METHODS"]
