@@ -135,3 +135,37 @@ def test_bad_arguments_name_themselves():
                       (dict(rtol=-1.0), "rtol")]:
         with pytest.raises(ValueError, match=match):
             odeint(f, Y0, T, **kw)
+
+
+def _ball(params):
+    import autograd.numpy as anp
+    h0, v0 = params[0], params[1]
+    return odeint(lambda t, y: anp.stack([y[1], -9.81 + 0 * y[0]]), anp.stack([h0, v0]),
+                  np.array([0.0, 1.0]), event_fn=lambda t, y: y[0], rtol=1e-10, atol=1e-12)
+
+
+def test_event_time_gradient_closed_form_falling_ball():
+    # t* = (v0 + s)/g, s = sqrt(v0² + 2 g h0); v(t*) = -s   [implicit function theorem]
+    p, g = np.array([10.0, 3.0]), 9.81
+    s = np.sqrt(p[1] ** 2 + 2 * g * p[0])
+    et, ys = _ball(p)
+    assert abs(et - (p[1] + s) / g) < 1e-12
+    np.testing.assert_allclose(autograd.grad(lambda q: _ball(q)[0])(p),
+                               [1 / s, (1 + p[1] / s) / g], rtol=1e-8)
+    np.testing.assert_allclose(autograd.grad(lambda q: _ball(q)[1][1, 1])(p),
+                               [-g / s, -p[1] / s], rtol=1e-8)
+
+
+def test_event_gradient_check_grads_nonlinear():
+    # damped pendulum with a parameter in the dynamics and in the event: first time the
+    # angle falls to 0.2 + c; gradient of (t*, y*) against finite differences
+    import autograd.numpy as anp
+    from autograd.test_util import check_grads
+
+    def loss(q):
+        k, c = q[0], q[1]
+        fun = lambda t, y: anp.stack([y[1], -anp.sin(y[0]) - k * y[1]])   # noqa: E731
+        et, ys = odeint(fun, anp.stack([1.0 + 0 * k, 0.0 * k]), np.array([0.0, 1.0]),
+                        event_fn=lambda t, y: y[0] - 0.2 - c, rtol=1e-11, atol=1e-13)
+        return et + 0.3 * ys[1, 1]
+    check_grads(loss, modes=["rev"], order=1)(np.array([0.3, 0.1]))
