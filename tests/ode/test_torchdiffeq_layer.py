@@ -50,12 +50,14 @@ def test_fixed_step_methods_match_torchdiffeq_to_rounding(td, method, options):
                                td(method, options, nonlinear=True), rtol=0, atol=1e-13)
 
 
-@pytest.mark.parametrize("method", ["dopri5", "dopri8", "bosh3", "fehlberg2", "adaptive_heun"])
-def test_adaptive_methods_meet_the_tolerance_like_torchdiffeq(td, method):
-    ys = odeint(f, Y0, T, method=method, rtol=1e-8, atol=1e-10)
+@pytest.mark.parametrize("method, rtol", [("dopri5", 1e-8), ("dopri8", 1e-8), ("bosh3", 1e-8),
+                                          ("fehlberg2", 1e-6), ("adaptive_heun", 1e-6)])
+def test_adaptive_methods_meet_the_tolerance_like_torchdiffeq(td, method, rtol):
+    # (the order-2 pairs at rtol 1e-6: at 1e-8 adaptive_heun takes ~10^5 steps)
+    ys = odeint(f, Y0, T, method=method, rtol=rtol, atol=rtol / 100)
     err = np.abs(ys - EXACT).max()
-    err_td = np.abs(td(method, rtol=1e-8, atol=1e-10) - EXACT).max()
-    assert err < 5 * max(err_td, 1e-8), (err, err_td)
+    err_td = np.abs(td(method, rtol=rtol, atol=rtol / 100) - EXACT).max()
+    assert err < 5 * max(err_td, rtol), (err, err_td)
     assert ys.shape == (len(T), 2) and np.array_equal(ys[0], Y0)
 
 
