@@ -51,7 +51,7 @@ import warnings
 
 import autograd.numpy as anp
 import numpy as np
-from autograd.tracer import getval
+from autograd.tracer import getval, isbox
 
 from .control import rms_norm
 from .events import EventTracker
@@ -91,8 +91,11 @@ def _state(y0):
         y = to_flat(y0)
         return y, shapes, to_user, to_flat
     shape = np.shape(getval(y0))
-    y = anp.ravel(anp.asarray(y0, dtype=float) if not hasattr(y0, "_value") else y0)
-    return y, None, (lambda v: anp.reshape(v, shape)), (lambda v: anp.ravel(v))
+    y = anp.ravel(y0 if isbox(y0) else np.asarray(y0, dtype=float))
+
+    def to_flat(v):                                   # func may return a list (of boxes)
+        return anp.ravel(v if isbox(v) or isinstance(v, np.ndarray) else anp.array(v))
+    return y, None, (lambda v: anp.reshape(v, shape)), to_flat
 
 
 def _tolerance(name, tol, shapes, state_shape):

@@ -171,3 +171,14 @@ def test_event_gradient_check_grads_nonlinear():
                         event_fn=lambda t, y: y[0] - 0.2 - c, rtol=1e-11, atol=1e-13)
         return et + 0.3 * ys[1, 1]
     check_grads(loss, modes=["rev"], order=1)(np.array([0.3, 0.1]))
+
+
+def test_gradient_wrt_a_parameter_func_closes_over():
+    # y'' = -a y, y(0) = 1: y(1) = cos(sqrt(a)), d/da = -sin(sqrt(a)) / (2 sqrt(a));
+    # func returns a list, as torchdiffeq users' tuples/lists often are
+    def y1(a):
+        return odeint(lambda t, y: [a * y[1], -y[0]], np.array([1.0, 0.0]),
+                      np.linspace(0, 1, 3), rtol=1e-10, atol=1e-12)[-1, 0]
+    a = 1.7
+    assert abs(y1(a) - np.cos(np.sqrt(a))) < 1e-9
+    assert abs(autograd.grad(y1)(a) + np.sin(np.sqrt(a)) / (2 * np.sqrt(a))) < 1e-8
