@@ -8,6 +8,7 @@ diagnosis when it fails). Kinds live in `refimpl/verify/kinds_*.py` and are foun
 importing refimpl.verify imports no paper package.
 """
 import importlib
+import inspect
 import sys
 import time
 from dataclasses import dataclass, field
@@ -96,12 +97,19 @@ def resolve_candidate(spec):
 
 
 def write_vectors(out, only=None, log=print):
-    """Write every kind's cases (or only the kinds whose name starts with `only`) under `out`.
-    Returns the index dict (also written as out/index.json)."""
-    names = [k for k in kinds() if only is None or k.startswith(only)]
+    """Write every kind's cases (or only the kind `only`, or else the kinds whose name starts
+    with `only`) under `out`.
+    Returns the index dict (also written as out/index.json; with `only`, the kinds an
+    existing index.json lists are kept, so successive --only calls add up)."""
+    names = [only] if only in KIND_MODULES else [k for k in kinds() if only is None or k.startswith(only)]
     if not names:
         raise BadCall(f"--only: expected a kind or a kind prefix among {kinds()}, got {only!r}")
     index = {"refimpl_version": __version__, "kinds": {}}
+    if only is not None and (Path(out) / "index.json").is_file():    # --only adds to an existing folder
+        try:
+            index["kinds"] = {k: v for k, v in read_index(out)["kinds"].items() if k in KIND_MODULES}
+        except VectorError:
+            pass
     for name in names:
         kind = get_kind(name)
         t0 = time.perf_counter()
@@ -126,11 +134,14 @@ def run_verify(kind_name, candidate_spec, vectors, log=print):
     read_index(vectors)
     names = case_names(vectors, kind_name)
     n_fail = 0
+    call = _signature_checked(cand, candidate_spec, kind)
     for case in names:
         arrays, meta = read_case(vectors, kind_name, case)
+        where = Path(vectors) / kind_name / case
+        arrays, meta = _Strict(arrays, f"{where}.npz", "array"), _Strict(meta, f"{where}.json", "key")
         try:
-            out = kind.run(cand, arrays, meta)
-        except BadCall:
+            out = kind.run(call, arrays, meta)
+        except (BadCall, VectorError):
             raise
         except Exception as e:                                    # noqa: BLE001  (the candidate's own failure)
             res = CaseResult(False, float("inf"), f"candidate raised {type(e).__name__}: {e}")
@@ -145,8 +156,43 @@ def run_verify(kind_name, candidate_spec, vectors, log=print):
     return 0 if n_fail == 0 else 1
 
 
+class _Strict(dict):
+    """A case's arrays or meta: a missing entry is a malformed vector file (VectorError naming
+    the file and the entry), not a failure of the candidate."""
+
+    def __init__(self, d, where, what):
+        super().__init__(d)
+        self.where, self.what = where, what
+
+    def __missing__(self, key):
+        raise VectorError(f"{self.where}: expected the {self.what} {key!r} (the case file is incomplete, or "
+                          f"written by another refimpl version: regenerate with `refimpl vectors`)")
+
+
+def _signature_checked(cand, spec, kind):
+    """The candidate, called through a check that the kind's call binds to its signature: a
+    candidate with another signature is a bad call (exit 2), not a failing case."""
+    try:
+        sig = inspect.signature(cand)
+    except (TypeError, ValueError):                               # builtins without a signature
+        return cand
+
+    def call(*args, **kwargs):
+        try:
+            sig.bind(*args, **kwargs)
+        except TypeError as e:
+            lines = [ln.strip() for ln in kind.contract.splitlines()]
+            want = next((ln for ln in lines if ln.startswith("candidate(") or ": candidate(" in ln), lines[0])
+            raise BadCall(f"CANDIDATE: {spec} cannot be called as {kind.name} calls it ({e}); expected "
+                          f"{want} (the kind's contract: index.json)") from None
+        return cand(*args, **kwargs)
+    return call
+
+
 def check_array(out, name, shape, what):
     """The candidate's output `name` as a float array of `shape`, else BadCall naming it."""
+    if out is None:
+        raise BadCall(f"candidate: expected {what} as a numeric array of shape {shape}, got None")
     try:
         a = np.asarray(out, dtype=float)
     except (TypeError, ValueError):

@@ -131,7 +131,7 @@ def _make(kind):
             agree = float("inf")
         passed = out["nfev"] == nfev_ref and agree <= 1.0
         msg = f"nfev {out['nfev']} (reference {nfev_ref})"
-        diag = "" if passed else diagnose(arrays, meta, out, kind)
+        diag = "" if passed else diagnose(arrays, meta, out, kind, problem_rhs(meta["problem"], meta["params"]))
         return CaseResult(passed, agree, msg, diag)
 
     return Kind(kind, __doc__.split("Kinds")[0].strip(), make_cases, run, compare,

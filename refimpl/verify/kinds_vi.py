@@ -87,19 +87,56 @@ def compare(arrays, meta, out):
     return CaseResult(False, agree, "", _diagnose(arrays, meta, out, got, ref))
 
 
+_HINTS = {("stl", "total"): " — the score term ∇_φ log q is kept: hold q's parameters constant inside log q "
+                            "(stop-gradient)",
+          ("iwae-stl", "iwae-total"): " — the score term is kept inside the IWAE weights",
+          ("iwae-dreg", "iwae-stl"): " — the DReG squared normalised weights are missing"}
+
+
+def _elbo_variants(tm, tls, qm, qls, eps):
+    """Gradients (D + D,) of common mistakes / other conventions for the ELBO estimators."""
+    import autograd.numpy as anp
+    from ..vi._common import diag_normal_logpdf
+
+    def logp(z):
+        return diag_normal_logpdf(z, tm, tls)
+
+    def path_p(m, s):                                   # E[log p(z(φ))] only: log q dropped
+        return anp.mean(logp(m + anp.exp(s) * eps))
+
+    def stop_z(m, s):                                   # log q(stop(z); φ): z detached, φ live
+        z = qm + np.exp(qls) * eps
+        return anp.mean(logp(m + anp.exp(s) * eps) - diag_normal_logpdf(z, m, s))
+
+    g = lambda f: np.concatenate([grad(f, 0)(qm, qls), grad(f, 1)(qm, qls)])       # noqa: E731
+    score_q = np.concatenate([np.mean(eps, 0) / np.exp(qls), np.mean(eps ** 2 - 1, 0)])  # mean_k ∇_φ log q(z_k)
+    return {"score-explicit": lambda ref: ref - score_q,
+            "path-p": lambda ref: g(path_p),
+            "stop-z": lambda ref: g(stop_z)}
+
+
 def _diagnose(arrays, meta, out, got, ref):
     close = lambda a, b: np.allclose(a, b, rtol=1e-7, atol=1e-9)                      # noqa: E731
     args = (arrays["target_mean"], arrays["target_log_std"], arrays["q_mean"], arrays["q_log_std"], arrays["eps"])
-    for other in ESTIMATORS:
-        if other != meta["estimator"]:
+    est = meta["estimator"]
+    hinted = [o for (e, o) in _HINTS if e == est]
+    for other in hinted + [o for o in ESTIMATORS if o not in hinted]:
+        if other != est:
             g = np.concatenate(reference_gradient(other, *args))
             if close(got, g):
-                hint = {("stl", "total"): " — the score term ∇_φ log q is kept: hold q's parameters constant "
-                                          "inside log q (stop-gradient)",
-                        ("iwae-stl", "iwae-total"): " — the score term is kept inside the IWAE weights",
-                        ("iwae-dreg", "iwae-stl"): " — the DReG squared normalised weights are missing"}
                 return (f"convention, not arithmetic: the candidate computes the '{other}' estimator where "
-                        f"'{meta['estimator']}' was asked{hint.get((meta['estimator'], other), '')}")
+                        f"'{est}' was asked{_HINTS.get((est, other), '')}")
+    if not est.startswith("iwae-"):
+        v = _elbo_variants(*args)
+        if est == "score" and close(got, v["score-explicit"](ref)):
+            return ("convention: the score-function estimator with the explicit term -E[∇_φ log q(z)] kept "
+                    "(mean zero, so unbiased either way); the kit's 'score' drops it: "
+                    "mean_k (log p - log q)(z_k) ∇_φ log q(z_k) with z held fixed")
+        if close(got, v["stop-z"](ref)):
+            return ("bug: z is detached inside log q while q's parameters stay live — the opposite of STL, "
+                    "which keeps z live and holds the parameters of log q constant (STL eq. 8)")
+        if close(got, v["path-p"](ref)):
+            return ("bug: only ∇ log p(z(φ)) — the log q term (the entropy) was dropped from the objective")
     K = meta["K"]
     for f, what in ((K, "a sum over the K samples instead of their mean"), (1 / K, "a mean where a sum is meant"),
                     (-1, "the gradient of the negative bound (a loss) instead of the bound")):

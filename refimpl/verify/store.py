@@ -59,6 +59,8 @@ def read_case(root, kind, name):
         meta = json.loads(Path(f"{base}.json").read_text())
     except (OSError, ValueError) as e:
         raise VectorError(f"{base}.json: expected a readable JSON case file ({e})") from None
+    if not isinstance(meta, dict):
+        raise VectorError(f"{base}.json: expected a JSON object, got {type(meta).__name__}")
     try:
         with np.load(f"{base}.npz", allow_pickle=False) as z:
             arrays = {k: z[k] for k in z.files}
