@@ -1,7 +1,7 @@
 """VAEs with factorised-Gaussian or flow encoders, and the paper's decomposition of the
 inference gap.
 
-[Suboptimality Sec. 3, Table 2] for a trained model and datapoint x:
+[Suboptimality Sec. 3] (its [Suboptimality Table 2] in shape) for a trained model and datapoint x:
 
     log p̂(x) = max(AIS, IWAE-n under q, under q*_FFG, under q*_flow)   (so log p̂ ≥ every L)
     approximation gap = log p̂(x) − L[q*],   amortization gap = L[q*] − L[q],
