@@ -71,7 +71,7 @@ def main():
         loss.backward()
         return loss
 
-    l_ours, l_theirs = float(ours_step()[0]), float(theirs_step())
+    l_ours, l_theirs = float(ours_step()[0]), float(theirs_step().detach())
     ours_step(), theirs_step()                                   # warm-up (numba compiled)
     t_o, t_t = _median_ratio(ours_step, theirs_step, args.repeats)
 

@@ -140,6 +140,21 @@ CLAIMS = {
         _pairs(r"[^/]+/coldstart/(k\d+)/evidence_chains/rmse",
                "synthetic/coldstart/{}/evidence_chains/rmse",
                "synthetic/coldstart/{}/mf_als_fold_in/rmse"))],
+    "evidence-chains-online": [
+        Claim("online learning: ratings absorbed without retraining lower the error on the next ones",
+              "qualitative (Sec. 1)",
+              _pairs(r"online/(evidence_chains)/rmse", "online/{}/rmse", "online/evidence_chains_static/rmse")),
+        Claim("... at least as well as MF with fold-in of the touched users and items", "—",
+              _pairs(r"online/(evidence_chains)/rmse", "online/{}/rmse", "online/mf_fold_in/rmse"))],
+    "tcvae-mig": [Claim(
+        "β-TCVAE's MIG above β-VAE's at matched β (Fig. 4, dSprites)", "β-TCVAE above at every β > 1",
+        _pairs(r"tcvae/(beta(?!1/)[^/]+)/mig_sampled", "tcvae/{}/mig_sampled", "betavae/{}/mig_sampled",
+               smaller=False))],
+    "tcvae-decomposition": [
+        Claim("β-TCVAE penalises the TC: its total correlation ends below β-VAE's at the same β",
+              "Sec. 4", _pairs(r"(tcvae)/tc", "tcvae/tc", "betavae/tc")),
+        Claim("... and keeps more index-code MI (β-VAE penalises it too)", "Sec. 4",
+              _pairs(r"(tcvae)/mi", "tcvae/mi", "betavae/mi", smaller=False))],
 }
 
 

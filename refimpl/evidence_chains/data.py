@@ -20,7 +20,8 @@ import scipy.sparse as sp
 
 from ..io import DataError
 
-__all__ = ["Ratings", "Graph", "synthetic", "read_udata", "read_ratings_csv", "load", "split", "make_graph",
+__all__ = ["Ratings", "Graph", "synthetic", "read_udata", "read_ratings_csv", "load", "split", "split_temporal",
+           "make_graph",
            "top_by_count", "concat"]
 
 
@@ -258,6 +259,26 @@ def split(data, rng, test_frac=0.1):
         raise ValueError(f"data: {len(data)} ratings with test_frac={test_frac} give an empty "
                          "train or test set")
     return data.subset(np.sort(perm[n_test:])), data.subset(np.sort(perm[:n_test]))
+
+
+def split_temporal(data, times, test_frac=0.1):
+    """(train, test): each user's most recent ratings (the last ceil(test_frac · n_u) by
+    timestamp, ties by row order) are the test set, the rest train — how a recommender is
+    used: past ratings predict future ones. Users with a single rating stay in train."""
+    times = np.asarray(times)
+    if times.shape != (len(data),):
+        raise ValueError(f"times: expected shape ({len(data)},) (one per rating), got {times.shape}")
+    if not 0.0 < test_frac < 1.0:
+        raise ValueError(f"test_frac: expected in (0, 1), got {test_frac}")
+    order = np.lexsort((np.arange(len(data)), times, data.users))        # by user, then time, then row
+    u = data.users[order]
+    start = np.searchsorted(u, u, side="left")                          # first row of each user's block
+    n_u = np.bincount(data.users, minlength=data.n_users)[u]
+    rank = np.arange(len(data)) - start                                  # 0 = the user's oldest rating
+    n_test = np.where(n_u > 1, np.ceil(test_frac * n_u).astype(np.int64), 0)
+    is_test = np.zeros(len(data), bool)
+    is_test[order] = rank >= n_u - n_test
+    return data.subset(np.nonzero(~is_test)[0]), data.subset(np.nonzero(is_test)[0])
 
 
 # --- the rating graph -----------------------------------------------------------------

@@ -14,6 +14,9 @@ step, several loops that take it, and (in ``odeint``) differentiable solves.
 * ``solve_ivp`` and ``RK23`` / ``RK45`` / ``DOP853`` — drop-ins of scipy's (``scipy_ivp``,
   ``scipy_classes``), thin layers over the scipy preset's step object ``ScipyRK``.
 * events (``solve(..., events=...)``, ``solve_ivp``): ``refimpl.ode.events``.
+* ``torchdiffeq_odeint(func, y0, t, rtol, atol, method, options, event_fn)`` — torchdiffeq's
+  conventions over the traced loop (``torchdiffeq_api``); torchdiffeq's ``fehlberg2``,
+  ``heun3`` and ``dopri8`` as tableaus (``tableaus_more``, ``MORE_METHODS``).
 * ``refimpl.ode.problems`` — test problems with closed forms (DETEST, Arenstorf, Kepler, Lorenz).
 * ``mlp_dynamics`` & co. are re-exported from ``refimpl.nn.time_mlp`` (their home).
 
@@ -35,6 +38,9 @@ accepted step through ``rk_step``:
 * ``preset_scipy.run_scipy``, ``preset_hairer.run_hairer``, ``preset_torchdiffeq.run_torchdiffeq``
   — each a replay of a library's control flow (solve_ivp, Hairer's dopri5/dop853,
   torchdiffeq); test ``test_adaptive_loops_step_by_the_definition`` (parametrised by controller).
+  ``run_scipy`` drives ``preset_scipy.ScipyRK`` (one accepted step per ``step()``), which the
+  scipy drop-ins (``solve_ivp``, ``RK23``/``RK45``/``DOP853``) drive too; held to scipy's own
+  bit for bit in ``tests/ode/test_scipy_ivp_layer.py``.
 * ``fast/k_default``, ``k_scipy``, ``k_hairer``, ``k_torchdiffeq`` — the numba kernels, the four
   controllers compiled for a jitted RHS; test ``test_numba_kernels_step_by_the_definition``.
 
@@ -71,3 +77,8 @@ from .scipy_classes import DOP853, RK23, RK45, OdeSolution  # noqa: E402
 from .scipy_ivp import OdeResult, solve_ivp  # noqa: E402
 
 __all__ += ["solve_ivp", "OdeResult", "OdeSolution", "RK23", "RK45", "DOP853"]
+
+# --- torchdiffeq drop-in (refimpl/ode/torchdiffeq_api.py) ---
+from .torchdiffeq_api import TORCHDIFFEQ_METHODS, torchdiffeq_odeint  # noqa: E402
+
+__all__ += ["torchdiffeq_odeint", "TORCHDIFFEQ_METHODS"]

@@ -141,3 +141,17 @@ def test_udata_timestamps_follow_the_reader_line_order(tmp_path):
     assert t.tolist() == [300, 100, 200] and d.ratings.tolist() == [3.0, 4.0, 1.0]
     with pytest.raises(ValueError, match="data_dir"):
         load_with_times(tmp_path / "nowhere")
+
+
+def test_temporal_split_holds_out_each_users_latest_ratings():
+    from refimpl.evidence_chains.data import Ratings, split_temporal
+    users = np.array([0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 2])
+    items = np.arange(13)
+    times = np.array([5, 1, 9, 3, 7, 2, 8, 4, 6, 0, 10, 11, 12])
+    d = Ratings(users, items, np.ones(13), 3, 13)
+    tr, te = split_temporal(d, times, test_frac=0.2)
+    # user 0: 10 ratings -> 2 latest (times 9, 8: items 2, 6); user 1: ceil(0.4) = 1 -> time 11; user 2 alone stays
+    assert sorted(te.items.tolist()) == [2, 6, 11]
+    assert len(tr) + len(te) == 13 and 12 in tr.items.tolist()
+    with pytest.raises(ValueError, match="times"):
+        split_temporal(d, times[:-1])

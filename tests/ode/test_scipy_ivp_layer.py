@@ -147,3 +147,14 @@ def test_step_objects_step_as_scipys(method):
     assert tiny.step() == tiny.TOO_SMALL_STEP and tiny.status == "failed"
     with pytest.warns(UserWarning, match="no effect"):
         s_cls(rational, 5, [1 / 3, 2 / 9], 9, jac=None)
+
+
+def test_failures_return_status_minus_one_as_scipy():
+    # step-size floor hit by max_step=1e-20, and a blow-up (y' = y², singular at t = 1)
+    for fun, span, y0, kw in [(lambda t, y: [y[1] / t, -y[0]], (5, 9), [1, 2],
+                               dict(max_step=1e-20)),
+                              (lambda t, y: y ** 2, (0, 2), [1.0], {})]:
+        r = si.solve_ivp(fun, span, y0, **kw)
+        s = ro.solve_ivp(fun, span, y0, **kw)
+        assert s.status == -1 and not s.success
+        same_result(r, s)

@@ -26,10 +26,13 @@ def test_regeneration_is_byte_identical_and_needs_no_pickle(vec, tmp_path):
     write_vectors(tmp_path, log=lambda s: None)
     a, b = _files(vec), _files(tmp_path)
     assert a.keys() == b.keys() and all(a[k] == b[k] for k in a)
+    import zipfile
     for name in a:
         if name.endswith(".npz"):
             with np.load(Path(vec) / name, allow_pickle=False) as z:       # arrays only
                 assert all(z[k].dtype != object for k in z.files)
+            with zipfile.ZipFile(Path(vec) / name) as zf:                  # no wall-clock in the bytes
+                assert {i.date_time for i in zf.infolist()} == {(1980, 1, 1, 0, 0, 0)}
 
 
 def test_round_trip_of_a_case(vec):
@@ -224,3 +227,14 @@ def test_evidence_trees_python_twin_passes_and_a_wrong_limit_is_located(vec):
     assert run_verify("evidence-chains", f"{__name__}:ec_python_twin", vec, log=lambda s: None) == 0
     rc, text = _lines("evidence-chains", f"{__name__}:ec_no_halving", vec)
     assert rc == 1 and "first difference at node" in text and "evidence limit" in text
+
+
+def miscounting_rk45(fun, t_span, y0, *, rtol, atol, t_eval):
+    from refimpl.verify.adapters import scipy_rk45
+    ys, nfev = scipy_rk45(fun, t_span, y0, rtol=rtol, atol=atol, t_eval=t_eval)
+    return ys, nfev + 1                                   # right solution, wrong evaluation count
+
+
+def test_a_wrong_evaluation_count_fails_even_with_the_right_solution(vec):
+    rc, text = _lines("ode-solve/scipy", f"{__name__}:miscounting_rk45", vec)
+    assert rc == 1 and text.count("FAIL") == 8 and "agreement 0 " in text

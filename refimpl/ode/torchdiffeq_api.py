@@ -1,0 +1,288 @@
+"""``torchdiffeq_odeint``: torchdiffeq's ``odeint`` conventions on NumPy arrays.
+
+    ys = torchdiffeq_odeint(func, y0, t, rtol=1e-7, atol=1e-9, method=None, options=None)
+    event_t, ys = torchdiffeq_odeint(func, y0, t, event_fn=event_fn)
+
+A thin layer over the engine's traced loop (``refimpl.ode.traced.integrate``, the loop of
+``odeint(gradient="backprop")``), so autograd differentiates through it — with respect to
+``y0``, ``t`` and anything ``func`` closes over — as torch's autograd does through
+torchdiffeq's ``odeint``. What it takes from torchdiffeq:
+
+* ``func(t, y)``; ``y0`` an array or a tuple of arrays (then ``func`` gets and returns
+  tuples, and ``ys`` is a tuple of stacked arrays);
+* ``rtol``/``atol``: scalars, arrays broadcastable to the state, or for tuple states a tuple
+  with one tolerance (scalar or array) per element (``_tuple_tol``);
+* ``method`` names: "dopri5" (default), "dopri8" (Prince & Dormand's RK8(7)13M), "bosh3",
+  "fehlberg2", "adaptive_heun" (= refimpl "heun_euler"), "euler", "midpoint",
+  "heun2" (= "heun"), "heun3", "rk4" (torchdiffeq's rk4 is Kutta's 3/8 rule, "rk38");
+  "explicit_adams", "implicit_adams", "fixed_adams", "scipy_solver" are not implemented
+  (ValueError);
+* ``options``: adaptive methods ``first_step``, ``max_num_steps``, ``norm`` (a callable on
+  the scaled error — a tuple of arrays for tuple states; default RMS, and for tuples
+  torchdiffeq's mixed norm, the max of the elements' RMS); fixed-step methods
+  ``step_size`` (default: one step per interval of ``t``) and ``interp`` ("linear", the
+  default, or "cubic" Hermite) for outputs between grid points; other torchdiffeq options
+  (``safety``, ``ifactor``, ``dfactor``, ``step_t``, ``jump_t``, ``perturb``,
+  ``grid_constructor``, ``dtype``) raise a ValueError naming them;
+* ``event_fn(t, y) -> array``: integrate from ``t[0]`` until a component of ``event_fn``
+  reaches 0 (``len(t) == 2``, ``t[1]`` only sets the direction and the first horizon);
+  returns ``(event_t, ys)`` with ``ys = [y0, y(event_t)]``. Located by scipy's method on
+  the dense output (``refimpl.ode.events``; torchdiffeq bisects to ``atol``), scalar
+  ``rtol``; differentiable (``event_t`` and ``ys``) by the implicit function theorem of
+  Chen, Amos & Nickel (2021) when ``event_fn`` is written with ``autograd.numpy``.
+
+Known differences from torchdiffeq (not step for step): the default controller's initial
+step uses the RMS norm (torchdiffeq: ``norm``), its accept/reject rules are refimpl's
+(``refimpl.ode.control``); adaptive outputs between steps come from each tableau's
+continuous extension (dopri5's Shampine polynomial, the cubic Hermite for the others of
+order <= 4; torchdiffeq fits a quartic through a midpoint value), and dopri8's steps land on
+every output time (its Hermite extension would lose 3-4 digits). Solutions agree to the tolerance
+(``tests/ode/test_torchdiffeq_layer.py`` compares with torchdiffeq itself).
+
+References
+----------
+torchdiffeq ``_impl/odeint.py::odeint``, ``misc.py::_check_inputs``, ``_tuple_tol``,
+``_mixed_norm``; ``solvers.py::FixedGridODESolver`` (grids and ``interp``).
+R. T. Q. Chen, B. Amos, M. Nickel, "Learning neural event functions for ordinary
+differential equations", ICLR 2021 (the event time's gradient, Sec. 3, eq. (5)).
+"""
+import math
+import warnings
+
+import autograd.numpy as anp
+import numpy as np
+from autograd.tracer import getval, isbox
+
+from .control import rms_norm
+from .events import EventTracker
+from .solve import solve
+from .tableaus import get_tableau
+from .traced import integrate
+
+__all__ = ["torchdiffeq_odeint", "TORCHDIFFEQ_METHODS"]
+
+#: torchdiffeq's method names -> refimpl tableaus
+TORCHDIFFEQ_METHODS = {"dopri8": "dopri8", "dopri5": "dopri5", "bosh3": "bosh3",
+                       "fehlberg2": "fehlberg2", "adaptive_heun": "heun_euler",
+                       "euler": "euler", "midpoint": "midpoint", "heun2": "heun",
+                       "heun3": "heun3", "rk4": "rk38"}
+NOT_IMPLEMENTED = ("explicit_adams", "implicit_adams", "fixed_adams", "scipy_solver")
+ADAPTIVE_OPTIONS = ("first_step", "max_num_steps", "norm")
+FIXED_OPTIONS = ("step_size", "interp", "max_num_steps")
+
+
+def _state(y0):
+    """(flat y0, shapes or None, to_user(flat) -> user layout, to_flat(user) -> flat)."""
+    if isinstance(y0, tuple):
+        if not y0:
+            raise ValueError("y0: expected an array or a non-empty tuple of arrays, got ()")
+        shapes = [np.shape(getval(v)) for v in y0]
+        sizes = [int(np.prod(s, dtype=np.int64)) for s in shapes]
+        bounds = np.cumsum([0] + sizes)
+
+        def to_user(y):
+            return tuple(anp.reshape(y[a:b], s) for a, b, s in zip(bounds[:-1], bounds[1:],
+                                                                     shapes))
+
+        def to_flat(parts):
+            if not isinstance(parts, (tuple, list)) or len(parts) != len(shapes):
+                raise ValueError(f"func: expected a tuple of {len(shapes)} arrays (like y0)")
+            return anp.concatenate([anp.ravel(anp.asarray(v, dtype=float)) for v in parts])
+        y = to_flat(y0)
+        return y, shapes, to_user, to_flat
+    shape = np.shape(getval(y0))
+    y = anp.ravel(y0 if isbox(y0) else np.asarray(y0, dtype=float))
+
+    def to_flat(v):                                   # func may return a list (of boxes)
+        return anp.ravel(v if isbox(v) or isinstance(v, np.ndarray) else anp.array(v))
+    return y, None, (lambda v: anp.reshape(v, shape)), to_flat
+
+
+def _tolerance(name, tol, shapes, state_shape):
+    """A float or a flat (n,) array: broadcast to the state's shape, or for tuple states a
+    tuple with one tolerance per element (torchdiffeq's ``_tuple_tol``)."""
+    if shapes is not None and isinstance(tol, (tuple, list)):
+        if len(tol) != len(shapes):
+            raise ValueError(f"{name}: a tuple tolerance needs one entry per element of y0 "
+                             f"({len(shapes)}), got {len(tol)}")
+        parts = [_tolerance(name, v, None, sh) for v, sh in zip(tol, shapes)]
+        return np.concatenate([np.broadcast_to(v, (int(np.prod(sh, dtype=np.int64)),))
+                               for v, sh in zip(parts, shapes)])
+    try:
+        tol = np.asarray(tol, dtype=float)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name}: expected a number or an array of numbers, "
+                         f"got {tol!r}") from None
+    if np.any(~np.isfinite(tol)) or np.any(tol < 0):
+        raise ValueError(f"{name}: expected finite values >= 0, got {tol!r}")
+    if tol.ndim == 0:
+        return float(tol)
+    if shapes is not None:
+        raise ValueError(f"{name}: for a tuple y0 give a scalar or a tuple of tolerances")
+    try:
+        return np.broadcast_to(tol, state_shape).ravel().copy()
+    except ValueError:
+        raise ValueError(f"{name}: expected a scalar or an array broadcastable to y0's shape "
+                         f"{state_shape}, got shape {tol.shape}") from None
+
+
+def torchdiffeq_odeint(func, y0, t, rtol=1e-7, atol=1e-9, method=None, options=None,
+                       event_fn=None):
+    """torchdiffeq's ``odeint`` on NumPy arrays (module docstring)."""
+    method = "dopri5" if method is None else method
+    if method in NOT_IMPLEMENTED:
+        raise ValueError(f"method: {method!r} (torchdiffeq's Adams / scipy wrapper) is not "
+                         "implemented in refimpl.ode")
+    if method not in TORCHDIFFEQ_METHODS:
+        raise ValueError(f"method: expected one of {', '.join(TORCHDIFFEQ_METHODS)}, "
+                         f"got {method!r}")
+    tab = get_tableau(TORCHDIFFEQ_METHODS[method])
+    options = dict(options or {})
+    allowed = ADAPTIVE_OPTIONS if tab.adaptive else FIXED_OPTIONS
+    bad = sorted(set(options) - set(allowed))
+    if bad:
+        raise ValueError(f"options: {', '.join(map(repr, bad))} not supported for method "
+                         f"{method!r} (supported: {', '.join(allowed)})")
+    y, shapes, to_user, to_flat = _state(y0)
+    n = int(np.size(getval(y)))
+    state_shape = None if shapes is not None else np.shape(getval(y0))
+    rtol = _tolerance("rtol", rtol, shapes, state_shape)
+    atol = _tolerance("atol", atol, shapes, state_shape)
+    fun = lambda s, v: to_flat(func(s, to_user(v)))                     # noqa: E731
+    max_steps = int(options.get("max_num_steps", 2 ** 31 - 1))
+    tv = np.asarray(getval(t), dtype=float)
+    if tv.ndim != 1 or tv.size < 1:
+        raise ValueError(f"t: expected a non-empty 1-D array of times, got shape {tv.shape}")
+    if event_fn is not None:
+        return _until_event(fun, y, tv, tab, rtol, atol, options, event_fn, to_user, shapes)
+    if tab.adaptive:
+        norm = options.get("norm")
+        if norm is not None:
+            user_norm = norm
+            norm = lambda x: float(getval(user_norm(to_user(x))))     # noqa: E731
+        elif shapes is not None and len(shapes) > 1:                    # torchdiffeq's mixed
+            norm = lambda x: max(rms_norm(p) for p in to_user(x))      # noqa: E731
+        # outputs between steps from the continuous extension when it is of the method's
+        # order class (dopri5's polynomial; the cubic Hermite for orders <= 4); dopri8's
+        # Hermite would cost it 3-4 digits, so its steps land on every output time instead
+        output = "interpolate" if tab.dense == "poly" or tab.order <= 4 else "clip"
+        ys, _ = integrate(lambda s, v: fun(s, v), y, t, tab=tab, rtol=rtol, atol=atol,
+                          norm=norm, first_step=options.get("first_step"),
+                          max_steps=max_steps, output=output)
+    else:
+        ys = _fixed(fun, y, t, tv, tab, options, max_steps)
+    ys = anp.stack(ys)                                                  # (N, n)
+    if shapes is None:
+        return anp.reshape(ys, (len(tv),) + np.shape(getval(y0)))
+    return tuple(anp.reshape(ys[:, a:b], (len(tv),) + s) for a, b, s in
+                 zip(np.cumsum([0] + [int(np.prod(s, dtype=np.int64)) for s in shapes])[:-1],
+                     np.cumsum([int(np.prod(s, dtype=np.int64)) for s in shapes]), shapes))
+
+
+def _fixed(fun, y, t, tv, tab, options, max_steps):
+    """torchdiffeq's fixed grid: ``t`` itself, or ``t0 + k step_size`` (last point ``t[-1]``)
+    with outputs interpolated ("linear" or "cubic" Hermite) between grid points."""
+    step = options.get("step_size")
+    interp = options.get("interp", "linear")
+    if interp not in ("linear", "cubic"):
+        raise ValueError(f"options: interp must be 'linear' or 'cubic', got {interp!r}")
+    if step is None:                                   # the output grid: one step per interval
+        ys, _ = integrate(fun, y, t, tab=tab, rtol=0.0, atol=0.0, step_size=math.inf,
+                          max_steps=max_steps)
+        return ys
+    step = float(step)
+    if not step > 0:
+        raise ValueError(f"options: step_size must be positive, got {step!r}")
+    t0, t1 = tv[0], tv[-1]
+    d = 1.0 if t1 >= t0 else -1.0
+    m = int(math.ceil(abs(t1 - t0) / step))            # torchdiffeq's _grid_constructor
+    grid = t0 + d * step * np.arange(m + 1.0)
+    grid[-1] = t1
+    if m + 1 > max_steps:
+        raise ValueError(f"options: step_size {step} needs {m} steps, more than max_num_steps")
+    gy, _ = integrate(fun, y, grid, tab=tab, rtol=0.0, atol=0.0, step_size=math.inf,
+                      max_steps=max_steps)
+    out = []
+    for ti in tv:                                      # locate each output in the grid
+        j = int(np.clip(np.searchsorted(d * grid, d * ti, side="right") - 1, 0, m - 1))
+        if ti == grid[j]:
+            out.append(gy[j])
+            continue
+        ta, tb, ya, yb = grid[j], grid[j + 1], gy[j], gy[j + 1]
+        s = (ti - ta) / (tb - ta)
+        if interp == "linear":
+            out.append(ya + s * (yb - ya))
+        else:                                          # cubic Hermite through (y, f) at ends
+            h = tb - ta
+            fa, fb = fun(ta, ya), fun(tb, yb)
+            h00, h10 = 2 * s ** 3 - 3 * s ** 2 + 1, s ** 3 - 2 * s ** 2 + s
+            h01, h11 = -2 * s ** 3 + 3 * s ** 2, s ** 3 - s ** 2
+            out.append(h00 * ya + h10 * h * fa + h01 * yb + h11 * h * fb)
+    return out
+
+
+def _until_event(fun, y, tv, tab, rtol, atol, options, event_fn, to_user, shapes):
+    """Integrate until the first zero of any component of ``event_fn``.
+
+    Forward: ``solve`` with the combined event ``min_k(sign0_k g_k)`` (torchdiffeq's
+    ``combine_event_functions``), terminal, over horizons ``|t1 - t0|, 2|t1 - t0|, ...``.
+    Differentiable: the traced loop re-integrates to the located time ``τ`` and the event
+    time gets its implicit-function gradient [Chen, Amos & Nickel 2021, eq. (5)]
+    ``dt*/dθ = -(∂g/∂θ) / (dg/dt)``, ``dg/dt = ∂g/∂t + ∂g/∂y · f(τ, y(τ))``, through one
+    Newton step ``t* = τ - g(τ, y(τ)) / (dg/dt)`` whose value moves ``τ`` by ~ the root
+    tolerance and whose derivative is that gradient (``dg/dt`` a constant); the state at the
+    event is ``y* = y(τ) + f(τ, y(τ)) (t* - τ)``, of total derivative ``dy/dθ + f dt*/dθ``.
+    """
+    if len(tv) != 2:
+        raise ValueError(f"t: event handling needs len(t) == 2, got len(t) = {len(tv)}")
+    if not tab.adaptive:
+        raise ValueError(f"event_fn: supported for adaptive methods, got {tab.name!r}")
+    if np.ndim(rtol) != 0:
+        raise ValueError("rtol: event handling takes a scalar rtol")
+    y0 = np.asarray(getval(y), dtype=float)
+    sign0 = np.sign(np.atleast_1d(np.asarray(getval(event_fn(tv[0], to_user(y0))),
+                                             dtype=float)))
+    raw = lambda s, v: np.asarray(getval(fun(s, v)), dtype=float)       # noqa: E731
+
+    def combined(s, v):                                # torchdiffeq: min(c * initial signs)
+        return float(np.min(np.asarray(getval(event_fn(s, to_user(v))), dtype=float) * sign0))
+    combined.terminal, combined.direction = True, -1
+    t0, span, yc = tv[0], tv[1] - tv[0], y0
+    if span == 0:
+        raise ValueError("t: t[1] must differ from t[0] (it sets the direction)")
+    left = int(options.get("max_num_steps", 2 ** 31 - 1))
+    while True:                                        # horizons |t1 - t0|, x2, x4, ...
+        r = solve(raw, (t0, t0 + span), yc, rtol=rtol, atol=atol, events=combined,
+                  method=tab, first_step=options.get("first_step"),
+                  max_steps=max(1, min(left, 100_000)))
+        left -= r.n_steps
+        if r.status == 1:
+            tau = float(r.t_events[0][0])
+            break
+        if left <= 0:
+            raise ValueError("event_fn: no event before max_num_steps")
+        t0, yc, span = r.t[-1], r.y[-1], 2 * span
+    # --- differentiable event time and state (implicit function theorem) ---
+    ys, _ = integrate(fun, y, np.array([tv[0], tau]), tab=tab, rtol=rtol, atol=atol,
+                      first_step=options.get("first_step"), output="clip")
+    y_tau = ys[-1]
+    k = int(np.argmin(np.asarray(getval(event_fn(tau, to_user(getval(y_tau))))) * sign0))
+
+    def g(s, v):                                       # the component that fired, traced
+        return anp.reshape(event_fn(s, to_user(v)), (-1,))[k] * sign0[k]
+    from autograd import grad
+    yv = np.asarray(getval(y_tau), dtype=float)
+    f_tau = raw(tau, yv)
+    with warnings.catch_warnings():                    # g may not depend on t (or on y)
+        warnings.simplefilter("ignore", UserWarning)
+        dgdt = float(grad(g, 0)(tau, yv)) + float(np.dot(grad(g, 1)(tau, yv), f_tau))
+    if dgdt == 0:
+        raise ValueError("event_fn: dg/dt = 0 at the event (a tangential zero); its time "
+                         "has no gradient")
+    t_star = tau - g(tau, y_tau) / dgdt
+    y_star = y_tau + f_tau * (t_star - tau)
+    ys_out = anp.stack([y, y_star])
+    if shapes is None:
+        return t_star, ys_out
+    parts0, parts1 = to_user(y), to_user(y_star)
+    return t_star, tuple(anp.stack([a, b]) for a, b in zip(parts0, parts1))

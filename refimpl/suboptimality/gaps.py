@@ -1,0 +1,148 @@
+"""VAEs with factorised-Gaussian or flow encoders, and the paper's decomposition of the
+inference gap.
+
+[Suboptimality Sec. 3] (its [Suboptimality Table 2] in shape) for a trained model and datapoint x:
+
+    log p̂(x) = max(AIS, IWAE-n under q, under q*_FFG, under q*_flow)   (so log p̂ ≥ every L)
+    approximation gap = log p̂(x) − L[q*],   amortization gap = L[q*] − L[q],
+    inference gap = log p̂(x) − L[q] = their sum,
+
+each L the ELBO of its q from the same n draws as its IWAE; q* of the encoder's own family
+(q*_FFG for the FFG-trained model, q*_flow for the flow-trained one), the other reported.
+
+Models: p(z) = N(0, I); Bernoulli decoder D → hidden → pixels; encoder pixels → hidden → 2D
+(`refimpl.vi.vae` networks, tanh); the flow encoder adds the amortised auxiliary flow of
+`flow.py` on top of its Gaussian. Warm-up anneals **only the entropy term** (the paper's
+Sec. 5): the training bound is E[log p(x|z) + log p(z) − w·log q(z|x)], w from 0 to 1 over
+`warmup` iterations (for the flow, w multiplies log q(z_K, v_K|x) − log r(v_K|x, z_K)).
+"""
+import time
+
+import autograd.numpy as anp
+import numpy as np
+from autograd import grad
+from autograd.misc.optimizers import adam
+
+from ..mcmc.ais import ais, sigmoid_schedule
+from ..nn import mlp2d
+from ..vi.vae import bernoulli_loglik, decoder_logits, encoder, init_vae
+from .flow import flow_log_weights, flow_terms, init_flow
+from .qstar import bounds_ffg, log_normal_diag, optimize_local
+
+__all__ = ["init_model", "log_joint_fn", "train_vae", "local_flow", "evaluate_gaps"]
+
+LOG_2PI = float(np.log(2 * np.pi))
+
+
+def init_model(rng, x_dim, z_dim, hidden=(200, 200), kind="ffg", flow_steps=2, flow_hidden=50, x_mean=None):
+    if kind not in ("ffg", "flow"):
+        raise ValueError(f"kind: expected 'ffg' or 'flow', got {kind!r}")
+    p = init_vae(rng, x_dim, z_dim, hidden=hidden, x_mean=x_mean)
+    if kind == "flow":
+        p["flow"] = init_flow(rng, z_dim, n_steps=flow_steps, hidden=flow_hidden)
+    return p
+
+
+def log_joint_fn(params, x):
+    """z (S, B, D) -> log p(x_b, z) (S, B) for the batch x (B, P). The decoder runs on the
+    (S·B, D) rows through `refimpl.nn.mlp2d` (= `refimpl.vi.vae.decoder_logits`, tanh, with
+    plain-matmul VJPs)."""
+    def lj(z):
+        S, B, D = z.shape
+        logits = anp.reshape(mlp2d(params["dec"], anp.reshape(z, (S * B, D)), "tanh"), (S, B, -1))
+        return anp.sum(-0.5 * z ** 2 - 0.5 * LOG_2PI, axis=-1) + bernoulli_loglik(x, logits)
+    return lj
+
+
+def _train_bound(params, x, eps_z, eps_v, w):
+    mean, log_std = encoder(params, x)
+    lj = log_joint_fn(params, x)
+    if "flow" in params:
+        a, b = flow_terms(params["flow"], lj, mean, log_std, eps_z, eps_v)
+        return anp.mean(a - w * b)
+    z = mean + anp.exp(log_std) * eps_z
+    return anp.mean(lj(z) - w * log_normal_diag(z, mean, log_std))
+
+
+def train_vae(X, rng, *, kind="ffg", z_dim=20, hidden=(200, 200), iters=2000, batch_size=100, lr=1e-3, warmup=500,
+              params=None):
+    """Adam on minibatches of X (N, P) in {0, 1}; returns (params, seconds)."""
+    N, P = X.shape
+    if params is None:
+        params = init_model(rng, P, z_dim, hidden, kind, x_mean=X.mean(0))
+    seed = int(rng.integers(2 ** 31))
+
+    def loss(p, i):
+        r = np.random.default_rng([seed, i])
+        x = X[r.integers(N, size=batch_size)]
+        w = 1.0 if warmup == 0 else min(1.0, i / warmup)
+        return -_train_bound(p, x, r.standard_normal((1, batch_size, z_dim)), r.standard_normal((1, batch_size, z_dim)),
+                             w)
+    t0 = time.perf_counter()
+    params = adam(grad(loss), params, num_iters=iters, step_size=lr)
+    return params, time.perf_counter() - t0
+
+
+def local_flow(params, x, rng, *, flow_steps=2, flow_hidden=20, n_samples=10, **stop):
+    """q*_flow: a flow per datapoint (own q_0 mean/std and flow weights), optimised from
+    scratch with the stopping rule. Returns (flow params, mean, log_std, info)."""
+    B, D = x.shape[0], params["dec"][0][0].shape[0]
+    lj = log_joint_fn(params, x)
+    p0 = {"flow": init_flow(rng, D, n_steps=flow_steps, hidden=flow_hidden, n_local=B),
+          "mean": np.zeros((B, D)), "log_std": np.zeros((B, D))}
+
+    def neg(p, noise):
+        return -anp.sum(anp.mean(flow_log_weights(p["flow"], lj, p["mean"], p["log_std"], *noise), axis=0))
+    p, info = optimize_local(neg, p0, lambda r: (r.standard_normal((n_samples, B, D)),
+                                                r.standard_normal((n_samples, B, D))), rng, **stop)
+    return p["flow"], p["mean"], p["log_std"], info
+
+
+def _flow_bounds(flow, lj, mean, log_std, rng, n, chunk=500):
+    lw = np.concatenate([flow_log_weights(flow, lj, mean, log_std, rng.standard_normal((min(chunk, n - lo),) + mean.shape),
+                                          rng.standard_normal((min(chunk, n - lo),) + mean.shape))
+                         for lo in range(0, n, chunk)], axis=0)
+    from scipy.special import logsumexp
+    return lw.mean(0), logsumexp(lw, axis=0) - np.log(n)
+
+
+def evaluate_gaps(params, x, rng, *, n_bound=5000, ais_dists=1000, ais_chains=16, stop=None, flow_local=None):
+    """The decomposition for the datapoints x (B, P): a dict of (B,) arrays and stage times."""
+    stop = dict(stop or {})
+    flow_local = dict(flow_local or {})
+    t = {}
+    lj = log_joint_fn(params, x)
+    B = x.shape[0]
+    mean, log_std = encoder(params, x)
+    t0 = time.perf_counter()
+    if "flow" in params:
+        elbo_q, iwae_q = _flow_bounds(params["flow"], lj, mean, log_std, rng, n_bound)
+    else:
+        elbo_q, iwae_q = bounds_ffg(lj, mean, log_std, rng, n_bound)
+    t["q"] = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    from .qstar import optimize_local_ffg
+    m_ffg, s_ffg, info_ffg = optimize_local_ffg(lj, np.zeros_like(mean), np.zeros_like(mean), rng, **stop)
+    elbo_ffg, iwae_ffg = bounds_ffg(lj, m_ffg, s_ffg, rng, n_bound)
+    t["qstar_ffg"] = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    fl, m_fl, s_fl, info_fl = local_flow(params, x, rng, **flow_local, **stop)
+    elbo_flow, iwae_flow = _flow_bounds(fl, lj, m_fl, s_fl, rng, n_bound)
+    t["qstar_flow"] = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    D = mean.shape[1]
+    z0 = rng.standard_normal((B, ais_chains, D))
+
+    def log_prior(z):
+        return anp.sum(-0.5 * z ** 2 - 0.5 * LOG_2PI, axis=-1)
+
+    def log_lik(z):                                       # z (B, C, D): datapoint b's chains
+        return bernoulli_loglik(x[:, None, :], decoder_logits(params, z))
+    a = ais(log_prior, log_lik, z0, sigmoid_schedule(ais_dists), rng)
+    t["ais"] = time.perf_counter() - t0
+    log_px = np.max(np.stack([a.log_Z, iwae_q, iwae_ffg, iwae_flow]), axis=0)
+    own = elbo_flow if "flow" in params else elbo_ffg
+    return dict(log_px=log_px, ais=a.log_Z, elbo_q=elbo_q, iwae_q=iwae_q, elbo_qstar_ffg=elbo_ffg,
+                elbo_qstar_flow=elbo_flow, approximation_gap=log_px - own, amortization_gap=own - elbo_q,
+                inference_gap=log_px - elbo_q, seconds=t, local_steps=(info_ffg["steps"], info_fl["steps"]),
+                local_stopped=(info_ffg["stopped"], info_fl["stopped"]), ais_accept=a.accept_rate)
