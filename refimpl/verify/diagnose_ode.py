@@ -196,6 +196,11 @@ def diagnose(arrays, meta, out, kind, fun=None):
     k = next((i for i in range(n) if not (_same(ref[i][0], cand[i][0]) and _same(ref[i][1], cand[i][1])
                                           and bool(ref[i][3]) == bool(cand[i][2]))), None)
     if k is None:
+        if len(ref) == len(cand) and nfev != nfev_ref and np.array_equal(out["ys"], arrays["ys"]):
+            return " ".join(head + [f"nfev bookkeeping: the steps and the outputs agree exactly, but the candidate "
+                                    f"reports {nfev - nfev_ref:+d} evaluations (its fun was called "
+                                    f"{len(out['eval_times'])} times): count f(t0), the initial-step probe and "
+                                    "every stage of rejected attempts"])
         if len(ref) == len(cand):
             dh = max(abs(r[1] - c[1]) / abs(r[1]) for r, c in zip(ref, cand))
             return " ".join(head + [f"the step sequences agree (step sizes to {dh:.1e} relative); the difference "
