@@ -309,5 +309,8 @@ def _single_step(ep, ratio_r, ratio_c, q1=5):
     if abs(ratio_r - 10.0) <= 1e-9 * 10 and ratio_c < ratio_r and np.isfinite(base) and 0.9 * base > ratio_c * (1 + 1e-6):
         return (f"growth cap (max factor): the reference grows this step by its cap 10 (0.9·err^(-1/{q1}) = "
                 f"{0.9 * base:.4g} with the previous error norm {ep:.4g}), the candidate by {ratio_c:.4g}: a lower cap")
+    rho = ratio_c / ratio_r
     return (f"the step-size update differs (previous error norm {ep:.4g}; reference factor {ratio_r:.4g}, candidate "
-            f"{ratio_c:.4g}): check the growth cap (max factor), the exponent -1/(q+1) and any PI term")
+            f"{ratio_c:.4g}): check the growth cap (max factor), the exponent -1/(q+1) and any PI term; the "
+            f"candidate's factor is {rho:.4g} × the reference's — a safety factor of {0.9 * rho:.3g} if only the "
+            "safety factor (0.9, which multiplies every update, PI or not) differs")

@@ -190,3 +190,20 @@ def test_dop853_reconstruction_recovers_the_reference_history(vec):
     att = reconstruct_attempts(out["eval_times"], arrays["t_span"][0], c=STAGE_TIMES["dop853"])
     np.testing.assert_allclose([a[1] for a in att], arrays["history_h"], rtol=1e-12)
     assert [a[2] for a in att] == arrays["history_accepted"].tolist() and not all(arrays["history_accepted"])
+
+
+def test_hairer_pi_controller_safety_is_read_from_the_factor_ratio(tmp_path):
+    """Hairer's dopri5 (scipy's ode('dopri5')) uses a PI controller (beta = 0.04): the factor
+    is not 0.9·err^(-1/5), but the safety factor still multiplies it."""
+    from refimpl.ode import preset_hairer as ph
+    from refimpl.verify.adapters import refimpl_hairer_dopri5
+    write_vectors(tmp_path, only="ode-solve/hairer", log=lambda s: None)
+    params = dict(ph.HAIRER_PARAMS)
+    params["dopri5"] = (0.8,) + tuple(params["dopri5"][1:])
+
+    def cand(fun, t_span, y0, *, rtol, atol, t_eval):
+        with mock.patch.object(ph, "HAIRER_PARAMS", params):
+            return refimpl_hairer_dopri5(fun, t_span, y0, rtol=rtol, atol=atol, t_eval=t_eval)
+    rc, diags, n_fail = _failing_diagnoses("ode-solve/hairer", cand, tmp_path)
+    assert rc == 1 and len(diags) == n_fail >= 5
+    assert all("a safety factor of 0.8 " in d for d in diags), diags
