@@ -35,7 +35,7 @@ def random_sequences(rng, n, length):
 
 
 def coding_sequences(rng, n, length=36):
-    """``n`` ORFs: ATG + (length/3 - 2) random sense codons + a stop codon."""
+    """[DNA Sec. 3.1] ``n`` ORFs: ATG + (length/3 - 2) random sense codons + a stop codon."""
     _check_rng(rng)
     if length % 3 or length < 6:
         raise ValueError(f"length: expected a multiple of 3 that is >= 6, got {length}")
@@ -68,7 +68,7 @@ def motif_sequences(rng, n, length=36, motif=None):
 
 
 def binding_data(rng, motif, n, length=36, noise_sd=0.5):
-    """Random sequences and their binding scores under ``motif``'s oracle.
+    """[DNA Sec. 3.3] Random sequences and their binding scores under ``motif``'s oracle.
 
     Returns ``X: (n, length, 4)`` one-hot, ``y: (n,)`` the noiseless oracle scores, and
     ``y_noisy = y + noise_sd * N(0, 1)`` (the training labels).

@@ -8,13 +8,13 @@ x̂ = εx + (1-ε)G(z), ε ~ U[0, 1] per sequence, λ = 10; generator ``-E D(G(z
 Adam 1e-4, β = (0.5, 0.9), 5 critic steps per generator step.
 """
 import autograd.numpy as np
-from autograd import elementwise_grad, grad
+from autograd import elementwise_grad, value_and_grad
 from autograd.misc import flatten
 
 from .layers import conv1d, init_conv, init_linear, linear, relu, softmax
 
 __all__ = ["init_generator", "init_critic", "generate", "critic", "gradient_penalty",
-           "critic_loss", "generator_loss", "Adam", "train_wgan", "LATENT", "RES_SCALE"]
+           "critic_loss", "generator_loss", "Adam", "wgan_iteration", "train_wgan", "LATENT", "RES_SCALE"]
 
 LATENT, RES_SCALE, N_RES, WIDTH, LAMBDA = 100, 0.3, 5, 5, 10.0
 
@@ -42,7 +42,7 @@ def init_critic(rng, L, dim=32, V=4):
 
 
 def generate(params, z, logits=False):
-    """``z: (B, 100)`` -> distributions over nucleotides ``(B, L, V)`` (rows sum to 1)."""
+    """[DNA Sec. 2.1] ``z: (B, 100)`` -> distributions over nucleotides ``(B, L, V)`` (rows sum to 1)."""
     dim = params["out"]["W"].shape[1]
     h = linear(z, params["fc"]["W"], params["fc"]["b"])               # (B, L*dim)
     h = np.reshape(h, (z.shape[0], -1, dim))                           # (B, L, dim)
@@ -52,7 +52,7 @@ def generate(params, z, logits=False):
 
 
 def critic(params, x):
-    """``x: (B, L, V)`` -> ``(B,)`` critic scores."""
+    """[DNA Sec. 2.1] ``x: (B, L, V)`` -> ``(B,)`` critic scores."""
     h = conv1d(x, params["inp"]["W"], params["inp"]["b"])             # (B, L, dim)
     h = _blocks(params["res"], h)
     h = np.reshape(h, (x.shape[0], -1))                                # (B, L*dim)
@@ -103,8 +103,22 @@ class Adam:
         return self.params
 
 
-_gc = grad(critic_loss, 0)
-_gg = grad(generator_loss, 0)
+_gc = value_and_grad(critic_loss, 0)
+_gg = value_and_grad(generator_loss, 0)
+
+
+def wgan_iteration(optD, optG, x_reals, zs, epss, z_gen, lam=LAMBDA):
+    """One WGAN-GP iteration: a critic step per batch in ``x_reals`` (n_critic of them, with
+    codes ``zs`` and interpolation weights ``epss``), then one generator step on ``z_gen``.
+    Returns (critic losses before each critic step, generator loss before its step)."""
+    d_losses = []
+    for xb, z, eps in zip(x_reals, zs, epss):
+        loss, g = _gc(optD.params, optG.params, xb, z, eps, lam)
+        optD.step(g)
+        d_losses.append(float(loss))
+    loss, g = _gg(optG.params, optD.params, z_gen)
+    optG.step(g)
+    return d_losses, float(loss)
 
 
 def train_wgan(rng, X, iters, dim=32, batch=64, n_critic=5, lr=1e-4, lam=LAMBDA,
@@ -119,14 +133,12 @@ def train_wgan(rng, X, iters, dim=32, batch=64, n_critic=5, lr=1e-4, lam=LAMBDA,
     optD = Adam(init_critic(rng, L, dim, V), lr)
     history = []
     for it in range(iters):
-        for _ in range(n_critic):
-            xb = X[rng.integers(0, N, batch)]
-            z, eps = rng.standard_normal((batch, LATENT)), rng.uniform(size=batch)
-            args = (optD.params, optG.params, xb, z, eps, lam)
-            optD.step(_gc(*args))
-        z = rng.standard_normal((batch, LATENT))
-        optG.step(_gg(optG.params, optD.params, z))
-        if callback is not None and ((it + 1) % every == 0 or it + 1 == iters):
-            history.append((it + 1, float(critic_loss(*args)), float(generator_loss(optG.params, optD.params, z))))
-            callback(it + 1, optG.params)
+        xs = [X[rng.integers(0, N, batch)] for _ in range(n_critic)]
+        zs = [rng.standard_normal((batch, LATENT)) for _ in range(n_critic)]
+        epss = [rng.uniform(size=batch) for _ in range(n_critic)]
+        d_losses, g_loss = wgan_iteration(optD, optG, xs, zs, epss, rng.standard_normal((batch, LATENT)), lam)
+        if (it + 1) % every == 0 or it + 1 == iters:
+            history.append((it + 1, d_losses[-1], g_loss))
+            if callback is not None:
+                callback(it + 1, optG.params)
     return optG.params, optD.params, history
