@@ -80,7 +80,7 @@ def gan_experiment(cfg):
 
 def _design_scale(cfg):
     if cfg.quick:
-        return dict(n_train=1500, epochs=3, n=10, steps=40, pool=5, edit_ref=300)
+        return dict(n_train=1000, epochs=3, n=10, steps=30, pool=5, edit_ref=300)
     return dict(n_train=5000, epochs=12, n=50, steps=300, pool=10, edit_ref=2000)
 
 
