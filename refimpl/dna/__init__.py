@@ -5,6 +5,11 @@ activation maximisation ("deep dream") or by optimising the generator's latent c
 References: arXiv:1712.06148v1. Official code: co9olguy/Generating-and-designing-DNA
 (TensorFlow 1). Designs are always scored by a noiseless PWM oracle built from a real
 JASPAR motif (`motifs.oracle`) on the argmax (one-hot) re-encoded sequence.
+
+Modules: `sequences` (one-hot with '*' padding, FASTA), `motifs` (JASPAR reader, PWM oracle,
+embedded motifs), `toydata` (coding / motif / binding toys), `layers` (conv1d and its fast
+primitive twin), `wgan` (WGAN-GP), `predictor`, `design` (GAN, joint, deep dream),
+`metrics` (valid ORFs, k-mer JS, edit distance), `experiments`.
 """
 from .sequences import ACGT, ACGT_PAD, encode, decode, read_fasta, write_fasta  # noqa: F401
 from .motifs import (Motif, read_jaspar, parse_jaspar, oracle, oracle_optimum,  # noqa: F401

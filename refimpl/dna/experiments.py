@@ -29,7 +29,7 @@ def _gan_scale(cfg, full_iters=300):
 @experiment("dna-gan", paper=PAPER, quick_seconds=12, full_minutes=20,
             artefact="Sec. 3.1: WGAN-GP on the coding and motif toys (valid ORFs, k-mer spectra)")
 def gan_experiment(cfg):
-    sc, n = _gan_scale(cfg, full_iters=250), (1000 if cfg.quick else 4000)
+    sc, n = _gan_scale(cfg, full_iters=120), (1000 if cfg.quick else 4000)
     motif_str = motifs.consensus(motifs.embedded_motifs()[2])
     data = {"coding": toydata.coding_sequences(cfg.rng(1), n),
             "motif": toydata.motif_sequences(cfg.rng(2), n, motif=motif_str)[0]}
@@ -80,7 +80,7 @@ def gan_experiment(cfg):
 
 def _design_scale(cfg):
     if cfg.quick:
-        return dict(n_train=1500, epochs=3, n=10, steps=40, pool=5, edit_ref=300)
+        return dict(n_train=1000, epochs=3, n=10, steps=30, pool=5, edit_ref=300)
     return dict(n_train=5000, epochs=12, n=50, steps=300, pool=10, edit_ref=2000)
 
 
