@@ -109,8 +109,8 @@ def solve(func, t_span, y0, args=(), *, method="dopri5", rtol=1e-7, atol=1e-9, t
 
     events : callable ``event(t, y, *args)`` or a sequence of them, with optional attributes
         ``terminal`` (bool or a positive count) and ``direction`` (sign); located on the
-        dense output by scipy's method (``refimpl.ode.events``). Adaptive methods with
-        controller "default" or "scipy"; a terminal event ends the run at its root
+        dense output by scipy's method (``refimpl.ode.events``). Controller "default" or
+        "scipy", adaptive or fixed steps; a terminal event ends the run at its root
         (``status = 1``). Results in ``Solution.t_events`` / ``y_events``.
 
     Returns
@@ -139,15 +139,14 @@ def solve(func, t_span, y0, args=(), *, method="dopri5", rtol=1e-7, atol=1e-9, t
                             n_steps=0, status=E.STATUS_NONFINITE)
     tracker = None
     if events is not None:
-        if p.fixed or p.controller not in ("default", "scipy"):
-            raise ValueError(f"events: supported for adaptive methods with controller "
-                             f"'default' or 'scipy', got method {p.tab.name!r}, controller "
-                             f"{p.controller!r}{' with step_size' if p.fixed else ''}")
+        if p.controller not in ("default", "scipy"):
+            raise ValueError(f"events: supported with controller 'default' or 'scipy' (and "
+                             f"at fixed steps), got controller {p.controller!r}")
         tracker = EventTracker(events, p.t0, p.y0, p.args, wrap=lambda y: y.reshape(p.shape))
     elif fast_eligible(p, dense_output):                 # numba-jitted func: fast/
         return solve_fast(p, f0)
     if p.fixed:
-        out = run_fixed(p, f0, dense_output)
+        out = run_fixed(p, f0, dense_output, events=tracker)
     elif p.controller == "scipy":
         out = run_scipy(p, f0, dense_output, events=tracker)
     elif p.controller == "hairer":

@@ -227,7 +227,7 @@ def _fixed_grid(p):
     return g
 
 
-def run_fixed(p, f0, dense_output):
+def run_fixed(p, f0, dense_output, events=None):
     tab, fun = p.tab, p.fun
     s, fsal = tab.n_stages, tab.fsal
     YK, R0, ns = _stage_storage(tab, p.y0.size, p.y0.dtype)
@@ -258,12 +258,24 @@ def run_fixed(p, f0, dense_output):
         if not (np.all(np.isfinite(y_new)) and np.all(np.isfinite(f_new))):
             raise E.SolverError("non-finite state or derivative", t=t_new, h=h, nfev=nfev,
                                 n_steps=k, status=E.STATUS_NONFINITE, n_accepted=k)
-        C = None
-        if out.needs_dense(t_new):
+        C, t_end, y_end = None, t_new, y_new
+        if events is not None:                                    # refimpl.ode.events
+            def make_sol():
+                nonlocal C, nfev
+                C, m = step_coefficients(tab, K, y, y_new, K[0], f_new, h, t, fun)
+                nfev += m
+                return lambda tau, C=C, t=t, h=h: eval_step(tab.dense, C, (tau - t) / h)
+            t_stop, sol = events.after_step(t, t_new, y_new, make_sol)
+            if t_stop is not None:                                # terminal: stop at the root
+                t_end, y_end, out.status, out.trunc_end = t_stop, sol(t_stop), 1, t_new
+        if C is None and out.needs_dense(t_end):
             C, m = step_coefficients(tab, K, y, y_new, K[0], f_new, h, t, fun)
             nfev += m
-        out.add_step(t, t_new, y_new, C, h)
+        out.add_step(t, t_end, y_end, C, h)
         out.history.append((t, h, math.nan, True))
+        if out.status == 1:
+            out.counts = (nfev, k, 0)
+            return out
         t, y = t_new, y_new
         YK[0], K[0] = y_new, f_new
     n = len(grid) - 1

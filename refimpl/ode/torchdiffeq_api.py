@@ -12,7 +12,7 @@ torchdiffeq's ``odeint``. What it takes from torchdiffeq:
   tuples, and ``ys`` is a tuple of stacked arrays);
 * ``rtol``/``atol``: scalars, arrays broadcastable to the state, or for tuple states a tuple
   with one tolerance (scalar or array) per element (``_tuple_tol``);
-* ``method`` names: "dopri5" (default), "dopri8" (Prince & Dormand's RK8(7)13M), "bosh3",
+* ``method`` names: "dopri5" (default), "dopri8" (Prince & Dormand's RK8(7)13M), "tsit5", "bosh3",
   "fehlberg2", "adaptive_heun" (= refimpl "heun_euler"), "euler", "midpoint",
   "heun2" (= "heun"), "heun3", "rk4" (torchdiffeq's rk4 is Kutta's 3/8 rule, "rk38");
   "explicit_adams", "implicit_adams", "fixed_adams", "scipy_solver" are not implemented
@@ -62,7 +62,7 @@ from .traced import integrate
 __all__ = ["torchdiffeq_odeint", "TORCHDIFFEQ_METHODS"]
 
 #: torchdiffeq's method names -> refimpl tableaus
-TORCHDIFFEQ_METHODS = {"dopri8": "dopri8", "dopri5": "dopri5", "bosh3": "bosh3",
+TORCHDIFFEQ_METHODS = {"dopri8": "dopri8", "dopri5": "dopri5", "tsit5": "tsit5", "bosh3": "bosh3",
                        "fehlberg2": "fehlberg2", "adaptive_heun": "heun_euler",
                        "euler": "euler", "midpoint": "midpoint", "heun2": "heun",
                        "heun3": "heun3", "rk4": "rk38"}
@@ -235,8 +235,11 @@ def _until_event(fun, y, tv, tab, rtol, atol, options, event_fn, to_user, shapes
     """
     if len(tv) != 2:
         raise ValueError(f"t: event handling needs len(t) == 2, got len(t) = {len(tv)}")
-    if not tab.adaptive:
-        raise ValueError(f"event_fn: supported for adaptive methods, got {tab.name!r}")
+    step_size = None
+    if not tab.adaptive:                               # torchdiffeq: fixed steps need step_size
+        if options.get("step_size") is None:
+            raise ValueError("options: event handling at fixed steps needs step_size")
+        step_size = float(options["step_size"])
     if np.ndim(rtol) != 0:
         raise ValueError("rtol: event handling takes a scalar rtol")
     y0 = np.asarray(getval(y), dtype=float)
@@ -253,18 +256,39 @@ def _until_event(fun, y, tv, tab, rtol, atol, options, event_fn, to_user, shapes
     left = int(options.get("max_num_steps", 2 ** 31 - 1))
     while True:                                        # horizons |t1 - t0|, x2, x4, ...
         r = solve(raw, (t0, t0 + span), yc, rtol=rtol, atol=atol, events=combined,
-                  method=tab, first_step=options.get("first_step"),
+                  method=tab, first_step=options.get("first_step"), step_size=step_size,
                   max_steps=max(1, min(left, 100_000)))
         left -= r.n_steps
         if r.status == 1:
-            tau = float(r.t_events[0][0])
+            tau, y_event = float(r.t_events[0][0]), r.y_events[0][0]
             break
         if left <= 0:
             raise ValueError("event_fn: no event before max_num_steps")
         t0, yc, span = r.t[-1], r.y[-1], 2 * span
+    traced = isbox(y) or isbox(fun(tau, y_event)) or isbox(event_fn(tau, to_user(y_event)))
+    if not traced:                                     # nothing to differentiate: forward
+        # one Newton step on the solution integrated to τ (steps land on τ): the root of
+        # the interpolant is only as good as the interpolant (dopri8's cubic Hermite);
+        # dg/dt along the solution by central differences (event_fn need not be traceable)
+        ys, _ = integrate(raw, y0, np.array([tv[0], tau]), tab=tab, rtol=rtol, atol=atol,
+                          first_step=options.get("first_step"), step_size=step_size,
+                          output="clip")
+        y_tau = np.asarray(ys[-1])
+        f_tau = raw(tau, y_tau)
+        d = 1e-7 * max(1.0, abs(tau))
+        dgdt = (combined(tau + d, y_tau + d * f_tau) - combined(tau - d, y_tau - d * f_tau)) / (2 * d)
+        if dgdt != 0 and np.isfinite(dgdt):
+            shift = -combined(tau, y_tau) / dgdt
+            if abs(shift) < abs(tv[1] - tv[0]):
+                tau, y_event = tau + shift, y_tau + f_tau * shift
+        ys_out = np.stack([y0, y_event])
+        if shapes is None:
+            return tau, ys_out
+        return tau, tuple(np.stack([a, b]) for a, b in zip(to_user(y0), to_user(y_event)))
     # --- differentiable event time and state (implicit function theorem) ---
     ys, _ = integrate(fun, y, np.array([tv[0], tau]), tab=tab, rtol=rtol, atol=atol,
-                      first_step=options.get("first_step"), output="clip")
+                      first_step=options.get("first_step"), step_size=step_size,
+                      output="clip")
     y_tau = ys[-1]
     k = int(np.argmin(np.asarray(getval(event_fn(tau, to_user(getval(y_tau))))) * sign0))
 

@@ -127,9 +127,22 @@ def test_terminal_count_and_bad_terminal():
             solve(oscillator, (0, 1), [1.0, 0.0], events=ev)
 
 
+def test_events_at_fixed_steps_on_the_cubic_hermite():
+    # rk4 at h = 0.01: the root of the step's cubic Hermite, within its O(h^4) error
+    s = solve(oscillator, (0, 20), [1.0, 0.0], method="rk4", step_size=0.01, events=crossing)
+    np.testing.assert_allclose(s.t_events[0], np.pi / 2 + np.pi * np.arange(6), atol=1e-8)
+    crossing.terminal = 2
+    try:
+        s = solve(oscillator, (0, 20), [1.0, 0.0], method="rk4", step_size=0.01,
+                  events=crossing, dense_output=True)
+    finally:
+        crossing.terminal = False
+    assert s.status == 1 and s.t[-1] == s.t_events[0][-1]
+    assert abs(s.t[-1] - 1.5 * np.pi) < 1e-8 and abs(s.y[-1, 0]) < 1e-12
+    np.testing.assert_allclose(s.sol(s.t[-1]), s.y[-1], atol=1e-15)
+
+
 def test_events_refused_where_not_supported():
-    with pytest.raises(ValueError, match="events"):
-        solve(oscillator, (0, 1), [1.0, 0.0], method="rk4", step_size=0.1, events=crossing)
     with pytest.raises(ValueError, match="events"):
         solve(oscillator, (0, 1), [1.0, 0.0], controller="hairer", events=crossing)
 
