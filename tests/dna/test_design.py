@@ -1,0 +1,66 @@
+"""Predictor training, design increasing the predictor's score, the oracle agreeing."""
+import numpy as np
+import pytest
+
+from refimpl.dna import design, metrics, motifs, predictor, sequences as sq, toydata, wgan
+
+
+@pytest.fixture(scope="module")
+def trained():
+    rng = np.random.default_rng(0)
+    m = motifs.embedded_motifs()[1]                              # RELA, length 10
+    X, y, yn = toydata.binding_data(rng, m, 1500, length=24)
+    pp, hist = predictor.train_predictor(rng, X, yn, epochs=4)
+    return m, X, y, pp, hist
+
+
+def test_predictor_learns_the_oracle(trained):
+    m, X, y, pp, hist = trained
+    assert hist[-1] < 0.5 * hist[0]
+    Xt = sq.encode(toydata.random_sequences(np.random.default_rng(1), 500, 24))
+    assert np.corrcoef(predictor.predict(pp, Xt), motifs.oracle(Xt, m))[0, 1] > 0.6
+
+
+@pytest.mark.parametrize("method", ["joint", "deepdream"])
+def test_design_increases_predictor_and_oracle_agrees(trained, method):
+    m, X, y, pp, _ = trained
+    rng = np.random.default_rng(2)
+    score = lambda D: motifs.oracle(D, m)                         # noqa: E731
+    if method == "joint":
+        gp = wgan.init_generator(rng, 24, 8)
+        D, traj = design.joint(rng, gp, pp, 8, steps=30, pool=1, score=score, every=10)
+    else:
+        D, traj = design.deep_dream(rng, pp, 8, 24, steps=30, score=score, every=10)
+    pred, orc = np.array([t[1] for t in traj]), np.array([t[2] for t in traj])
+    assert pred[-1] > pred[0] + 2.0 and (np.diff(pred) > -0.5).all()
+    # the oracle, on the argmax re-encoded designs, agrees: far above random sequences
+    assert orc[-1] > np.mean(y) + 2 * np.std(y)
+    assert np.allclose(orc[-1], motifs.oracle(D, m).mean())
+    assert ((D == 0) | (D == 1)).all() and np.allclose(D.sum(axis=2), 1)
+
+
+def test_valid_orf_fraction_exact_and_kmer_js():
+    rng = np.random.default_rng(3)
+    good = toydata.coding_sequences(rng, 30)
+    mixed = good[:10] + ["ATGTAA" + s[6:] for s in good[10:]]    # in-frame stop at codon 2
+    assert metrics.valid_orf_fraction(good) == 1.0 and metrics.valid_orf_fraction(mixed) == 10 / 30
+    a = toydata.random_sequences(rng, 400, 36)
+    assert metrics.kmer_js(a, a, 3) == 0.0
+    # closed form: uniform 1-mers vs all-A, m = (5/8, 1/8, 1/8, 1/8)
+    js = 0.5 * (0.25 * np.log(0.4) + 0.75 * np.log(2.0)) + 0.5 * np.log(1.6)
+    assert metrics.kmer_js(["ACGT" * 9], ["A" * 36] * 10, 1) == pytest.approx(js, rel=1e-12)
+
+
+def test_edit_distance_against_brute_force():
+    def lev(s, t):
+        d = list(range(len(t) + 1))
+        for i, a in enumerate(s, 1):
+            prev, d[0] = d[0], i
+            for j, b in enumerate(t, 1):
+                prev, d[j] = d[j], min(d[j] + 1, d[j - 1] + 1, prev + (a != b))
+        return d[-1]
+    rng = np.random.default_rng(4)
+    A, B = toydata.random_sequences(rng, 4, 9), toydata.random_sequences(rng, 6, 9)
+    B[2] = A[0][1:] + "A"                                          # a shift: Hamming 8ish, edit ≤ 2
+    got = metrics.edit_distance_to_nearest(A, B)
+    assert list(got) == [min(lev(a, b) for b in B) for a in A]
