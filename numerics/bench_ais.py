@@ -50,6 +50,7 @@ def main():
     ap.add_argument("--repeats", type=int, default=2)
     ap.add_argument("--z-dim", type=int, default=20)
     ap.add_argument("--out", default="numerics/results/bench_ais.md")
+    ap.add_argument("--no-agreement", action="store_true", help="timing only")
     args = ap.parse_args()
     import torch
     torch.set_num_threads(1)
@@ -86,6 +87,8 @@ def main():
 
     # agreement: 500 distributions on 20 datapoints, independent seeds
     Ba, n_a, reps = (10, 100, 2) if args.quick else (20, 500, 3)
+    if args.no_agreement:
+        Ba, n_a, reps = 2, 2, 2
     xa, ta = x[:Ba], torch.from_numpy(x[:Ba])
     est_o, est_t, acc_o, acc_t = [], [], [], []
     for r in range(reps):

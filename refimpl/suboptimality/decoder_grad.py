@@ -18,7 +18,7 @@ import numpy as np
 __all__ = ["bernoulli_decoder_loglik_grad"]
 
 
-def bernoulli_decoder_loglik_grad(dec, x):
+def bernoulli_decoder_loglik_grad(dec, x, rows=128):
     """Return f(z) -> (log p(x_b|z_{b,c}) (B, C), ∂/∂z (B, C, D)) for z (B, C, D).
 
     dec: [(W (in, out), b (out,)), ...] (the decoder of `refimpl.vi.vae.init_vae`);
@@ -34,6 +34,15 @@ def bernoulli_decoder_loglik_grad(dec, x):
         B, C, D = z.shape
         if B != x.shape[0] or D != Ws[0].shape[0]:
             raise ValueError(f"z: expected ({x.shape[0]}, C, {Ws[0].shape[0]}), got shape {z.shape}")
+        # blocks of ~128 rows keep the (rows, P) temporaries in cache (1.5x faster at 1600 rows)
+        nb = max(1, rows // C)
+        if B <= nb:
+            return _block(z, x)
+        parts = [_block(z[i:i + nb], x[i:i + nb]) for i in range(0, B, nb)]
+        return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
+
+    def _block(z, x):
+        B, C, D = z.shape
         h = z.reshape(B * C, D)
         hs = []
         for W, b in zip(Ws[:-1], bs[:-1]):

@@ -15,11 +15,11 @@ def _setup(scale=1.0):
     return p, x, z
 
 
-@pytest.mark.parametrize("scale", [1.0, 8.0])      # 8: saturated logits (both branches of σ)
-def test_value_and_gradient_match_autograd(scale):
+@pytest.mark.parametrize("scale, rows", [(1.0, 128), (8.0, 128), (1.0, 6)])   # 8: saturated logits; 6: blocks
+def test_value_and_gradient_match_autograd(scale, rows):
     p, x, z = _setup(scale)
     ll_ref = lambda zz: bernoulli_loglik(x[:, None, :], decoder_logits(p, zz))
-    ll, g = bernoulli_decoder_loglik_grad(p["dec"], x)(z)
+    ll, g = bernoulli_decoder_loglik_grad(p["dec"], x, rows=rows)(z)
     np.testing.assert_allclose(ll, ll_ref(z), rtol=1e-12, atol=1e-10)
     np.testing.assert_allclose(g, elementwise_grad(ll_ref)(z), rtol=1e-10, atol=1e-10)
 
