@@ -78,13 +78,14 @@ def _value_and_grad(f):
     return lambda z: (f(z), g(z))
 
 
-def hmc_move(z, logf_and_grad, eps, n_leapfrog, rng):
+def hmc_move(z, logf_and_grad, eps, n_leapfrog, rng, start=None):
     """One HMC transition per chain (the evaluation code's `hmc_trajectory` + `accept_reject`).
 
-    z: (..., D); eps: (...) per-chain step sizes; logf_and_grad(z) -> (log f (...), ∇ (..., D)).
+    z: (..., D); eps: (...) per-chain step sizes; logf_and_grad(z) -> (log f (...), ∇ (..., D));
+    start: logf_and_grad(z) if already known (saves one evaluation).
     Returns (new z, accepted (...) bool)."""
     v0 = rng.standard_normal(z.shape)
-    lf0, g0 = logf_and_grad(z)
+    lf0, g0 = logf_and_grad(z) if start is None else start
     e = eps[..., None]
     # leapfrog on U = −log f: v ← v − ε/2 ∇U; (z ← z + ε v; v ← v − ε ∇U) ...; v ← v − ε/2 ∇U
     v = v0 + 0.5 * e * np.clip(g0, -GRAD_CLAMP, GRAD_CLAMP)
@@ -109,21 +110,26 @@ def _anneal(log_prior, log_lik, z, betas, rng, n_leapfrog, step_size, adapt, log
     n_acc = np.zeros(lead)
     lp_g = _value_and_grad(log_prior)
     ll_g = _value_and_grad(log_lik) if log_lik_grad is None else log_lik_grad
-    ll, _ = ll_g(z)
+    ll, gll = ll_g(z)
     for t in range(1, len(betas)):
         log_w = log_w + (betas[t] - betas[t - 1]) * ll               # the weight update, at the current z
         b = betas[t]
 
+        last = {}
+
         def logf_and_grad(zz, b=b):
             a, ga = lp_g(zz)
             c, gc = ll_g(zz)
+            last["ll"], last["g"] = c, gc                             # hmc_move's last call is at the proposal
             return a + b * c, ga + b * gc
 
-        z, acc = hmc_move(z, logf_and_grad, eps, n_leapfrog, rng)
+        a0, ga0 = lp_g(z)
+        z, acc = hmc_move(z, logf_and_grad, eps, n_leapfrog, rng, start=(a0 + b * ll, ga0 + b * gll))
+        # log p(x|z) and its gradient at the new z without another decoder pass
+        ll, gll = np.where(acc, last["ll"], ll), np.where(acc[..., None], last["g"], gll)
         n_acc += acc
         if adapt:
             eps = np.clip(eps * np.where(n_acc / t > 0.65, 1.02, 0.98), EPS_MIN, EPS_MAX)
-        ll, _ = ll_g(z)
     return log_w, n_acc.mean() / max(len(betas) - 1, 1), eps, z
 
 
