@@ -56,8 +56,8 @@ def _settings(cfg):
     value over the first half of training) for every model alike: without it β-VAE at
     β >= 4 collapsed to the prior here (KL 0) from the first hundred iterations."""
     if cfg.quick:
-        return (dict(latent=6, hidden=(128, 128), iters=150, batch_size=128, warmup=75),
-                dict(n_samples=1000, n_points=500))
+        return (dict(latent=6, hidden=(128, 128), iters=120, batch_size=128, warmup=60),
+                dict(n_samples=500, n_points=300))
     return (dict(latent=10, hidden=(256, 256), iters=2000, batch_size=256, warmup=1000),
             dict(n_samples=3000, n_points=2000))
 
@@ -153,7 +153,7 @@ def run_decomposition(cfg):
     imgs, f, desc = _dataset(cfg)
     tr_kw, ev_kw = _settings(cfg)
     beta = 2.0 if cfg.quick else 4.0
-    n_logs = 5
+    n_logs = 3 if cfg.quick else 5
     metrics, curves = {}, {}
     X = imgs.reshape(len(imgs), -1)
     for kind in ("betavae", "tcvae"):
