@@ -132,9 +132,9 @@ def main():
     lines += [
         "",
         "ours_autograd: timed once on 10 distributions and scaled to the same number of transitions. "
-        "Work per transition: refimpl evaluates log p(x|z) and its gradient L + 1 times (the start "
-        "point and each leapfrog position; the value at the proposal is reused for the next weight "
-        "update); the port, like the original, also spends two decoder passes on the weight update "
+        "Work per transition: refimpl evaluates log p(x|z) and its gradient L times (each leapfrog "
+        "position; value and gradient at the accepted proposal are kept for the next transition "
+        "); the port, like the original, evaluates them L + 1 times and also spends two decoder passes on the weight update "
         "and two on the accept test.",
         "",
         f"## Agreement: {Ba} datapoints × {C} chains, {n_a} distributions, {reps} independent repeats each",
