@@ -242,15 +242,21 @@ def diagnose(arrays, meta, out, kind, fun=None):
     if rul and not rul[0].startswith("on accepted steps"):
         return " ".join(head + [where + "; " + "; ".join(dec + rul)])
     tail = "".join("; " + x for x in dec + rul)
+    lands_r, lands_c = _same(tr + hr, t1, 1e-12), _same(tc + hc, t1, 1e-12)
     after_rejection = ap and k >= 2 and not ref[k - 2][3]
     if after_rejection and ratio_c > 1 and ratio_r <= 1 + 1e-12:
+        # a step that grows right after a rejection and lands on t1 can also be a stretching
+        # last-step rule: the two cannot be told apart from this one step, so say both
+        alt = ("; this step lands exactly on t1, so a last-step rule that stretches steps onto t1 "
+               "would show the same" if lands_c and not lands_r else "")
         return " ".join(head + [where + "; growth cap after a rejection: the reference does not let the step "
                                 "grow on the attempt after a rejected one (factor capped at 1); the candidate "
-                                f"grows it by {ratio_c:.4g}" + tail])
-    lands_r, lands_c = _same(tr + hr, t1, 1e-12), _same(tc + hc, t1, 1e-12)
+                                f"grows it by {ratio_c:.4g}" + alt + tail])
     if lands_r != lands_c:
+        h_land, h_other = (hr, hc) if lands_r else (hc, hr)
+        verb = "shortens" if abs(h_land) < abs(h_other) else "lengthens"
         return " ".join(head + [where + "; last-step clipping: the " + ("reference" if lands_r else "candidate")
-                                + " shortens this step to land exactly on t1" + tail])
+                                + f" {verb} this step to land exactly on t1" + tail])
     if not ap:
         return " ".join(head + [where + "; " + _after_rejection(ep, ratio_r, ratio_c, len(arrays["y0"]), q1) + tail])
     return " ".join(head + [where + "; " + _single_step(ep, ratio_r, ratio_c, q1) + tail])

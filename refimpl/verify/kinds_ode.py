@@ -126,7 +126,12 @@ def _make(kind):
             raise BadCall("candidate: expected a tuple (ys, nfev) from "
                           "candidate(fun, t_span, y0, *, rtol, atol, t_eval)")
         ys = check_array(out[0], "ys", arrays["ys"].shape, "ys (len(t_eval), n)")
-        return dict(ys=ys, nfev=int(out[1]), eval_times=np.array(times))
+        nfev = out[1]
+        if isinstance(nfev, bool) or not isinstance(nfev, (int, np.integer)) and not (
+                isinstance(nfev, (float, np.floating)) and float(nfev).is_integer()):
+            from .base import BadCall
+            raise BadCall(f"candidate: expected nfev as an int (the number of calls of fun), got {nfev!r}")
+        return dict(ys=ys, nfev=int(nfev), eval_times=np.array(times))
 
     def compare(arrays, meta, out):
         ref, nfev_ref = arrays["ys"], int(arrays["nfev"])

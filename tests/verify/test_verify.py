@@ -124,7 +124,38 @@ def wrong_shape(fun, t_span, y0, *, rtol, atol, t_eval):
     return np.zeros((3,)), 1
 
 
+def none_nfev(fun, t_span, y0, *, rtol, atol, t_eval):
+    from refimpl.verify.adapters import scipy_rk45
+    return scipy_rk45(fun, t_span, y0, rtol=rtol, atol=atol, t_eval=t_eval)[0], None
+
+
+def stretch_last_step_rk45(fun, t_span, y0, *, rtol, atol, t_eval):
+    # scipy's RK45, except that a step whose end lies within 1.5 h of t1 is stretched onto t1
+    from scipy.integrate._ivp import rk
+    orig = rk.RungeKutta._step_impl
+
+    def step(self):
+        t, h = self.t, self.h_abs if self.h_abs is not None else 0.0
+        if h and self.direction * (t + 1.5 * h * self.direction - self.t_bound) > 0:
+            self.h_abs = abs(self.t_bound - t)
+        return orig(self)
+    from scipy.integrate import solve_ivp
+    with mock.patch.object(rk.RungeKutta, "_step_impl", step):
+        r = solve_ivp(fun, t_span, y0, rtol=rtol, atol=atol, t_eval=t_eval)
+    return r.y.T, r.nfev
+
+
+def test_last_step_stretching_is_named(vec):
+    rc, text = _lines("ode-solve/scipy", f"{__name__}:stretch_last_step_rk45", vec)
+    assert rc == 1 and "last-step clipping: the candidate lengthens this step" in text
+    # right after a rejection the same step could be a growth rule: both are named there
+    for d in (ln for ln in text.splitlines() if "growth cap after a rejection" in ln):
+        assert "stretches steps onto t1" in d
+
+
 def test_bad_calls_exit_2_with_a_message(vec, capsys):
+    assert cli.main(["verify", "ode-solve/scipy", f"{__name__}:none_nfev", "--vectors", str(vec)]) == 2
+    assert "expected nfev as an int" in capsys.readouterr().err
     assert cli.main(["verify", "ode-solve/nope", "x:y", "--vectors", str(vec)]) == 2
     assert "KIND: expected one of" in capsys.readouterr().err
     assert cli.main(["verify", "vi-gradients", "no_such_module_xyz:f", "--vectors", str(vec)]) == 2
@@ -170,10 +201,6 @@ def test_step_reconstruction_recovers_the_reference_history(vec):
     np.testing.assert_allclose([a[1] for a in att], arrays["history_h"], rtol=1e-12)
     assert [a[2] for a in att] == arrays["history_accepted"].tolist()
     assert not all(arrays["history_accepted"])                          # the case has rejections
-
-
-def test_bad_call_is_a_value_error():
-    assert issubclass(BadCall, ValueError)
 
 
 def kfac_summed_factors(abar, ds, V, gamma, damping, M, scale, eps):
