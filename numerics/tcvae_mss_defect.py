@@ -59,7 +59,7 @@ def main(out="numerics/results/tcvae_mss_defect.md", iters=600, n_batches=200, B
         lines.append(f"| {k} | {q.mean():.3f} ± {se(q):.3f} | {q.mean() - ref_q:+.3f} | {tc.mean():.3f} ± {se(tc):.3f} "
                      f"| {tc.mean() - ref_tc:+.3f} |")
     lines += ["", "The official matrix gives each z_i's own component the weight 1/M (or the stratified weight) "
-              "instead of 1/N and puts 1/N in column 0, so rows no longer sum to 1 (row M−1 sums to "
+              "instead of 1/N and puts 1/N in column 0, so row M−1 no longer sums to 1 (it sums to "
               "1 + (N − 2M)/(N M)); the table shows how far that moves the estimates used in training."]
     text = "\n".join(lines) + "\n"
     print(text)

@@ -4,8 +4,8 @@
   both MIG estimators, the full-dataset TC, and how far the two MIGs disagree.
 * `tcvae-decomposition` — the three KL terms of [TCVAE eq. 2] and the ELBO over training,
   β-VAE vs β-TCVAE at the same β (full-dataset estimates at each checkpoint).
-* `tcvae-traversals` — latent traversals of the model with the best MIG and its MI matrix
-  (latent × factor), the paper's qualitative figure.
+* `tcvae-traversals` — latent traversals and the MI matrix (latent × factor) of a β-TCVAE
+  trained for it (β = 4; not selected among the `tcvae-mig` models), the paper's qualitative figure.
 
 Data: dSprites rendered by NumPy (`refimpl.datasets.shapes`), 32×32 on the sub-grid
 3 × 6 × 10 × 16 × 16 = 46 080 images; --quick keeps every other orientation and position
@@ -119,7 +119,7 @@ def run_mig(cfg):
                                     "histogram, no shape", "histogram / sampled"], "rows": dis}],
             "figures": ["mig_vs_beta.png"],
             "notes": (f"{desc}. {tr_kw['iters']} Adam iterations (lr 1e-3, batch {tr_kw['batch_size']}, MSS "
-                      f"estimator, no warm-up), MLP encoder/decoder {tr_kw['hidden']} ReLU, latent "
+                      f"estimator, warm-up over the first {tr_kw['warmup']} iterations), MLP encoder/decoder {tr_kw['hidden']} ReLU, latent "
                       f"{tr_kw['latent']}. mig_sampled: the paper's estimator, factors without shape as the official "
                       f"dSprites code, {ev_kw['n_samples']} samples per entropy; mig_histogram: disentanglement_lib's "
                       "(encoder means, 20 bins, all factors). TC from the full-dataset mixture at "

@@ -29,6 +29,9 @@ def _check(z, mean, log_std):
         raise ValueError(f"z: expected (S, {mean.shape[1]}), got {z.shape}")
     if mean.shape[0] == 0:
         raise ValueError("mean: expected at least one mixture component, got N = 0")
+    for name, a in (("z", z), ("mean", mean), ("log_std", log_std)):
+        if not np.all(np.isfinite(a)):                 # the kernel indexes a table by exponent
+            raise ValueError(f"{name}: expected finite values (a diverged encoder?), got NaN or inf")
     return z, mean, log_std
 
 

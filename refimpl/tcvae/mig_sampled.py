@@ -47,7 +47,12 @@ def mi_matrix(mean, log_std, factors, rng, *, n_samples=10000, factor_subset=Non
         raise ValueError(f"mean: expected at least 2 latents for a gap, got {mean.shape[1]}")
     if factors.ndim != 2 or factors.shape[0] != mean.shape[0] or factors.dtype.kind not in "iu":
         raise ValueError(f"factors: expected integer (N, K), N={mean.shape[0]}, got {factors.dtype} {factors.shape}")
+    if int(n_samples) < 1:
+        raise ValueError(f"n_samples: expected >= 1, got {n_samples!r}")
     ks = range(factors.shape[1]) if factor_subset is None else list(factor_subset)
+    if not ks or any(not 0 <= int(k) < factors.shape[1] for k in ks):
+        raise ValueError(f"factor_subset: expected a non-empty list of factor columns in "
+                         f"[0, {factors.shape[1]}), got {factor_subset!r}")
     h_z = _entropy(mean, log_std, rng, n_samples, backend)
     cols = []
     for k in ks:

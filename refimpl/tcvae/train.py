@@ -3,10 +3,11 @@
     params, hist = train(images, rng, kind="tcvae", beta=6.0, iters=2000)
     ev = evaluate(params, images, factors, rng)     # MIGs, full-dataset decomposition
 
-Adam (`autograd.misc.optimizers.adam`, lr 1e-3 as the official code) on minibatches drawn
-uniformly with replacement; one reparameterised sample per image; the minibatch estimator
+Adam (`autograd.misc.optimizers.adam`, lr 1e-3 as the official code) on minibatches of
+distinct datapoints (as the official shuffled DataLoader; MSS assumes them); one reparameterised sample per image; the minibatch estimator
 of q(z) is MWS or MSS (`objectives.py`). Reported TC values never come from training
-minibatches (MWS's non-overlap bias is ~(D−1)·log M): `evaluate` uses the full-dataset
+minibatches (MWS's bias: ~(D−1)·log M when the posteriors do not overlap, and log N for
+every latent whose posteriors do overlap, e.g. an inactive one): `evaluate` uses the full-dataset
 mixture (`decomposition.elbo_decomposition`).
 """
 import time
@@ -52,7 +53,7 @@ def train(images, rng, *, kind="tcvae", beta=1.0, alpha=1.0, gamma=1.0, latent=1
 
     def batch(i):
         r = np.random.default_rng([int(seeds[0]), i])
-        idx = r.integers(N, size=batch_size)
+        idx = r.choice(N, size=min(batch_size, N), replace=False)     # distinct datapoints, as MSS assumes
         return X[idx].astype(float), r.standard_normal((batch_size, latent))
 
     def loss(p, i):

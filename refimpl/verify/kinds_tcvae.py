@@ -71,7 +71,7 @@ def _mss_compare(arrays, meta, out):
     if np.allclose(out["lq"], bad[0], rtol=1e-9) and np.allclose(out["lp"], bad[1], rtol=1e-9):
         return CaseResult(False, agree, "", "known defect: the candidate uses the official rtqichen/beta-tcvae "
                           "`_log_importance_weight_matrix`, which fills column 0 (stride M+1 = B) instead of the "
-                          "diagonal, so z_i's own component gets 1/M and rows do not sum to 1")
+                          "diagonal, so z_i's own component gets 1/M and row M−1 does not sum to 1")
     other = "mss" if meta["estimator"] == "mws" else "mws"
     o = reference_mss(z, m, s, N, other)
     if np.allclose(out["lq"], o[0], rtol=1e-9):

@@ -23,3 +23,17 @@ def test_mig_sampled_anchors():
     only1 = mig_sampled(dup, np.full(dup.shape, np.log(0.01)), f, np.random.default_rng(0),
                         n_samples=2000, factor_subset=[1])
     assert only1 == pytest.approx(1.0, abs=0.05)
+
+
+def test_mig_sampled_bad_arguments_are_named():
+    f = _grid()
+    m = f.astype(float)
+    ls = np.full(f.shape, np.log(0.01))
+    for bad in ([5], [], [-1]):
+        with pytest.raises(ValueError, match="factor_subset"):
+            mig_sampled(m, ls, f, np.random.default_rng(0), n_samples=10, factor_subset=bad)
+    with pytest.raises(ValueError, match="n_samples"):
+        mig_sampled(m, ls, f, np.random.default_rng(0), n_samples=0)
+    m[0, 0] = np.nan
+    with pytest.raises(ValueError, match="mean: expected finite"):
+        mig_sampled(m, ls, f, np.random.default_rng(0), n_samples=10)
