@@ -119,7 +119,7 @@ def run_mig(cfg):
                                     "histogram, no shape", "histogram / sampled"], "rows": dis}],
             "figures": ["mig_vs_beta.png"],
             "notes": (f"{desc}. {tr_kw['iters']} Adam iterations (lr 1e-3, batch {tr_kw['batch_size']}, MSS "
-                      f"estimator, no warm-up), MLP encoder/decoder {tr_kw['hidden']} ReLU, latent "
+                      f"estimator, warm-up {tr_kw['warmup']} iterations as the official anneal_kl), MLP encoder/decoder {tr_kw['hidden']} ReLU, latent "
                       f"{tr_kw['latent']}. mig_sampled: the paper's estimator, factors without shape as the official "
                       f"dSprites code, {ev_kw['n_samples']} samples per entropy; mig_histogram: disentanglement_lib's "
                       "(encoder means, 20 bins, all factors). TC from the full-dataset mixture at "
