@@ -10,6 +10,9 @@ def log_importance_weight_matrix(batch_size, dataset_size):
     """MSS log weights (B, B), B = M + 1 [TCVAE App. C.2]: row i gives the weight of
     q(z_i | n_j): self term (j = i) 1/N, one stratified term (N - M)/(N M), others 1/M.
     Each row sums to 1/N + (N - M)/(N M) + (M - 1)/M = 1."""
+    for name, v in (("batch_size", batch_size), ("dataset_size", dataset_size)):
+        if isinstance(v, bool) or not isinstance(v, (int, np.integer, float, np.floating)) or v != int(v):
+            raise ValueError(f"{name}: expected an integer count, got {v!r}")
     B, N = int(batch_size), int(dataset_size)
     if B < 2:
         raise ValueError(f"batch_size: expected >= 2, got {batch_size}")

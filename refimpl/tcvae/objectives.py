@@ -1,8 +1,10 @@
 """The training objectives: β-TCVAE, β-VAE and the plain VAE, on one minibatch.
 
-Model (as the official `vae_quant.py` with its MLP encoder / decoder): p(z) = N(0, I),
-q(z|x) = N(mean, diag exp(2 log_std)) from an MLP encoder (ReLU), p(x|z) Bernoulli from an
-MLP decoder — `refimpl.vi.vae`'s networks with activation "relu".
+Model: p(z) = N(0, I), q(z|x) = N(mean, diag exp(2 log_std)) from an MLP encoder (ReLU),
+p(x|z) Bernoulli from an MLP decoder — `refimpl.vi.vae`'s networks with activation "relu" on
+both. The official `vae_quant.py` MLPs differ: encoder 4096-1200-1200-2D ReLU, decoder
+D-1200-1200-1200-4096 **tanh** (three hidden layers); refimpl's experiments scale both to
+(256, 256) ReLU on 32×32 images (numerics/DIFFERENCES.md, TCVAE section).
 
 Per datapoint n of a batch of B (dataset size N), with z_n ~ q(z|x_n) (one sample):
 
@@ -113,7 +115,10 @@ def objective(params, x, eps, dataset_size, kind="tcvae", beta=1.0, alpha=1.0, g
 
 
 def anneal_kl(beta, iteration, warmup):
-    """The official `anneal_kl` ("beta_anneal"): min(β, β·iteration / warmup); warmup 0 = off."""
+    """The official `anneal_kl` ("beta_anneal"): min(β, β·iteration / warmup); warmup 0 = off.
+
+    Its other switch, "lambda_anneal" (dimension-wise KL weighted 1 − λ, λ from 0.95 to 0),
+    is not implemented."""
     if warmup < 0:
         raise ValueError(f"warmup: expected >= 0 iterations, got {warmup}")
     return float(beta) if warmup == 0 else float(min(beta, beta * iteration / warmup))
