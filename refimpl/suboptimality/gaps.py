@@ -24,9 +24,11 @@ from autograd import grad
 from autograd.misc.optimizers import adam
 
 from ..mcmc.ais import ais, sigmoid_schedule
-from ..nn import mlp2d
+from ..nn import init_mlp, mlp2d
 from ..vi.vae import bernoulli_loglik, decoder_logits, encoder, init_vae
+from .decoder_grad import bernoulli_decoder_loglik_grad
 from .flow import flow_log_weights, flow_terms, init_flow
+from .local_grad import flow_value_and_grad, log_joint_and_grad
 from .qstar import bounds_ffg, log_normal_diag, optimize_local
 
 __all__ = ["init_model", "log_joint_fn", "train_vae", "local_flow", "evaluate_gaps"]
@@ -34,10 +36,19 @@ __all__ = ["init_model", "log_joint_fn", "train_vae", "local_flow", "evaluate_ga
 LOG_2PI = float(np.log(2 * np.pi))
 
 
-def init_model(rng, x_dim, z_dim, hidden=(200, 200), kind="ffg", flow_steps=2, flow_hidden=50, x_mean=None):
+def init_model(rng, x_dim, z_dim, hidden=(200, 200), kind="ffg", flow_steps=2, flow_hidden=50, x_mean=None,
+               enc_hidden=None):
+    """VAE parameters: decoder z_dim → reversed(hidden) → x_dim, encoder x_dim → enc_hidden
+    (default `hidden`) → 2 z_dim ([Suboptimality Table 3]'s wider encoder: a larger
+    `enc_hidden`), plus the amortised flow for kind="flow"."""
     if kind not in ("ffg", "flow"):
         raise ValueError(f"kind: expected 'ffg' or 'flow', got {kind!r}")
     p = init_vae(rng, x_dim, z_dim, hidden=hidden, x_mean=x_mean)
+    if enc_hidden is not None:
+        enc_hidden = tuple(int(h) for h in enc_hidden)
+        if not enc_hidden or min(enc_hidden) < 1:
+            raise ValueError(f"enc_hidden: expected a non-empty tuple of positive widths, got {enc_hidden!r}")
+        p["enc"] = init_mlp(rng, [x_dim, *enc_hidden, 2 * z_dim])
     if kind == "flow":
         p["flow"] = init_flow(rng, z_dim, n_steps=flow_steps, hidden=flow_hidden)
     return p
@@ -65,11 +76,11 @@ def _train_bound(params, x, eps_z, eps_v, w):
 
 
 def train_vae(X, rng, *, kind="ffg", z_dim=20, hidden=(200, 200), iters=2000, batch_size=100, lr=1e-3, warmup=500,
-              params=None):
+              params=None, enc_hidden=None):
     """Adam on minibatches of X (N, P) in {0, 1}; returns (params, seconds)."""
     N, P = X.shape
     if params is None:
-        params = init_model(rng, P, z_dim, hidden, kind, x_mean=X.mean(0))
+        params = init_model(rng, P, z_dim, hidden, kind, x_mean=X.mean(0), enc_hidden=enc_hidden)
     seed = int(rng.integers(2 ** 31))
 
     def loss(p, i):
@@ -83,9 +94,10 @@ def train_vae(X, rng, *, kind="ffg", z_dim=20, hidden=(200, 200), iters=2000, ba
     return params, time.perf_counter() - t0
 
 
-def local_flow(params, x, rng, *, flow_steps=2, flow_hidden=20, n_samples=10, **stop):
+def local_flow(params, x, rng, *, flow_steps=2, flow_hidden=20, n_samples=10, hand_grad=True, **stop):
     """q*_flow: a flow per datapoint (own q_0 mean/std and flow weights), optimised from
-    scratch with the stopping rule. Returns (flow params, mean, log_std, info)."""
+    scratch with the stopping rule. Returns (flow params, mean, log_std, info). hand_grad:
+    the hand-written gradient of `local_grad` (False: autograd through `flow_log_weights`)."""
     B, D = x.shape[0], params["dec"][0][0].shape[0]
     lj = log_joint_fn(params, x)
     p0 = {"flow": init_flow(rng, D, n_steps=flow_steps, hidden=flow_hidden, n_local=B),
@@ -93,8 +105,10 @@ def local_flow(params, x, rng, *, flow_steps=2, flow_hidden=20, n_samples=10, **
 
     def neg(p, noise):
         return -anp.sum(anp.mean(flow_log_weights(p["flow"], lj, p["mean"], p["log_std"], *noise), axis=0))
+    vg = flow_value_and_grad(log_joint_and_grad(params["dec"], x)) if hand_grad else None
     p, info = optimize_local(neg, p0, lambda r: (r.standard_normal((n_samples, B, D)),
-                                                r.standard_normal((n_samples, B, D))), rng, **stop)
+                                                r.standard_normal((n_samples, B, D))), rng,
+                             value_and_grad_fn=vg, **stop)
     return p["flow"], p["mean"], p["log_std"], info
 
 
@@ -122,7 +136,8 @@ def evaluate_gaps(params, x, rng, *, n_bound=5000, ais_dists=1000, ais_chains=16
     t["q"] = time.perf_counter() - t0
     t0 = time.perf_counter()
     from .qstar import optimize_local_ffg
-    m_ffg, s_ffg, info_ffg = optimize_local_ffg(lj, np.zeros_like(mean), np.zeros_like(mean), rng, **stop)
+    m_ffg, s_ffg, info_ffg = optimize_local_ffg(lj, np.zeros_like(mean), np.zeros_like(mean), rng,
+                                                log_joint_grad=log_joint_and_grad(params["dec"], x), **stop)
     elbo_ffg, iwae_ffg = bounds_ffg(lj, m_ffg, s_ffg, rng, n_bound)
     t["qstar_ffg"] = time.perf_counter() - t0
     t0 = time.perf_counter()
@@ -138,7 +153,9 @@ def evaluate_gaps(params, x, rng, *, n_bound=5000, ais_dists=1000, ais_chains=16
 
     def log_lik(z):                                       # z (B, C, D): datapoint b's chains
         return bernoulli_loglik(x[:, None, :], decoder_logits(params, z))
-    a = ais(log_prior, log_lik, z0, sigmoid_schedule(ais_dists), rng)
+    # the hand-written decoder VJP (tested against autograd) instead of autograd's tape
+    a = ais(log_prior, log_lik, z0, sigmoid_schedule(ais_dists), rng,
+            log_lik_grad=bernoulli_decoder_loglik_grad(params["dec"], x))
     t["ais"] = time.perf_counter() - t0
     log_px = np.max(np.stack([a.log_Z, iwae_q, iwae_ffg, iwae_flow]), axis=0)
     own = elbo_flow if "flow" in params else elbo_ffg

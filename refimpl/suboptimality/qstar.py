@@ -16,8 +16,9 @@ summed loss is each datapoint's own gradient); the stopping rule watches the bat
 """
 import numpy as np
 from autograd import grad, value_and_grad
-from autograd.misc import flatten
 from scipy.special import logsumexp
+
+from .local_grad import ffg_value_and_grad
 
 __all__ = ["optimize_local", "optimize_local_ffg", "bounds_ffg", "log_normal_diag"]
 
@@ -40,17 +41,62 @@ def _neg_elbo_sum(params, log_joint, eps):
     return -anp.sum(anp.mean(log_joint(z), axis=0) + ent)
 
 
+class _Leaf(tuple):
+    """Where an array of the tree sits in the flat vector: (index, shape)."""
+    i = property(lambda self: self[0])
+    shape = property(lambda self: self[1])
+
+    def __new__(cls, i, shape):
+        return tuple.__new__(cls, (i, shape))
+
+
+def _flatten(tree):
+    """(flat vector, unflatten) for nested dicts (sorted keys) / lists / tuples of arrays."""
+    leaves = []
+
+    def walk(t):
+        if isinstance(t, dict):
+            return {k: walk(t[k]) for k in sorted(t)}
+        if isinstance(t, (list, tuple)):
+            return type(t)(walk(u) for u in t)
+        a = np.asarray(t, float)
+        leaves.append(a)
+        return _Leaf(len(leaves) - 1, a.shape)
+    skeleton = walk(tree)
+    sizes = np.cumsum([0] + [a.size for a in leaves])
+    flat = np.concatenate([a.ravel() for a in leaves]) if leaves else np.zeros(0)
+
+    def unflatten(v):
+        def build(t):
+            if isinstance(t, dict):
+                return {k: build(u) for k, u in t.items()}
+            if isinstance(t, _Leaf):
+                return v[sizes[t.i]:sizes[t.i + 1]].reshape(t.shape)
+            return type(t)(build(u) for u in t)
+        return build(skeleton)
+    return flat, unflatten
+
+
 def optimize_local(neg_bound_sum, params0, draw_noise, rng, *, lr=1e-3, check_every=100, patience=10,
-                   max_steps=50_000):
+                   max_steps=50_000, value_and_grad_fn=None):
     """Adam on neg_bound_sum(params, noise) from params0 (any autograd container), with the
     evaluation code's stopping rule. draw_noise(rng) -> the noise of one step. Returns
-    (params, info) with info = dict(steps, stopped (by the rule, not the cap), history)."""
+    (params, info) with info = dict(steps, stopped (by the rule, not the cap), history).
+    `value_and_grad_fn(params, noise) -> (value, grad tree)` replaces autograd (e.g. the
+    hand-written gradients of `local_grad`); neg_bound_sum is then unused and may be None."""
     if check_every < 1 or patience < 1 or max_steps < check_every:
         raise ValueError(f"check_every, patience, max_steps: expected >= 1, >= 1, >= check_every, got "
                          f"{check_every}, {patience}, {max_steps}")
-    x, unflatten = flatten(params0)
-    vg = value_and_grad(lambda xf, noise: neg_bound_sum(unflatten(xf), noise))
-    m, v = np.zeros_like(x), np.zeros_like(x)
+    # a plain tree walk (autograd.misc.flatten's unflatten runs a backward pass per call)
+    x, unflatten = _flatten(params0)
+    # differentiate w.r.t. the container and flatten the gradient off the tape: slicing a flat
+    # vector on the tape costs one full-size add.at per parameter array in the backward pass
+    vg_tree = value_and_grad(neg_bound_sum) if value_and_grad_fn is None else value_and_grad_fn
+
+    def vg(xf, noise):
+        val, g = vg_tree(unflatten(xf), noise)
+        return val, _flatten(g)[0]
+    m, v, tmp = np.zeros_like(x), np.zeros_like(x), np.empty_like(x)
     b1, b2, e = 0.9, 0.999, 1e-8
     best, since, acc, hist, step = np.inf, 0, 0.0, [], 0
     while step < max_steps:
@@ -58,9 +104,19 @@ def optimize_local(neg_bound_sum, params0, draw_noise, rng, *, lr=1e-3, check_ev
         val, gr = vg(x, noise)
         acc += float(val)
         step += 1
-        m = b1 * m + (1 - b1) * gr                         # Adam (Kingma & Ba 2015, Alg. 1)
-        v = b2 * v + (1 - b2) * gr ** 2
-        x = x - lr * (m / (1 - b1 ** step)) / (np.sqrt(v / (1 - b2 ** step)) + e)
+        # Adam (Kingma & Ba 2015, Alg. 1), in place (the vector holds every datapoint's q):
+        # m ← b1 m + (1−b1) g; v ← b2 v + (1−b2) g²; x ← x − lr m̂ / (√v̂ + e)
+        m *= b1
+        m += (1 - b1) * gr
+        np.multiply(gr, gr, out=gr)
+        v *= b2
+        v += (1 - b2) * gr
+        np.sqrt(v, out=tmp)
+        tmp *= 1.0 / np.sqrt(1 - b2 ** step)
+        tmp += e
+        np.divide(m, tmp, out=tmp)
+        tmp *= lr / (1 - b1 ** step)
+        x -= tmp
         if step % check_every == 0:
             hist.append(acc / check_every)
             acc = 0.0
@@ -74,8 +130,11 @@ def optimize_local(neg_bound_sum, params0, draw_noise, rng, *, lr=1e-3, check_ev
 
 
 def optimize_local_ffg(log_joint, mean0, log_std0, rng, *, lr=1e-3, n_samples=10, check_every=100, patience=10,
-                       max_steps=50_000):
+                       max_steps=50_000, log_joint_grad=None):
     """Optimise a diagonal Gaussian per datapoint from (mean0, log_std0) (B, D).
+
+    `log_joint_grad` (z (B, S, D) -> (log p(x, z), ∂/∂z), `local_grad.log_joint_and_grad`)
+    switches to the hand-written gradient `local_grad.ffg_value_and_grad` (same noise, same value).
 
     Returns (mean, log_std, info) with info = dict(steps, stopped (bool: by the rule, not
     the step cap), history (mean loss per check, summed over datapoints))."""
@@ -85,7 +144,8 @@ def optimize_local_ffg(log_joint, mean0, log_std0, rng, *, lr=1e-3, n_samples=10
     (mean, log_std), info = optimize_local(
         lambda p, eps: _neg_elbo_sum(p, log_joint, eps), (mean0.copy(), log_std0.copy()),
         lambda r: r.standard_normal((n_samples,) + mean0.shape), rng, lr=lr, check_every=check_every,
-        patience=patience, max_steps=max_steps)
+        patience=patience, max_steps=max_steps,
+        value_and_grad_fn=None if log_joint_grad is None else ffg_value_and_grad(log_joint_grad))
     return mean, log_std, info
 
 
