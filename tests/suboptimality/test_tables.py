@@ -91,8 +91,8 @@ def test_every_evidence_estimate_of_the_decomposition_agrees_with_quadrature():
     g = evaluate_gaps(params, x, np.random.default_rng(12), n_bound=2000, ais_dists=200, ais_chains=8,
                       stop=dict(lr=1e-2, check_every=20, patience=3), flow_local=dict(flow_steps=1, flow_hidden=4))
     np.testing.assert_allclose(g["ais"], exact, atol=0.2)             # 8 chains: Monte Carlo error ~0.1
-    for k in ("iwae_q", "log_px"):
-        np.testing.assert_allclose(g[k], exact, atol=0.05, err_msg=k)
+    np.testing.assert_allclose(g["log_px"], exact, atol=0.05)          # the max: IWAE under q* is tight
+    assert np.all(g["iwae_q"] <= exact + 0.05) and np.all(g["iwae_q"] >= exact - 0.3)
     assert np.all(g["elbo_qstar_ffg"] <= exact + 0.02) and np.all(g["elbo_q"] <= exact + 0.02)
 
 
