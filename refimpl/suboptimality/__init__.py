@@ -1,11 +1,16 @@
-"""Inference suboptimality in VAEs (Cremer, Li, Duvenaud, ICML 2018). PARTIAL: local q*_FFG
-and the generic local optimiser with the evaluation code's stopping rule (`qstar`), the
-auxiliary-variable flow posterior (`flow`), FFG- and flow-encoder VAEs with entropy-only
-warm-up and the gap decomposition (`gaps`), the hand-written decoder gradient for AIS
-(`decoder_grad`), the `suboptimality-posteriors` experiment (`posteriors`), with AIS and BDMC
-in `refimpl.mcmc.ais` (benchmark: numerics/bench_ais.py). NOT built yet: the experiments
-`suboptimality-gaps`, `suboptimality-encoder-capacity`, `bdmc-validation` and the gap-table
-full run on real MNIST.
+"""Inference suboptimality in VAEs (Cremer, Li, Duvenaud, ICML 2018).
+
+- `qstar`: the locally optimal factorised Gaussian q*_FFG and the generic local optimiser with
+  the evaluation code's stopping rule (Adam, checks every 100 steps, patience 10);
+- `flow`: the paper's auxiliary-variable flow posterior (amortised or one per datapoint);
+- `local_grad`: hand-written gradients of the local FFG and flow bounds (autograd twins tested);
+- `gaps`: FFG- and flow-encoder VAEs with entropy-only warm-up, and the decomposition of the
+  inference gap into approximation and amortization gaps (log p̂ = max of AIS and IWAEs);
+- `decoder_grad`: the Bernoulli decoder's log-likelihood gradient by a hand-written VJP (for AIS);
+- experiments: `suboptimality-gaps` (Table 2), `suboptimality-encoder-capacity` (Table 3),
+  `bdmc-validation` (`tables`, `bdmc_validation`) and `suboptimality-posteriors` (Fig. 2);
+AIS and BDMC are in `refimpl.mcmc.ais`; the benchmark against a PyTorch port of the evaluation
+code's AIS is numerics/bench_ais.py.
 """
 from .flow import flow_forward, flow_log_weights, flow_terms, init_flow  # noqa: F401
 from .gaps import evaluate_gaps, init_model, local_flow, train_vae  # noqa: F401
