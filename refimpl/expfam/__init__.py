@@ -1,0 +1,19 @@
+"""Exponential families as free functions on natural parameters (`refimpl.expfam`).
+
+Every family module exposes ``logZ(eta)``, ``expected_stats(eta)`` (= grad logZ, checked by
+autograd in the tests), ``natural_to_standard``, ``standard_to_natural``, ``sample`` and
+``kl(eta_q, eta_p)`` = KL(q || p). A natural parameter is a tuple of arrays paired
+elementwise with the sufficient statistics t(x); ``expected_stats`` returns the tuple
+E[t(x)] in the same layout, so <eta, E t> is ``inner(eta, stats)``.
+
+Constants: every ``logZ`` here is the log normaliser of a *normalised* density w.r.t.
+Lebesgue (or counting) measure — the Gaussian keeps (D/2) log 2π, which the official
+mattjj/svae ``gaussian.logZ`` omits.
+
+Families: ``gaussian`` (information form J, h), ``categorical``, ``dirichlet``,
+``niw`` (normal-inverse-Wishart). The matrix-normal-inverse-Wishart is not built.
+"""
+from . import categorical, dirichlet, gaussian, niw
+from ._common import inner, kl_from_logZ
+
+__all__ = ["gaussian", "categorical", "dirichlet", "niw", "inner", "kl_from_logZ"]
