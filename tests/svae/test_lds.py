@@ -56,3 +56,12 @@ def test_check_grads_through_smoother():
         ms, Ps, cross, logZ = lds.smooth(init, A, Q, Jn, hn)
         return logZ + (ms * w).sum() + Ps.sum() + cross.sum()
     check_grads(f, modes=["rev"], order=1)(A, hn, onp.stack([onp.diag(J) for J in Jn]))
+
+
+def test_numba_kernel_matches_twin():
+    from refimpl.svae import lds_numba
+    rng = onp.random.default_rng(3)
+    for T, D in [(1, 2), (9, 3)]:
+        args = random_lds(rng, T, D)
+        for a, b in zip(lds_numba.smooth(*args), lds.smooth(*args)):
+            onp.testing.assert_allclose(a, b, rtol=1e-9, atol=1e-12)
