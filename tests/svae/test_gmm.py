@@ -14,6 +14,11 @@ from refimpl.svae.data import adjusted_rand_index, make_pinwheel
 def setup(K=4, D=2, N=60, seed=0):
     rng = onp.random.default_rng(seed)
     prior, q = gmm.init_global(rng, K, D, alpha=0.5, mean_scale=2.0)
+    # components with different scales and degrees of freedom, so that E log|Σ_k| and
+    # E[Σ_k⁻¹] differ between components (with equal ones a dropped term would cancel)
+    S, m, kap, nu = niw.natural_to_standard(q[1])
+    S = S * (0.5 + 2 * rng.random(K))[:, None, None]
+    q = (q[0] + rng.random(K), niw.standard_to_natural(S, m, kap + rng.random(K), nu + 3 * rng.random(K)))
     y = 2.0 * rng.standard_normal((N, D))
     return rng, prior, q, y
 
