@@ -29,7 +29,7 @@ def _gan_scale(cfg, full_iters=300):
 @experiment("dna-gan", paper=PAPER, quick_seconds=12, full_minutes=20,
             artefact="Sec. 3.1: WGAN-GP on the coding and motif toys (valid ORFs, k-mer spectra)")
 def gan_experiment(cfg):
-    sc, n = _gan_scale(cfg, full_iters=120), (1000 if cfg.quick else 4000)
+    sc, n = _gan_scale(cfg, full_iters=300), (1000 if cfg.quick else 4000)
     motif_str = motifs.consensus(motifs.embedded_motifs()[2])
     data = {"coding": toydata.coding_sequences(cfg.rng(1), n),
             "motif": toydata.motif_sequences(cfg.rng(2), n, motif=motif_str)[0]}
@@ -129,7 +129,10 @@ def design_experiment(cfg):
                 axes[0, j].plot(t[:, 0], t[:, 2], "o-", ms=3, label=meth)
             else:
                 axes[0, j].axhline(s.mean(), color="gray", ls=":", label="gan")
-        claims_ok.append(out[f"{key}/joint/oracle_mean"] > out[f"{key}/train_max"])
+        # a motif whose training maximum already equals the oracle optimum (a short motif: some
+        # random probe holds the consensus) cannot be exceeded by any design: not counted
+        if out[f"{key}/train_max"] < out[f"{key}/oracle_optimum"] - 1e-9:
+            claims_ok.append(out[f"{key}/joint/oracle_mean"] > out[f"{key}/train_max"])
         axes[0, j].axhline(y.max(), color="k", ls="--", label="train max")
         axes[0, j].axhline(motifs.oracle_optimum(m), color="r", ls="--", label="optimum")
         axes[0, j].set(title=f"{m.id} {m.name}", xlabel="design step", ylabel="oracle score (mean)")
@@ -137,8 +140,9 @@ def design_experiment(cfg):
     fig.tight_layout(); fig.savefig(cfg.out / "dna_design.png", dpi=100); plt.close(fig)
     claims = [{"claim": "joint method's mean oracle score exceeds the best training sequence (Sec. 3.3)",
                "paper_value": "designed sequences above the training maximum",
-               "ours": f"{sum(claims_ok)}/{len(claims_ok)} motifs",
-               "reproduced": "yes" if all(claims_ok) else ("partly" if any(claims_ok) else "no")}]
+               "ours": f"{sum(claims_ok)}/{len(claims_ok)} motifs whose train max is below the optimum "
+                       f"({len(ms) - len(claims_ok)} of {len(ms)} have train max = optimum)",
+               "reproduced": "yes" if claims_ok and all(claims_ok) else ("partly" if any(claims_ok) else "no")}]
     return {"metrics": out, "figures": ["dna_design.png"], "claims": claims,
             "tables": [{"name": "oracle scores of argmax re-encoded designs", "rows": rows,
                         "columns": ["motif", "method", "oracle mean", "oracle max", "train max",

@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from refimpl.dna import design, metrics, motifs, predictor, sequences as sq, toydata, wgan
+from refimpl.dna import design, layers, metrics, motifs, predictor, sequences as sq, toydata, wgan
 
 
 @pytest.fixture(scope="module")
@@ -12,6 +12,24 @@ def trained():
     X, y, yn = toydata.binding_data(rng, m, 1500, length=24)
     pp, hist = predictor.train_predictor(rng, X, yn, epochs=4)
     return m, X, y, pp, hist
+
+
+def test_predictor_architecture_written_out():
+    # conv width 15, 100 filters, 'valid' -> leaky ReLU 0.1 -> [max-pool, mean-pool] -> 2 x FC 200
+    # (leaky ReLU 0.1) -> score, times the stored label std plus mean
+    rng = np.random.default_rng(5)
+    pp, _ = predictor.train_predictor(rng, sq.encode(toydata.random_sequences(rng, 40, 20)),
+                                      rng.standard_normal(40), epochs=1)
+    X = rng.dirichlet(np.ones(4), size=(3, 20))
+    lrelu = lambda a: np.where(a > 0, a, 0.1 * a)              # noqa: E731
+    assert pp["conv"]["W"].shape == (15, 4, 100) and pp["fc1"]["W"].shape == (200, 200)
+    h = lrelu(layers.conv1d_reference(X, pp["conv"]["W"], pp["conv"]["b"], padding="valid"))
+    h = np.concatenate([h.max(axis=1), h.mean(axis=1)], axis=1)
+    h = lrelu(h @ pp["fc1"]["W"] + pp["fc1"]["b"])
+    h = lrelu(h @ pp["fc2"]["W"] + pp["fc2"]["b"])
+    mu, sd = pp["scale"]
+    expect = mu + sd * (h @ pp["out"]["W"] + pp["out"]["b"])[:, 0]
+    assert np.allclose(predictor.predict(pp, X), expect, atol=1e-10)
 
 
 def test_predictor_learns_the_oracle(trained):

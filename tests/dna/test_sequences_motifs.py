@@ -101,6 +101,17 @@ def test_pwm_pseudocount():
     assert np.allclose(motifs.pwm(m), [[20.2 / 20.8, 0.2 / 20.8, 0.2 / 20.8, 0.2 / 20.8]])
 
 
+def test_log_odds_against_a_uniform_background():
+    # log(PWM / 0.25): a uniform column scores 0 for every base; the optimum of a one-base
+    # motif is log(p_max / 0.25)
+    m = motifs.Motif("X", "x", [[20, 0, 0, 0], [5, 5, 5, 5]])
+    M = motifs.log_odds(m, pseudocount=0.8)
+    assert M[0, 0] == pytest.approx(np.log((20.2 / 20.8) / 0.25), abs=1e-12)
+    assert np.allclose(M[1], 0.0, atol=1e-12)
+    assert motifs.oracle_optimum(m, pseudocount=0.8) == pytest.approx(np.log((20.2 / 20.8) / 0.25))
+    assert motifs.oracle(["CCAAGG"], m, pseudocount=0.8)[0] == pytest.approx(M[0, 0])
+
+
 def test_toy_data_ground_truth():
     rng = np.random.default_rng(0)
     cod = toydata.coding_sequences(rng, 500)

@@ -56,8 +56,24 @@ def test_critic_loss_gradient_in_both_networks():
 def test_generator_outputs_distributions_and_residual_scale_matters():
     rng = np.random.default_rng(3)
     gp = wgan.init_generator(rng, 10, 4)
-    P = wgan.generate(gp, rng.standard_normal((5, wgan.LATENT)))
+    for blk in gp["res"]:                                       # non-zero biases: a bias bug shows
+        for c in blk:
+            c["b"] = rng.standard_normal(c["b"].shape)
+    z = rng.standard_normal((5, wgan.LATENT))
+    P = wgan.generate(gp, z)
     assert P.shape == (5, 10, 4) and (P > 0).all() and np.allclose(P.sum(axis=2), 1.0)
+    # the official architecture written out: linear -> 5 x (h + 0.3 conv5(relu(conv5(relu(h)))))
+    # -> 1x1 conv -> softmax over nucleotides
+    relu = lambda a: np.maximum(a, 0.0)                         # noqa: E731
+    h = (z @ gp["fc"]["W"] + gp["fc"]["b"]).reshape(5, 10, 4)
+    assert len(gp["res"]) == 5
+    for c1, c2 in gp["res"]:
+        assert c1["W"].shape[0] == c2["W"].shape[0] == 5
+        r = layers.conv1d_reference(relu(h), c1["W"], c1["b"])
+        h = h + 0.3 * layers.conv1d_reference(relu(r), c2["W"], c2["b"])
+    o = layers.conv1d_reference(h, gp["out"]["W"], gp["out"]["b"])
+    e = np.exp(o - o.max(axis=2, keepdims=True))
+    assert np.allclose(P, e / e.sum(axis=2, keepdims=True), atol=1e-12)
 
 
 def test_training_moves_the_critic_apart():
@@ -67,3 +83,16 @@ def test_training_moves_the_critic_apart():
     gp, cp, _ = wgan.train_wgan(rng, X, 3, dim=4, batch=16)
     fake = wgan.generate(gp, rng.standard_normal((64, wgan.LATENT)))
     assert wgan.critic(cp, X).mean() > wgan.critic(cp, fake).mean()
+
+
+def test_adam_defaults_are_the_official_ones():
+    # the official WGAN-GP optimiser: Adam lr 1e-4, beta1 0.5, beta2 0.9 (bias-corrected)
+    x0, g1, g2 = np.array([1.0, -2.0]), np.array([0.3, -1.0]), np.array([-0.5, 0.2])
+    opt = wgan.Adam({"x": x0})
+    opt.step({"x": g1})
+    out = opt.step({"x": g2})["x"]
+    b1, b2, lr = 0.5, 0.9, 1e-4
+    m = (1 - b1) * (b1 * g1 + g2) / (1 - b1 ** 2)
+    v = (1 - b2) * (b2 * g1 ** 2 + g2 ** 2) / (1 - b2 ** 2)
+    x1 = x0 - lr * g1 / (np.abs(g1) + 1e-8)
+    assert np.allclose(out, x1 - lr * m / (np.sqrt(v) + 1e-8), rtol=0, atol=1e-15)
