@@ -28,3 +28,13 @@ def test_natural_gradient_is_fisher_inverse_times_gradient():
     # F is singular (A is symmetric: duplicated coordinates), so compare F·∇̃ with ∇L
     nat, _ = flatten(objective.natural_gradient(q, prior, stats, N=7.0, B=7.0))
     onp.testing.assert_allclose(F @ (7.0 * nat), g, rtol=1e-6, atol=1e-8)
+
+
+def test_minibatch_scaling_of_natural_gradient():
+    # ∇̃ = (η⁰ + (N/|B|) s_B − η) / N: a batch of 5 out of N = 20 counts its statistics 4 times
+    rng = onp.random.default_rng(1)
+    prior, q = gmm.init_global(rng, 3, 2)
+    stats = (rng.random(3), tuple(rng.random(onp.shape(a)) for a in q[1]))
+    nat = flatten(objective.natural_gradient(q, prior, stats, N=20, B=5))[0]
+    want = (flatten(prior)[0] + 4 * flatten(stats)[0] - flatten(q)[0]) / 20
+    onp.testing.assert_allclose(nat, want, rtol=1e-12)
