@@ -128,18 +128,18 @@ def local_meanfield(global_eta, psi, tol=1e-3, max_iter=100, exact=False):
     return eta_z, gstats, r, kl, prior_stats
 
 
-def init_global(rng, K, D, alpha=None, kappa=0.5, nu=None, S_scale=1.0, mean_scale=1.0):
-    """Prior and a randomised initial posterior (official style: Dir(α = 0.05/K·… ), NIW with
-    concentration κ, ν = D + 2, S = S_scale·I, means spread at random for q)."""
+def init_global(rng, K, D, alpha=None, kappa=0.5, mean_scale=3.0):
+    """(prior, initial q(θ)) as the official `init_pgm_param`: prior Dir natparam α = 0.05/K,
+    NIW with concentration κ, ν = D + κ, S = ν I, m = 0 (so E[Σ⁻¹] = I); initial q: Dir
+    natparam 1 + U(0, 1), NIW with κ = 1, ν = D + 1, S = ν I and means ~ N(0, mean_scale²)."""
     alpha = 0.05 / K if alpha is None else alpha
-    nu = D + 2.0 if nu is None else nu
-    prior = (np.full(K, alpha) - 1.0,
-             niw.standard_to_natural(np.tile(S_scale * np.eye(D), (K, 1, 1)), np.zeros((K, D)),
-                                     np.full(K, kappa), np.full(K, nu)))
-    init = (np.full(K, 1.0) - 1.0 + 1.0,
-            niw.standard_to_natural(np.tile(S_scale * np.eye(D), (K, 1, 1)),
-                                    mean_scale * rng.standard_normal((K, D)),
-                                    np.full(K, kappa), np.full(K, nu)))
+
+    def niws(conc, means):
+        nu = D + conc
+        return niw.standard_to_natural(np.tile(nu * np.eye(D), (K, 1, 1)), means,
+                                       np.full(K, conc), np.full(K, nu))
+    prior = (np.full(K, alpha), niws(kappa, np.zeros((K, D))))
+    init = (1.0 + rng.random(K), niws(1.0, mean_scale * rng.standard_normal((K, D))))
     return prior, init
 
 

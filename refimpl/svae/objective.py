@@ -74,7 +74,7 @@ def train(rng, X, K=15, D=2, n_iter=1000, batch=50, step=1e-3, natgrad_scale=1e4
     N, P = X.shape
     if batch > N:
         raise ValueError(f"batch: must be <= N = {N}, got {batch}")
-    prior, global_eta = gmm.init_global(rng, K, D, mean_scale=1.0)
+    prior, global_eta = gmm.init_global(rng, K, D)
     nets = (init_net(rng, P, 2 * D, hidden), init_net(rng, D, 2 * P, hidden))
     flat, unflat = flatten(nets)
     m, v = np.zeros_like(flat), np.zeros_like(flat)
