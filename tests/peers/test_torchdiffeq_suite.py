@@ -82,7 +82,7 @@ def assert_all_pass(module, expected):
 
 
 def test_no_integration():
-    assert_all_pass("td_odeint_tests", {"TestNoIntegration.test_odeint": 176})
+    assert_all_pass("td_odeint_tests", {"TestNoIntegration.test_odeint": 320})
 
 
 def test_collection_state_forward():
@@ -95,7 +95,7 @@ def test_norms():
 
 @pytest.mark.slow
 def test_solver_error():
-    assert_all_pass("td_odeint_tests", {"TestSolverError.test_odeint": 116})
+    assert_all_pass("td_odeint_tests", {"TestSolverError.test_odeint": 188})
 
 
 @pytest.mark.slow
