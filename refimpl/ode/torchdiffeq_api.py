@@ -200,6 +200,10 @@ def _fixed(fun, y, t, tv, tab, options, max_steps, user=None):
         raise ValueError("options: step_size and grid_constructor are mutually exclusive")
     implicit = not hasattr(tab, "adaptive")
     callback = getattr(user[0], "callback_step", None) if user is not None else None
+    for name in ("callback_accept_step", "callback_reject_step"):   # torchdiffeq warns too
+        if user is not None and hasattr(user[0], name):
+            warnings.warn(f"func.{name} is not used by the fixed-grid method {tab.name!r} "
+                          "(only callback_step is)", UserWarning, stacklevel=3)
     if constructor is not None:
         grid = np.asarray(getval(constructor(user[0], user[1], t)), dtype=float)
         if grid.ndim != 1 or grid.size < 2:

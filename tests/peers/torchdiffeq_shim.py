@@ -32,6 +32,11 @@ def odeint(func, y0, t, *, rtol=1e-7, atol=1e-9, method=None, options=None, even
         with torch.no_grad():
             out = func(torch.as_tensor(s, dtype=torch.float64), state(y))
         return tuple(_np(o) for o in out) if is_tuple else _np(out)
+    for name in ("callback_step", "callback_accept_step", "callback_reject_step"):
+        if hasattr(func, name):                      # step callbacks, called with tensors
+            cb = getattr(func, name)
+            setattr(f, name, lambda s, y, h, cb=cb: cb(torch.as_tensor(float(s)), state(y),
+                                                        torch.as_tensor(float(h))))
     options = dict(options or {})
     if "norm" in options:
         user_norm = options["norm"]
