@@ -55,6 +55,8 @@ from autograd.tracer import getval, isbox
 
 from .control import rms_norm
 from .events import EventTracker
+from .fixed_grid import fixed_grid
+from .implicit import IMPLICIT_TABLEAUS
 from .solve import solve
 from .tableaus import get_tableau
 from .traced import integrate
@@ -66,9 +68,11 @@ TORCHDIFFEQ_METHODS = {"dopri8": "dopri8", "dopri5": "dopri5", "tsit5": "tsit5",
                        "fehlberg2": "fehlberg2", "adaptive_heun": "heun_euler",
                        "euler": "euler", "midpoint": "midpoint", "heun2": "heun",
                        "heun3": "heun3", "rk4": "rk38"}
+#: torchdiffeq's implicit fixed-grid family (``refimpl.ode.implicit``)
+IMPLICIT_METHODS = tuple(IMPLICIT_TABLEAUS)
 NOT_IMPLEMENTED = ("explicit_adams", "implicit_adams", "fixed_adams", "scipy_solver")
 ADAPTIVE_OPTIONS = ("first_step", "max_num_steps", "norm")
-FIXED_OPTIONS = ("step_size", "interp", "max_num_steps")
+FIXED_OPTIONS = ("step_size", "interp", "max_num_steps", "perturb", "grid_constructor")
 
 
 def _state(y0):
@@ -133,12 +137,14 @@ def torchdiffeq_odeint(func, y0, t, rtol=1e-7, atol=1e-9, method=None, options=N
     if method in NOT_IMPLEMENTED:
         raise ValueError(f"method: {method!r} (torchdiffeq's Adams / scipy wrapper) is not "
                          "implemented in refimpl.ode")
-    if method not in TORCHDIFFEQ_METHODS:
-        raise ValueError(f"method: expected one of {', '.join(TORCHDIFFEQ_METHODS)}, "
-                         f"got {method!r}")
-    tab = get_tableau(TORCHDIFFEQ_METHODS[method])
+    if method not in TORCHDIFFEQ_METHODS and method not in IMPLICIT_METHODS:
+        raise ValueError(f"method: expected one of "
+                         f"{', '.join(tuple(TORCHDIFFEQ_METHODS) + IMPLICIT_METHODS)}, got {method!r}")
+    tab = (IMPLICIT_TABLEAUS[method] if method in IMPLICIT_METHODS
+           else get_tableau(TORCHDIFFEQ_METHODS[method]))
+    adaptive = getattr(tab, "adaptive", False)
     options = dict(options or {})
-    allowed = ADAPTIVE_OPTIONS if tab.adaptive else FIXED_OPTIONS
+    allowed = ADAPTIVE_OPTIONS if adaptive else FIXED_OPTIONS
     bad = sorted(set(options) - set(allowed))
     if bad:
         raise ValueError(f"options: {', '.join(map(repr, bad))} not supported for method "
@@ -155,7 +161,7 @@ def torchdiffeq_odeint(func, y0, t, rtol=1e-7, atol=1e-9, method=None, options=N
         raise ValueError(f"t: expected a non-empty 1-D array of times, got shape {tv.shape}")
     if event_fn is not None:
         return _until_event(fun, y, tv, tab, rtol, atol, options, event_fn, to_user, shapes)
-    if tab.adaptive:
+    if adaptive:
         norm = options.get("norm")
         if norm is not None:
             user_norm = norm
@@ -170,7 +176,7 @@ def torchdiffeq_odeint(func, y0, t, rtol=1e-7, atol=1e-9, method=None, options=N
                           norm=norm, first_step=options.get("first_step"),
                           max_steps=max_steps, output=output)
     else:
-        ys = _fixed(fun, y, t, tv, tab, options, max_steps)
+        ys = _fixed(fun, y, t, tv, tab, options, max_steps, (func, y0))
     ys = anp.stack(ys)                                                  # (N, n)
     if shapes is None:
         return anp.reshape(ys, (len(tv),) + np.shape(getval(y0)))
@@ -179,29 +185,57 @@ def torchdiffeq_odeint(func, y0, t, rtol=1e-7, atol=1e-9, method=None, options=N
                      np.cumsum([int(np.prod(s, dtype=np.int64)) for s in shapes]), shapes))
 
 
-def _fixed(fun, y, t, tv, tab, options, max_steps):
-    """torchdiffeq's fixed grid: ``t`` itself, or ``t0 + k step_size`` (last point ``t[-1]``)
-    with outputs interpolated ("linear" or "cubic" Hermite) between grid points."""
+def _fixed(fun, y, t, tv, tab, options, max_steps, user=None):
+    """torchdiffeq's fixed grid: ``t`` itself, ``t0 + k step_size`` (last point ``t[-1]``),
+    or ``grid_constructor(func, y0, t)``, with outputs interpolated ("linear" or "cubic"
+    Hermite) between grid points. Implicit tableaus and ``perturb`` step through
+    ``refimpl.ode.fixed_grid``; explicit ones otherwise through the engine's traced loop."""
     step = options.get("step_size")
     interp = options.get("interp", "linear")
+    perturb = bool(options.get("perturb", False))
+    constructor = options.get("grid_constructor")
     if interp not in ("linear", "cubic"):
         raise ValueError(f"options: interp must be 'linear' or 'cubic', got {interp!r}")
-    if step is None:                                   # the output grid: one step per interval
-        ys, _ = integrate(fun, y, t, tab=tab, rtol=0.0, atol=0.0, step_size=math.inf,
+    if step is not None and constructor is not None:
+        raise ValueError("options: step_size and grid_constructor are mutually exclusive")
+    implicit = not hasattr(tab, "adaptive")
+    callback = getattr(user[0], "callback_step", None) if user is not None else None
+    for name in ("callback_accept_step", "callback_reject_step"):   # torchdiffeq warns too
+        if user is not None and hasattr(user[0], name):
+            warnings.warn(f"func.{name} is not used by the fixed-grid method {tab.name!r} "
+                          "(only callback_step is)", UserWarning, stacklevel=3)
+    if constructor is not None:
+        grid = np.asarray(getval(constructor(user[0], user[1], t)), dtype=float)
+        if grid.ndim != 1 or grid.size < 2:
+            raise ValueError("options: grid_constructor must return a 1-D grid of >= 2 times")
+        if grid[0] != tv[0] or grid[-1] != tv[-1]:
+            raise ValueError(f"options: grid_constructor's grid must start at t[0] = {tv[0]} "
+                             f"and end at t[-1] = {tv[-1]}")
+    elif step is None:                                 # the output grid: one step per interval
+        if not implicit and not perturb and callback is None:
+            ys, _ = integrate(fun, y, t, tab=tab, rtol=0.0, atol=0.0, step_size=math.inf,
+                              max_steps=max_steps)
+            return ys
+        return fixed_grid(fun, y, t, tab, perturb=perturb, callback=callback)
+    else:
+        step = float(step)
+        if not step > 0:
+            raise ValueError(f"options: step_size must be positive, got {step!r}")
+        t0, t1 = tv[0], tv[-1]
+        d = 1.0 if t1 >= t0 else -1.0
+        m = int(math.ceil(abs(t1 - t0) / step))            # torchdiffeq's _grid_constructor
+        grid = t0 + d * step * np.arange(m + 1.0)
+        grid[-1] = t1
+        if m + 1 > max_steps:
+            raise ValueError(f"options: step_size {step} needs {m} steps, more than "
+                             "max_num_steps")
+    m = len(grid) - 1
+    d = 1.0 if grid[-1] >= grid[0] else -1.0
+    if implicit or perturb or callback is not None:
+        gy = fixed_grid(fun, y, grid, tab, perturb=perturb, callback=callback)
+    else:
+        gy, _ = integrate(fun, y, grid, tab=tab, rtol=0.0, atol=0.0, step_size=math.inf,
                           max_steps=max_steps)
-        return ys
-    step = float(step)
-    if not step > 0:
-        raise ValueError(f"options: step_size must be positive, got {step!r}")
-    t0, t1 = tv[0], tv[-1]
-    d = 1.0 if t1 >= t0 else -1.0
-    m = int(math.ceil(abs(t1 - t0) / step))            # torchdiffeq's _grid_constructor
-    grid = t0 + d * step * np.arange(m + 1.0)
-    grid[-1] = t1
-    if m + 1 > max_steps:
-        raise ValueError(f"options: step_size {step} needs {m} steps, more than max_num_steps")
-    gy, _ = integrate(fun, y, grid, tab=tab, rtol=0.0, atol=0.0, step_size=math.inf,
-                      max_steps=max_steps)
     out = []
     for ti in tv:                                      # locate each output in the grid
         j = int(np.clip(np.searchsorted(d * grid, d * ti, side="right") - 1, 0, m - 1))

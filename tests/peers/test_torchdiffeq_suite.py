@@ -7,19 +7,21 @@ pytest does not count; so they run here under unittest, sub-test by sub-test.
 
 Outcome (each test method; sub-tests in brackets):
 
-* pass: odeint_tests TestSolverError.test_odeint [116], TestNoIntegration.test_odeint
-  [176], api_tests TestCollectionState.test_forward [12], norm_tests test_norm,
-  test_large_norm [11], event_tests TestEventHandling.test_odeint [88].
+* pass: odeint_tests TestSolverError.test_odeint [188], TestNoIntegration.test_odeint
+  [320] (both now with the implicit family), TestDiscontinuities.test_odeint_perturb
+  (its 54 adjoint=False sub-tests), TestGridConstructor (adjoint=False),
+  TestCallbacks.test_wrong_callback [28], api_tests TestCollectionState.test_forward [12],
+  norm_tests test_norm, test_large_norm [11], event_tests TestEventHandling.test_odeint [88].
 * not applicable — torch autograd cannot flow through the NumPy shim (refimpl's gradients
   are autograd's, tested in tests/ode): gradient_tests (4 methods), api_tests
   test_gradient, norm_tests test_adjoint_norm and test_seminorm, event_tests test_adjoint,
-  odeint_tests TestSolverError.test_adjoint (torchdiffeq.odeint_adjoint).
+  odeint_tests TestSolverError.test_adjoint, TestCallbacks.test_steps (every sub-test
+  calls torchdiffeq.odeint_adjoint), and the adjoint=True halves of test_odeint_perturb,
+  TestGridConstructor and test_odeint_jump_t.
 * fail — features of #17 not built: odeint_tests TestScipySolvers (method "scipy_solver"),
-  TestDiscontinuities.test_odeint_jump_t (``jump_t``; its odeint_adjoint half is n/a),
-  test_odeint_perturb (``perturb``), TestGridConstructor (``grid_constructor``),
-  TestMinMaxStep (``min_step``/``max_step`` options), TestCallbacks (step callbacks).
-Method lists: Adams, the implicit family and scipy_solver are cut from td_problems.py
-(not implemented: each named there).
+  TestDiscontinuities.test_odeint_jump_t (``jump_t``), TestMinMaxStep (``min_step``
+  option and scipy_solver's LSODA).
+Method lists: Adams and scipy_solver are cut from td_problems.py (not implemented).
 """
 import collections
 import importlib
@@ -81,8 +83,31 @@ def assert_all_pass(module, expected):
         assert counts.get(name, (0, 0))[0] == n_sub, (name, counts.get(name))
 
 
+def assert_forward_pass(module, name, n_forward):
+    """Sub-tests with adjoint=False all pass (``n_forward`` of them); the adjoint=True ones
+    fail only because the shim has no ``odeint_adjoint`` (torch autograd: not applicable)."""
+    _, r = run_tests(module, [name])
+    fwd = [(s, ok, e) for n, s, ok, e in r.rows if "adjoint=False" in s]
+    adj = [(s, ok, e) for n, s, ok, e in r.rows if "adjoint=True" in s]
+    assert all(ok for _, ok, _ in fwd), [(s, e[1]) for s, ok, e in fwd if not ok][:5]
+    assert len(fwd) == n_forward, len(fwd)
+    assert all("odeint_adjoint" in str(e[1]) for _, ok, e in adj if not ok)
+
+
+def test_perturb_forward():
+    assert_forward_pass("td_odeint_tests", "TestDiscontinuities.test_odeint_perturb", 54)
+
+
+def test_grid_constructor_forward():
+    assert_forward_pass("td_odeint_tests", "TestGridConstructor.test_grid_constructor", 1)
+
+
+def test_wrong_callback():
+    assert_all_pass("td_odeint_tests", {"TestCallbacks.test_wrong_callback": 28})
+
+
 def test_no_integration():
-    assert_all_pass("td_odeint_tests", {"TestNoIntegration.test_odeint": 176})
+    assert_all_pass("td_odeint_tests", {"TestNoIntegration.test_odeint": 320})
 
 
 def test_collection_state_forward():
@@ -95,7 +120,7 @@ def test_norms():
 
 @pytest.mark.slow
 def test_solver_error():
-    assert_all_pass("td_odeint_tests", {"TestSolverError.test_odeint": 116})
+    assert_all_pass("td_odeint_tests", {"TestSolverError.test_odeint": 188})
 
 
 @pytest.mark.slow

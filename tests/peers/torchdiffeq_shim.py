@@ -2,7 +2,9 @@
 torchdiffeq's signature, running ``refimpl.ode.torchdiffeq_odeint`` on NumPy copies of the
 tensors (``func``, ``norm`` and ``event_fn`` are called back with tensors of y0's dtype).
 Forward only: no torch autograd flows through it (gradient tests are not applicable).
-Computation is in float64 whatever y0's dtype (outputs are cast back)."""
+Computation is in float64 whatever y0's dtype (outputs are cast back); times reach ``func``
+as float64 tensors (the engine's times: a perturbed time, one float64 ulp from a grid
+point, would round back onto it in float32)."""
 import numpy as np
 import torch
 
@@ -28,8 +30,13 @@ def odeint(func, y0, t, *, rtol=1e-7, atol=1e-9, method=None, options=None, even
 
     def f(s, y):
         with torch.no_grad():
-            out = func(torch.as_tensor(s, dtype=t_dtype), state(y))
+            out = func(torch.as_tensor(s, dtype=torch.float64), state(y))
         return tuple(_np(o) for o in out) if is_tuple else _np(out)
+    for name in ("callback_step", "callback_accept_step", "callback_reject_step"):
+        if hasattr(func, name):                      # step callbacks, called with tensors
+            cb = getattr(func, name)
+            setattr(f, name, lambda s, y, h, cb=cb: cb(torch.as_tensor(float(s)), state(y),
+                                                        torch.as_tensor(float(h))))
     options = dict(options or {})
     if "norm" in options:
         user_norm = options["norm"]
