@@ -15,15 +15,18 @@ torchdiffeq's ``odeint``. What it takes from torchdiffeq:
 * ``method`` names: "dopri5" (default), "dopri8" (Prince & Dormand's RK8(7)13M), "tsit5", "bosh3",
   "fehlberg2", "adaptive_heun" (= refimpl "heun_euler"), "euler", "midpoint",
   "heun2" (= "heun"), "heun3", "rk4" (torchdiffeq's rk4 is Kutta's 3/8 rule, "rk38");
-  "explicit_adams", "implicit_adams", "fixed_adams", "scipy_solver" are not implemented
-  (ValueError);
+  the implicit fixed-grid family "implicit_euler", "implicit_midpoint", "trapezoid", "gl4",
+  "gl6", "radauIIA3", "radauIIA5", "sdirk2", "trbdf2" (``refimpl.ode.implicit``);
+  "scipy_solver" (``_scipy_solver``); "explicit_adams", "implicit_adams", "fixed_adams" are
+  not implemented (ValueError);
 * ``options``: adaptive methods ``first_step``, ``max_num_steps``, ``norm`` (a callable on
   the scaled error — a tuple of arrays for tuple states; default RMS, and for tuples
   torchdiffeq's mixed norm, the max of the elements' RMS); fixed-step methods
-  ``step_size`` (default: one step per interval of ``t``) and ``interp`` ("linear", the
+  ``step_size`` (default: one step per interval of ``t``), ``grid_constructor``,
+  ``perturb`` (``refimpl.ode.fixed_grid``), ``func.callback_step`` and ``interp`` ("linear", the
   default, or "cubic" Hermite) for outputs between grid points; other torchdiffeq options
-  (``safety``, ``ifactor``, ``dfactor``, ``step_t``, ``jump_t``, ``perturb``,
-  ``grid_constructor``, ``dtype``) raise a ValueError naming them;
+  (``safety``, ``ifactor``, ``dfactor``, ``step_t``, ``jump_t``, ``min_step``,
+  ``max_step``, ``dtype``) raise a ValueError naming them;
 * ``event_fn(t, y) -> array``: integrate from ``t[0]`` until a component of ``event_fn``
   reaches 0 (``len(t) == 2``, ``t[1]`` only sets the direction and the first horizon);
   returns ``(event_t, ys)`` with ``ys = [y0, y(event_t)]``. Located by scipy's method on
