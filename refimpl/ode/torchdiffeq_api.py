@@ -15,15 +15,18 @@ torchdiffeq's ``odeint``. What it takes from torchdiffeq:
 * ``method`` names: "dopri5" (default), "dopri8" (Prince & Dormand's RK8(7)13M), "tsit5", "bosh3",
   "fehlberg2", "adaptive_heun" (= refimpl "heun_euler"), "euler", "midpoint",
   "heun2" (= "heun"), "heun3", "rk4" (torchdiffeq's rk4 is Kutta's 3/8 rule, "rk38");
-  "explicit_adams", "implicit_adams", "fixed_adams", "scipy_solver" are not implemented
-  (ValueError);
+  the implicit fixed-grid family "implicit_euler", "implicit_midpoint", "trapezoid", "gl4",
+  "gl6", "radauIIA3", "radauIIA5", "sdirk2", "trbdf2" (``refimpl.ode.implicit``);
+  "scipy_solver" (``_scipy_solver``); "explicit_adams", "implicit_adams", "fixed_adams" are
+  not implemented (ValueError);
 * ``options``: adaptive methods ``first_step``, ``max_num_steps``, ``norm`` (a callable on
   the scaled error — a tuple of arrays for tuple states; default RMS, and for tuples
   torchdiffeq's mixed norm, the max of the elements' RMS); fixed-step methods
-  ``step_size`` (default: one step per interval of ``t``) and ``interp`` ("linear", the
+  ``step_size`` (default: one step per interval of ``t``), ``grid_constructor``,
+  ``perturb`` (``refimpl.ode.fixed_grid``), ``func.callback_step`` and ``interp`` ("linear", the
   default, or "cubic" Hermite) for outputs between grid points; other torchdiffeq options
-  (``safety``, ``ifactor``, ``dfactor``, ``step_t``, ``jump_t``, ``perturb``,
-  ``grid_constructor``, ``dtype``) raise a ValueError naming them;
+  (``safety``, ``ifactor``, ``dfactor``, ``step_t``, ``jump_t``, ``min_step``,
+  ``max_step``, ``dtype``) raise a ValueError naming them;
 * ``event_fn(t, y) -> array``: integrate from ``t[0]`` until a component of ``event_fn``
   reaches 0 (``len(t) == 2``, ``t[1]`` only sets the direction and the first horizon);
   returns ``(event_t, ys)`` with ``ys = [y0, y(event_t)]``. Located by scipy's method on
@@ -70,7 +73,10 @@ TORCHDIFFEQ_METHODS = {"dopri8": "dopri8", "dopri5": "dopri5", "tsit5": "tsit5",
                        "heun3": "heun3", "rk4": "rk38"}
 #: torchdiffeq's implicit fixed-grid family (``refimpl.ode.implicit``)
 IMPLICIT_METHODS = tuple(IMPLICIT_TABLEAUS)
-NOT_IMPLEMENTED = ("explicit_adams", "implicit_adams", "fixed_adams", "scipy_solver")
+NOT_IMPLEMENTED = ("explicit_adams", "implicit_adams", "fixed_adams")
+#: scipy_solver's solvers: refimpl's own (the engine) and scipy's stiff ones (a pass-through,
+#: as torchdiffeq's scipy_solver is one; forward only)
+SCIPY_OWN, SCIPY_PASS = ("RK45", "RK23", "DOP853"), ("Radau", "BDF", "LSODA")
 ADAPTIVE_OPTIONS = ("first_step", "max_num_steps", "norm")
 FIXED_OPTIONS = ("step_size", "interp", "max_num_steps", "perturb", "grid_constructor")
 
@@ -137,6 +143,8 @@ def torchdiffeq_odeint(func, y0, t, rtol=1e-7, atol=1e-9, method=None, options=N
     if method in NOT_IMPLEMENTED:
         raise ValueError(f"method: {method!r} (torchdiffeq's Adams / scipy wrapper) is not "
                          "implemented in refimpl.ode")
+    if method == "scipy_solver":
+        return _scipy_solver(func, y0, t, rtol, atol, dict(options or {}))
     if method not in TORCHDIFFEQ_METHODS and method not in IMPLICIT_METHODS:
         raise ValueError(f"method: expected one of "
                          f"{', '.join(tuple(TORCHDIFFEQ_METHODS) + IMPLICIT_METHODS)}, got {method!r}")
@@ -160,6 +168,9 @@ def torchdiffeq_odeint(func, y0, t, rtol=1e-7, atol=1e-9, method=None, options=N
     if tv.ndim != 1 or tv.size < 1:
         raise ValueError(f"t: expected a non-empty 1-D array of times, got shape {tv.shape}")
     if event_fn is not None:
+        if method in IMPLICIT_METHODS:
+            raise ValueError(f"event_fn: event handling with the implicit method {method!r} "
+                             "is not implemented in refimpl.ode")
         return _until_event(fun, y, tv, tab, rtol, atol, options, event_fn, to_user, shapes)
     if adaptive:
         norm = options.get("norm")
@@ -344,3 +355,48 @@ def _until_event(fun, y, tv, tab, rtol, atol, options, event_fn, to_user, shapes
         return t_star, ys_out
     parts0, parts1 = to_user(y), to_user(y_star)
     return t_star, tuple(anp.stack([a, b]) for a, b in zip(parts0, parts1))
+
+
+def _scipy_solver(func, y0, t, rtol, atol, options):
+    """torchdiffeq's ``scipy_solver``: ``solve_ivp(t_span=(t[0], t[-1]), t_eval=t)`` with
+    ``options`` solver (default "LSODA"), min_step (LSODA only), max_step. RK45/RK23/DOP853
+    run on refimpl's engine (``refimpl.ode.solve_ivp``); Radau/BDF/LSODA are scipy's own
+    (forward only, not differentiable — as in torchdiffeq)."""
+    solver = options.pop("solver", "LSODA")
+    for name in ("callback_step", "callback_accept_step", "callback_reject_step"):
+        if hasattr(func, name):                        # torchdiffeq: no callbacks here
+            warnings.warn(f"func.{name} is not used by method 'scipy_solver'", UserWarning,
+                          stacklevel=3)
+    min_step = float(options.pop("min_step", 0.0))
+    max_step = float(options.pop("max_step", math.inf))
+    options.pop("norm", None)
+    if options:
+        raise ValueError(f"options: {', '.join(map(repr, sorted(options)))} not supported for "
+                         "method 'scipy_solver' (supported: solver, min_step, max_step)")
+    if solver not in SCIPY_OWN + SCIPY_PASS:
+        raise ValueError(f"options: solver must be one of {SCIPY_OWN + SCIPY_PASS}, "
+                         f"got {solver!r}")
+    y, shapes, to_user, to_flat = _state(y0)
+    yv = np.asarray(getval(y), dtype=float)
+    tv = np.asarray(getval(t), dtype=float)
+    fun = lambda s, v: np.asarray(getval(to_flat(func(s, to_user(v)))), dtype=float)  # noqa
+    if tv.size == 1:
+        Y = yv[None]
+    else:
+        kw = dict(t_eval=tv, rtol=float(np.max(rtol)), atol=float(np.max(atol)),
+                  max_step=max_step)
+        if solver in SCIPY_OWN:
+            from .scipy_ivp import solve_ivp
+            sol = solve_ivp(fun, (tv[0], tv[-1]), yv, method=solver, **kw)
+        else:
+            import scipy.integrate
+            if solver == "LSODA":
+                kw["min_step"] = min_step
+            sol = scipy.integrate.solve_ivp(fun, (tv[0], tv[-1]), yv, method=solver, **kw)
+        if not sol.success:
+            raise ValueError(f"scipy_solver ({solver}): {sol.message}")
+        Y = np.asarray(sol.y).T                                      # (N, n)
+    if shapes is None:
+        return Y.reshape((len(tv),) + np.shape(getval(y0)))
+    b = np.cumsum([0] + [int(np.prod(sh, dtype=np.int64)) for sh in shapes])
+    return tuple(Y[:, b[i]:b[i + 1]].reshape((len(tv),) + sh) for i, sh in enumerate(shapes))

@@ -70,13 +70,13 @@ DEVICES = ['cpu']
 if torch.cuda.is_available():
     DEVICES.append('cuda')
 # refimpl: the methods refimpl.ode has; not applicable (not implemented): 'explicit_adams',
-# 'implicit_adams', and 'scipy_solver'
+# 'implicit_adams'
 FIXED_EXPLICIT_METHODS = ('euler', 'midpoint', 'heun2', 'heun3', 'rk4')
 FIXED_IMPLICIT_METHODS = ('implicit_euler', 'implicit_midpoint', 'trapezoid', 'radauIIA3', 'gl4', 'radauIIA5', 'gl6', 'sdirk2', 'trbdf2')
 FIXED_METHODS = FIXED_EXPLICIT_METHODS + FIXED_IMPLICIT_METHODS
 ADAMS_METHODS = ()
 ADAPTIVE_METHODS = ('adaptive_heun', 'fehlberg2', 'bosh3', 'tsit5', 'dopri5', 'dopri8')
-SCIPY_METHODS = ()
+SCIPY_METHODS = ('scipy_solver',)
 IMPLICIT_METHODS = FIXED_IMPLICIT_METHODS
 METHODS = FIXED_METHODS + ADAPTIVE_METHODS + SCIPY_METHODS
 
