@@ -32,7 +32,7 @@ from .rnn import init_rnn_baseline, rnn_baseline_loss, rnn_baseline_predict
 from .spirals import archimedean_spirals, subsample_observations
 from .train import Optimizer, fit
 
-__all__ = ["PAPER_TABLE2", "run_latent_ode_spirals", "rmse"]
+__all__ = ["PAPER_TABLE2", "run_latent_ode_spirals", "rmse", "seed_summary"]
 
 # Chen et al. (2018), Table 2: predictive RMSE on the test set, n observations of 100.
 PAPER_TABLE2 = {30: {"rnn": 0.3937, "latent_ode": 0.1642},
@@ -54,6 +54,21 @@ LR_DECAY = 0.9995        # lr_i = LR · LR_DECAY^i (ours; the authors keep lr fi
 def rmse(pred, true):
     """sqrt(mean (pred − true)²) over every spiral, time and coordinate."""
     return float(np.sqrt(np.mean((np.asarray(pred) - np.asarray(true)) ** 2)))
+
+
+def seed_summary(per_seed):
+    """Across-seed summary of Table 2 (issue #25's keys): per_seed is a list of metrics dicts
+    of single-seed runs (`refimpl run latent-ode-spirals --seeds 0,1,2`). Returns
+    {"n{n}/{model}/rmse": mean, "n{n}/{model}/rmse_sd": sd (ddof = 1), "n_seeds": S}."""
+    if len(per_seed) < 2:
+        raise ValueError(f"per_seed: expected metrics of at least 2 seeds, got {len(per_seed)}")
+    out = {"n_seeds": len(per_seed)}
+    for n in PAPER_TABLE2:
+        for model in ("latent_ode", "rnn"):
+            v = np.array([m[f"n{n}/{model}/rmse"] for m in per_seed])     # (S,)
+            out[f"n{n}/{model}/rmse"] = float(v.mean())
+            out[f"n{n}/{model}/rmse_sd"] = float(v.std(ddof=1))
+    return out
 
 
 def _gather(x, idx):

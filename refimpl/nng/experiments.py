@@ -61,7 +61,7 @@ def toy_regression(cfg):
 # --- nng-uci -----------------------------------------------------------------------------
 
 def _load_splits(cfg, n_splits):
-    """{dataset: [split dicts]} from --data-dir (the five UCI folders) or the synthetic set."""
+    """{dataset: [split dicts]} from --data-dir (the UCI folders of uci_run.DATASETS present) or the synthetic set."""
     if cfg.data_dir is None:
         return {"synthetic": uci_run.synthetic_splits(cfg.rng(7), n_splits=20)[:n_splits]}
     from ..datasets import uci

@@ -81,3 +81,23 @@ def test_memory_grows_with_rk_steps_but_not_with_adjoint_evaluations():
 def test_unknown_kind_raises():
     with pytest.raises(ValueError, match="kind"):
         init_classifier(np.random.default_rng(0), "densenet", 6)
+
+
+def test_resnet_memory_is_linear_in_depth_and_crossing_is_on_the_line():
+    from refimpl.neural_ode.exp_classifier import crossing_depth, resnet_memory_sweep
+    x, y = _data(6, B=128, P=20)
+    sweep = resnet_memory_sweep(np.random.default_rng(6), x, y, width=32, depths=(4, 8, 16))
+    (_, m4), (_, m8), (_, m16) = sweep
+    # O(L): each doubling of depth adds twice the previous increment (within 15 %)
+    assert m16 - m8 == pytest.approx(2 * (m8 - m4), rel=0.15)
+    assert m8 - m4 > 0.5 * (4 * 128 * 32 * 8) / 2 ** 20    # at least one (B, H) array per block
+    first, L_cross, slope, icpt = crossing_depth(sweep, m8)
+    assert L_cross == pytest.approx(8, abs=1.0) and first == 16
+    assert crossing_depth(sweep, 10 * m16)[0] is None
+
+
+def test_resnet_memory_sweep_rejects_bad_depths():
+    from refimpl.neural_ode.exp_classifier import resnet_memory_sweep
+    x, y = _data()
+    with pytest.raises(ValueError, match="depths"):
+        resnet_memory_sweep(np.random.default_rng(0), x, y, 5, depths=(0, 6))

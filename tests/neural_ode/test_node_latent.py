@@ -1,4 +1,5 @@
 """Claims about the latent ODE: its ELBO pieces, gradients, batching and seeding."""
+import pytest
 import numpy as np
 from autograd import grad
 from autograd.test_util import check_grads
@@ -101,3 +102,16 @@ def test_encode_predict_shapes_and_seed_reproduces():
     assert sizes["rec"]["cell"][0].shape == (2 + 1 + 25, 25)      # 25 units, [x, Δt] input
     assert [W.shape for W, _ in sizes["dyn"]] == [(4, 20), (20, 20), (20, 4)]   # 4-20-20-4
     assert sizes["dec"][0][0].shape == (4, 20)
+
+
+def test_seed_summary_keys_mean_and_sample_sd():
+    from refimpl.neural_ode.exp_latent import seed_summary
+    per = [{f"n{n}/{m}/rmse": float(s + (n == 50) + 2 * (m == "rnn")) for n in (30, 50, 100)
+            for m in ("latent_ode", "rnn")} for s in (0, 1, 5)]
+    out = seed_summary(per)
+    assert out["n_seeds"] == 3
+    assert out["n50/latent_ode/rmse"] == pytest.approx(3.0)
+    assert out["n30/rnn/rmse"] == pytest.approx(4.0)
+    assert out["n100/rnn/rmse_sd"] == pytest.approx(np.std([0, 1, 5], ddof=1))
+    with pytest.raises(ValueError, match="per_seed"):
+        seed_summary(per[:1])

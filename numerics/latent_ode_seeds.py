@@ -1,0 +1,25 @@
+"""Summarise `refimpl run latent-ode-spirals --seeds 0,1,2 --out OUT` into issue #25's keys.
+
+    PYTHONPATH=. python numerics/latent_ode_seeds.py OUT [DEST.json]
+"""
+import json
+import sys
+from pathlib import Path
+
+from refimpl.neural_ode.exp_latent import PAPER_TABLE2, seed_summary
+
+
+def main(out, dest=None):
+    files = sorted(Path(out).glob("seed*/latent-ode-spirals/results.json"))
+    summ = seed_summary([json.loads(f.read_text())["metrics"] for f in files])
+    print("n    RNN paper  RNN ours (mean ± sd)   latent ODE paper  latent ODE ours (mean ± sd)")
+    for n, p in PAPER_TABLE2.items():
+        print(f"{n:<4} {p['rnn']:.3f}      {summ[f'n{n}/rnn/rmse']:.3f} ± {summ[f'n{n}/rnn/rmse_sd']:.3f}"
+              f"          {p['latent_ode']:.3f}             {summ[f'n{n}/latent_ode/rmse']:.3f} ± "
+              f"{summ[f'n{n}/latent_ode/rmse_sd']:.3f}")
+    if dest:
+        Path(dest).write_text(json.dumps({"seeds_from": [str(f) for f in files], "metrics": summ}, indent=1))
+
+
+if __name__ == "__main__":
+    main(*sys.argv[1:])
