@@ -59,14 +59,17 @@ def mlp(params, x, activation="tanh", final_activation=None):
     """Apply the MLP: hidden layers use `activation`, the last layer `final_activation`
     (None = linear). x: (..., d_in) -> (..., d_out)."""
     act = activation_fn(activation)
-    h = x
+    lead = np.shape(x)[:-1]
+    # batch dims flattened: np.dot of an N-D array (N > 2) with W does not use BLAS and its
+    # VJP's tensordot is slower still (~6x for (5, 20, 200) @ (200, 784))
+    h = np.reshape(x, (-1, np.shape(x)[-1])) if len(lead) > 1 else x   # (N, d_in)
     for i, (W, b) in enumerate(params):
-        h = np.dot(h, W) + b                                        # (..., d_out_l)
+        h = np.dot(h, W) + b                                        # (N, d_out_l)
         if i < len(params) - 1:
             h = act(h)
     if final_activation is not None:
         h = activation_fn(final_activation)(h)
-    return h
+    return np.reshape(h, lead + np.shape(h)[-1:]) if len(lead) > 1 else h
 
 
 @primitive

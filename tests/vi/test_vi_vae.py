@@ -40,6 +40,17 @@ def test_shapes_and_bernoulli_loglik():
     assert abs(bernoulli_loglik(X[0], logits) - direct) < 1e-12
 
 
+def test_bernoulli_loglik_extreme_logits_and_gradient():
+    """The stable softplus: finite and exact at |logit| = 800 and 0, gradient x - sigmoid(l)."""
+    x = np.array([1.0, 0.0, 1.0, 0.0, 1.0])
+    logits = np.array([800.0, -800.0, -800.0, 0.0, 3.0])
+    expect = -800.0 - np.log(2.0) + 3.0 - np.log1p(np.exp(3.0))
+    assert abs(bernoulli_loglik(x, logits) - expect) < 1e-12
+    g = grad(lambda l: bernoulli_loglik(x, l))(logits)
+    np.testing.assert_allclose(g, x - 0.5 * (1 + np.tanh(logits / 2)), atol=1e-15)
+    check_grads(lambda l: bernoulli_loglik(x[3:], l), modes=["rev"], order=2)(logits[3:] + 0.1)
+
+
 @pytest.mark.parametrize("objective", ["vae", "iwae"])
 def test_total_surrogate_check_grads(objective):
     rng, X, p = _setup(1)

@@ -1,0 +1,153 @@
+"""One table: each paper's training step, refimpl vs a PyTorch peer in the same process (issue 27).
+
+Every row: the same sizes and initial weights on both sides, float64, one thread each
+(OPENBLAS/OMP = 1, torch.set_num_threads(1)), one warm-up, then the median of `--repeats`
+interleaved steps at the initial weights. Columns: ms per step on each side, their ratio
+(refimpl / peer), and the relative difference of the first-iteration loss (for the ODE
+adjoint row, which returns no loss, the max-norm relative gradient difference).
+
+Rows reuse the existing benches and peers (import, not copy):
+* FFJORD toy iteration — `bench_ffjord.refimpl_side("flat", ...)` / `bench_ffjord.torch_side`;
+* odeint adjoint with plain autograd MLP dynamics — `bench_adjoint.refimpl_gradient(
+  dyn.reference, ...)` / `bench_adjoint.torch_side` (torchdiffeq.odeint_adjoint);
+* VAE and IWAE (K = 5, 50) steps with total / STL / DReG — `refimpl.vi.vae.vae_surrogate`
+  against the port in `numerics/peers/vae_torch.py`.
+
+Writes numerics/results/bench_peers.md. Run: nice -n 5 python numerics/bench_peers.py
+[--repeats 7] [--only SUBSTRING] (`--quick`: tiny sizes, 2 repeats, prints only).
+"""
+import os
+
+for _v in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ[_v] = "1"
+
+import argparse  # noqa: E402
+import platform  # noqa: E402
+import statistics  # noqa: E402
+import sys  # noqa: E402
+import time  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import numpy as np  # noqa: E402
+from autograd import value_and_grad  # noqa: E402
+from autograd.misc import flatten  # noqa: E402
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from refimpl.vi.vae import init_vae, vae_surrogate  # noqa: E402
+
+RESULTS = Path(__file__).resolve().parent / "results"
+
+
+# --- rows: each returns (description, refimpl step, peer step, compare(ours, peer) -> float)
+
+def vae_row(objective, estimator, K, quick=False, seed=0):
+    """VAE/IWAE step: x (B, X) binary, encoder X-H-H-2Dz, decoder Dz-H-H-X (tanh), loss -bound."""
+    from peers import vae_torch
+    X, H, Dz, B = (20, 8, 2, 4) if quick else (784, 200, 50, 20)
+    rng = np.random.default_rng(seed)
+    params = init_vae(rng, X, Dz, hidden=(H, H))
+    x = (rng.random((B, X)) < 0.3).astype(float)
+    eps = rng.standard_normal((K, B, Dz))
+    vg = value_and_grad(lambda p: -vae_surrogate(p, x, eps, objective, estimator))
+
+    def ours():
+        v, g = vg(params)
+        return float(v), np.concatenate([np.concatenate([W.ravel(), b.ravel()])
+                                         for k in ("enc", "dec") for W, b in g[k]])
+    peer = vae_torch.step_fn(params, x, eps, objective, estimator)
+    desc = (f"{objective.upper()} {estimator} K={K} (x {X}, {H}-{H} tanh, z {Dz}, batch {B}, "
+            "synthetic binary x)")
+    return desc, ours, peer, _loss_and_grad_diff
+
+
+def ffjord_row(quick=False):
+    import bench_ffjord as bf
+    from refimpl.datasets import toy2d
+    from refimpl.ffjord import init_concatsquash_dynamics
+    hidden, batch = ((8, 8), 16) if quick else (bf.HIDDEN, bf.BATCH)
+    rng = np.random.default_rng(0)
+    params = init_concatsquash_dynamics(rng, 2, hidden)
+    x = toy2d.sample("8gaussians", batch, rng)
+    step_ours, _ = bf.refimpl_side("flat", params, x)
+    step_peer, _ = bf.torch_side(params, x)
+    desc = (f"FFJORD toy iteration (8gaussians, concatsquash 2-{'-'.join(map(str, hidden))}-2, "
+            f"batch {batch}, dopri5 1e-5, exact trace, adjoint)")
+    return (desc, lambda: step_ours()[:2], lambda: step_peer()[:2],
+            lambda a, b: abs(a[0] - b[0]) / abs(b[0]))
+
+
+def adjoint_plain_row(quick=False):
+    import bench_adjoint as ba
+    from refimpl.ode import mlp_dynamics
+    params, y0 = ba.make_problem(batch=8 if quick else 100)
+    dyn = mlp_dynamics("tanh")
+    run_peer = ba.torch_side(params, y0)[0]
+    desc = ("odeint adjoint gradient, plain autograd MLP dynamics 2-64-64-2 tanh, batch "
+            f"{len(y0)}, dopri5 1e-5 (gradient diff)")
+    return (desc, lambda: ba.refimpl_gradient(dyn.reference, params, y0, 1e-5, {}), run_peer,
+            ba.rel)
+
+
+def _loss_and_grad_diff(a, b):
+    return abs(a[0] - b[0]) / abs(b[0])
+
+
+def time_row(ours, peer, repeats):
+    """Warm-up (returns the first-iteration results), then interleaved medians (s)."""
+    first = (ours(), peer())
+    t = ([], [])
+    for _ in range(repeats):
+        for f, acc in zip((ours, peer), t):
+            t0 = time.perf_counter()
+            f()
+            acc.append(time.perf_counter() - t0)
+    return first, statistics.median(t[0]), statistics.median(t[1])
+
+
+def rows(quick=False):
+    """Row builders in the issue's order of priority (ODE/CNF, VAE/IWAE, then the adjoint row)."""
+    out = [lambda: ffjord_row(quick)]
+    for objective, K in (("vae", 1), ("iwae", 5), ("iwae", 50)):
+        for est in ("total", "stl", "dreg"):
+            out.append(lambda o=objective, e=est, k=K: vae_row(o, e, k, quick))
+    out.append(lambda: adjoint_plain_row(quick))
+    return out
+
+
+def main(repeats=7, quick=False, only=None, write=True):
+    lines = ["| row | refimpl ms | peer ms | ratio (refimpl / peer) | first-loss rel. diff |",
+             "|---|---|---|---|---|"]
+    print(lines[0], flush=True)
+    for build in rows(quick):
+        desc, ours, peer, compare = build()
+        if only and only.lower() not in desc.lower():
+            continue
+        first, t_ours, t_peer = time_row(ours, peer, repeats)
+        line = (f"| {desc} | {1e3 * t_ours:.1f} | {1e3 * t_peer:.1f} | {t_ours / t_peer:.2f} | "
+                f"{compare(*first):.1e} |")
+        lines.append(line)
+        print(line, flush=True)
+    import torch
+    load = os.getloadavg()
+    head = ["# Training steps: refimpl vs PyTorch peers (CPU, float64, 1 thread)", "",
+            f"{platform.processor() or platform.machine()}, 2 cores shared; load average "
+            f"{load[0]:.2f} {load[1]:.2f} {load[2]:.2f} at the end of the run; torch {torch.__version__}, "
+            f"NumPy {np.__version__}. Median of {repeats} interleaved steps after one warm-up "
+            f"(`nice -n 5 python numerics/bench_peers.py --repeats {repeats}`).", ""]
+    text = "\n".join(head + lines) + "\n"
+    if write and not quick:
+        RESULTS.mkdir(exist_ok=True)
+        (RESULTS / "bench_peers.md").write_text(text)
+    print(text)
+    return text
+
+
+if __name__ == "__main__":
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--repeats", type=int, default=7)
+    ap.add_argument("--quick", action="store_true", help="tiny sizes, 2 repeats, writes nothing")
+    ap.add_argument("--only", default=None, help="run only rows whose description contains this")
+    a = ap.parse_args()
+    main(2 if a.quick else a.repeats, quick=a.quick, only=a.only, write=a.only is None)
