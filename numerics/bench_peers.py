@@ -38,9 +38,29 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from refimpl.vi.vae import init_vae, vae_surrogate  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results"
+# ratios measured by this script at commit 7d30e1b (before nn.mlp flattened N-D batches and
+# bernoulli_loglik used the cheap softplus), load ~4.1-4.6 on the 2 shared cores
+BEFORE = {"FFJORD": 0.53, "VAE total K=1": 3.32, "VAE stl K=1": 3.11, "VAE dreg K=1": 2.53,
+          "IWAE total K=5": 4.02, "IWAE stl K=5": 3.57, "IWAE dreg K=5": 3.56,
+          "IWAE total K=50": 3.77, "IWAE stl K=50": 3.79, "IWAE dreg K=50": 3.94,
+          "odeint adjoint": 1.23}
 
 
 # --- rows: each returns (description, refimpl step, peer step, compare(ours, peer) -> float)
+NOTES = """Notes. The 'before' column: this script at commit 7d30e1b, load ~4.1-4.6. The VAE/IWAE ratios
+fell from 2.5-4.0 to ~1.6-2.4 (run to run spread ~0.3) from two library changes: `refimpl.nn.mlp` flattens N-D batches (K, B, d) to
+2-D before `np.dot` (NumPy's N-D dot does not use BLAS and autograd's tensordot VJP of it was
+~6x slower than the 2-D one), and `bernoulli_loglik` uses max(l, 0) + log1p(exp(-|l|)) instead
+of `np.logaddexp(0, l)` (~6x cheaper, same values). They remain behind PyTorch:
+cProfile of an IWAE K = 5 step puts most of the time in autograd's primitive wrappers (tracing
+and the NumPy elementwise calls they wrap: tanh, exp, the VJP's `_mut_add` accumulation).
+The odeint adjoint row (plain autograd dynamics) moved from 1.23 to ~0.9 with no change to its
+code path: that difference is load (bench_adjoint.md measured 0.88 earlier); per VJP call
+refimpl pays ~1.8 ms, mostly autograd tracing (`make_vjp` over (y, leaves list, t) each stage).
+ODE rows: the controllers differ (torchdiffeq steps past T and interpolates), so the first loss
+agrees to the tolerance (1.7e-7), not to 1e-8; the adjoint row compares gradients (no loss).
+Missing rows (not built in this session): latent ODE, ODE-Net classifier, spiral fit, planar
+CNF, noisy K-FAC / noisy Adam / BBB and K-FAC's factor inversion, the newer papers."""
 
 def vae_row(objective, estimator, K, quick=False, seed=0):
     """VAE/IWAE step: x (B, X) binary, encoder X-H-H-2Dz, decoder Dz-H-H-X (tanh), loss -bound."""
@@ -117,16 +137,17 @@ def rows(quick=False):
 
 
 def main(repeats=7, quick=False, only=None, write=True):
-    lines = ["| row | refimpl ms | peer ms | ratio (refimpl / peer) | first-loss rel. diff |",
-             "|---|---|---|---|---|"]
+    lines = ["| row | refimpl ms | peer ms | ratio (refimpl / peer) | before | first-loss rel. diff |",
+             "|---|---|---|---|---|---|"]
     print(lines[0], flush=True)
     for build in rows(quick):
         desc, ours, peer, compare = build()
         if only and only.lower() not in desc.lower():
             continue
         first, t_ours, t_peer = time_row(ours, peer, repeats)
+        before = next((f"{v:.2f}" for k, v in BEFORE.items() if desc.startswith(k + " ")), "")
         line = (f"| {desc} | {1e3 * t_ours:.1f} | {1e3 * t_peer:.1f} | {t_ours / t_peer:.2f} | "
-                f"{compare(*first):.1e} |")
+                f"{before} | {compare(*first):.1e} |")
         lines.append(line)
         print(line, flush=True)
     import torch
@@ -136,7 +157,8 @@ def main(repeats=7, quick=False, only=None, write=True):
             f"{load[0]:.2f} {load[1]:.2f} {load[2]:.2f} at the end of the run; torch {torch.__version__}, "
             f"NumPy {np.__version__}. Median of {repeats} interleaved steps after one warm-up "
             f"(`nice -n 5 python numerics/bench_peers.py --repeats {repeats}`).", ""]
-    text = "\n".join(head + lines) + "\n"
+    notes = ["", NOTES]
+    text = "\n".join(head + lines + notes) + "\n"
     if write and not quick:
         RESULTS.mkdir(exist_ok=True)
         (RESULTS / "bench_peers.md").write_text(text)
