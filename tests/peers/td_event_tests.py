@@ -17,7 +17,7 @@ class TestEventHandling(unittest.TestCase):
                 for device in DEVICES:
                     for method in METHODS:
 
-                        # TODO: remove after event handling gets enabled.
+                        # (upstream torchdiffeq skips scipy_solver here: it has no event handling)
                         if method == 'scipy_solver':
                             continue
 
