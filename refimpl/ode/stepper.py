@@ -96,6 +96,22 @@ class Output:
             self.seg_t.append(t_new), self.seg_c.append(C)
 
 
+def _after_step_events(events, out, tab, K, y, y_new, f_new, h, t, t_new, fun):
+    """Event detection after an accepted step (refimpl.ode.events). The step's interpolant is
+    built only if an event function changed sign. Returns (C or None, t_end, y_end, extra f
+    evaluations); a terminal event stops at its root (out.status = 1)."""
+    built = [None, 0]
+
+    def make_sol():
+        built[0], built[1] = step_coefficients(tab, K, y, y_new, K[0], f_new, h, t, fun)
+        return lambda tau, C=built[0]: eval_step(tab.dense, C, (tau - t) / h)
+    t_stop, sol = events.after_step(t, t_new, y_new, make_sol)
+    t_end, y_end = t_new, y_new
+    if t_stop is not None:                                        # terminal: stop at the root
+        t_end, y_end, out.status, out.trunc_end = t_stop, sol(t_stop), 1, t_new
+    return built[0], t_end, y_end, built[1]
+
+
 def run_adaptive(p, f0, dense_output, ctrl=DEFAULT, events=None):
     tab, fun, t1, direction = p.tab, p.fun, p.t1, p.direction
     rtol, atol, max_step = p.rtol, p.atol, p.max_step
@@ -181,16 +197,10 @@ def run_adaptive(p, f0, dense_output, ctrl=DEFAULT, events=None):
             raise E.SolverError("non-finite state", t=t_new, h=h, nfev=nfev,
                                 n_steps=n_acc + n_rej, status=E.STATUS_NONFINITE,
                                 n_accepted=n_acc, n_rejected=n_rej)
-        C, t_end, y_end = None, t_new, y_new
+        C, t_end, y_end, m = None, t_new, y_new, 0
         if events is not None:                                    # refimpl.ode.events
-            def make_sol():
-                nonlocal C, nfev
-                C, k = step_coefficients(tab, K, y, y_new, K[0], f_new, h, t, fun)
-                nfev += k
-                return lambda tau, C=C, t=t, h=h: eval_step(tab.dense, C, (tau - t) / h)
-            t_stop, sol = events.after_step(t, t_new, y_new, make_sol)
-            if t_stop is not None:                                # terminal: stop at the root
-                t_end, y_end, out.status, out.trunc_end = t_stop, sol(t_stop), 1, t_new
+            C, t_end, y_end, m = _after_step_events(events, out, tab, K, y, y_new, f_new, h, t, t_new, fun)
+        nfev += m
         if simple_out:
             out.ts.append(t_end), out.ys.append(y_end)
         elif not dense_output and direction * (out.next_te - t_end) > 0:
@@ -258,16 +268,10 @@ def run_fixed(p, f0, dense_output, events=None):
         if not (np.all(np.isfinite(y_new)) and np.all(np.isfinite(f_new))):
             raise E.SolverError("non-finite state or derivative", t=t_new, h=h, nfev=nfev,
                                 n_steps=k, status=E.STATUS_NONFINITE, n_accepted=k)
-        C, t_end, y_end = None, t_new, y_new
+        C, t_end, y_end, m = None, t_new, y_new, 0
         if events is not None:                                    # refimpl.ode.events
-            def make_sol():
-                nonlocal C, nfev
-                C, m = step_coefficients(tab, K, y, y_new, K[0], f_new, h, t, fun)
-                nfev += m
-                return lambda tau, C=C, t=t, h=h: eval_step(tab.dense, C, (tau - t) / h)
-            t_stop, sol = events.after_step(t, t_new, y_new, make_sol)
-            if t_stop is not None:                                # terminal: stop at the root
-                t_end, y_end, out.status, out.trunc_end = t_stop, sol(t_stop), 1, t_new
+            C, t_end, y_end, m = _after_step_events(events, out, tab, K, y, y_new, f_new, h, t, t_new, fun)
+        nfev += m
         if C is None and out.needs_dense(t_end):
             C, m = step_coefficients(tab, K, y, y_new, K[0], f_new, h, t, fun)
             nfev += m
