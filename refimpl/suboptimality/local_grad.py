@@ -68,14 +68,17 @@ def _mlp_bwd(layers, h, a, g_out):
 
 
 def flow_value_and_grad(lj):
-    """For params {"flow": local flow (weights (B, in, out)), "mean", "log_std"} and noise
-    (eps_z, eps_v) (S, B, D): the bound of `flow.flow_log_weights` ([Suboptimality Sec. 3.2])."""
+    """For params {"flow": local flow (weights (B, in, out), learned q(v_0) "v0"), "mean",
+    "log_std"} and noise (eps_z, eps_v) (S, B, D): the bound of `flow.flow_log_weights`
+    ([Suboptimality Sec. 3.2])."""
     def f(params, noise):
         fl, mean, log_std = params["flow"], params["mean"], params["log_std"]
         ez, ev = (np.swapaxes(n, 0, 1) for n in noise)                 # (B, S, D)
         S, D = ez.shape[1], ez.shape[2]
         sd = np.exp(log_std)[:, None]
-        z, v = mean[:, None] + sd * ez, ev
+        v_log_std = fl["v0"]["log_std"]                                 # learned q(v_0) = N(m_b, s_b)
+        vsd = np.exp(v_log_std)[:, None]
+        z, v = mean[:, None] + sd * ez, fl["v0"]["mean"][:, None] + vsd * ev
         cache, logdet = [], 0.0
         for f1, f2 in zip(fl["f1"], fl["f2"]):
             a1, o1 = _mlp_fwd(f1, z)
@@ -91,7 +94,8 @@ def flow_value_and_grad(lj):
         r_ls, r_m = orr[..., :D], orr[..., D:]
         u = (v - r_m) * np.exp(-r_ls)
         log_r = np.sum(-0.5 * u * u - r_ls, -1) - 0.5 * D * LOG_2PI
-        log_q = (np.sum(-0.5 * ez * ez - log_std[:, None] - 0.5 * ev * ev, -1) - D * LOG_2PI - logdet)
+        log_q = (np.sum(-0.5 * ez * ez - log_std[:, None] - 0.5 * ev * ev - v_log_std[:, None], -1) - D * LOG_2PI
+                 - logdet)
         ll, g_ll = lj(z)
         w = ll + log_r - log_q                                          # (B, S)
         loss = -np.sum(w.mean(1))
@@ -114,8 +118,10 @@ def flow_value_and_grad(lj):
             gv = gv * s1
             g_f1.append(g1)
             g_f2.append(g2)
-        # z_0 = mean + σ ε_z; −log q has +Σ log σ directly
+        # z_0 = mean + σ ε_z, v_0 = m + s ε_v; −log q has +Σ log σ and +Σ log s directly
         g_mean = gz.sum(1)
         g_log_std = np.sum(gz * sd * ez, 1) + gw * S
-        return loss, {"flow": {"f1": g_f1[::-1], "f2": g_f2[::-1], "r": g_r}, "mean": g_mean, "log_std": g_log_std}
+        g_v0 = {"mean": gv.sum(1), "log_std": np.sum(gv * vsd * ev, 1) + gw * S}
+        return loss, {"flow": {"f1": g_f1[::-1], "f2": g_f2[::-1], "r": g_r, "v0": g_v0}, "mean": g_mean,
+                      "log_std": g_log_std}
     return f

@@ -49,6 +49,7 @@ def test_flow_value_and_grad_matches_autograd(steps):
     for layers in p["flow"]["f1"] + p["flow"]["f2"] + [p["flow"]["r"]]:    # non-zero biases everywhere
         for i, (W, b) in enumerate(layers):
             layers[i] = (W, 0.3 * rng.standard_normal(b.shape))
+    p["flow"]["v0"] = {"mean": rng.standard_normal((B, D)), "log_std": 0.3 * rng.standard_normal((B, D))}
     noise = (rng.standard_normal((4, B, D)), rng.standard_normal((4, B, D)))
     lj = log_joint_fn(params, x)
     v_ref, g_ref = value_and_grad(

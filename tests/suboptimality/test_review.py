@@ -6,7 +6,7 @@ from scipy.special import expit
 
 from refimpl.mcmc.ais import sigmoid_schedule
 from refimpl.suboptimality.flow import flow_terms
-from refimpl.suboptimality.gaps import _train_bound, init_model, log_joint_fn
+from refimpl.suboptimality.gaps import _train_bound, encode, init_model, log_joint_fn
 from refimpl.suboptimality.qstar import log_normal_diag, optimize_local
 
 
@@ -34,10 +34,12 @@ def test_warm_up_anneals_only_the_entropy_term():
         p = init_model(rng, 6, 2, hidden=(5,), kind=kind, flow_hidden=4)
         ez, ev = rng.standard_normal((4, 3, 2)), rng.standard_normal((4, 3, 2))
         from refimpl.vi.vae import encoder
-        mean, log_std = encoder(p, x)
+        mean, log_std, h = encode(p, x)
+        np.testing.assert_allclose(np.concatenate([mean, log_std], -1), np.concatenate(encoder(p, x), -1),
+                                   rtol=1e-13)
         lj = log_joint_fn(p, x)
         if kind == "flow":
-            a, b = flow_terms(p["flow"], lj, mean, log_std, ez, ev)
+            a, b = flow_terms(p["flow"], lj, mean, log_std, ez, ev, h)
         else:
             z = mean + np.exp(log_std) * ez
             a, b = lj(z), log_normal_diag(z, mean, log_std)
