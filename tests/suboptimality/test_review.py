@@ -32,6 +32,7 @@ def test_warm_up_anneals_only_the_entropy_term():
     x = (rng.random((3, 6)) < 0.4).astype(float)
     for kind in ("ffg", "flow"):
         p = init_model(rng, 6, 2, hidden=(5,), kind=kind, flow_hidden=4)
+        p["enc"] = [(W, 0.3 * rng.standard_normal(b.shape)) for W, b in p["enc"]]    # non-zero biases
         ez, ev = rng.standard_normal((4, 3, 2)), rng.standard_normal((4, 3, 2))
         from refimpl.vi.vae import encoder
         mean, log_std, h = encode(p, x)
