@@ -10,8 +10,9 @@ Rows reuse the existing benches and peers (import, not copy):
 * FFJORD toy iteration — `bench_ffjord.refimpl_side("flat", ...)` / `bench_ffjord.torch_side`;
 * odeint adjoint with plain autograd MLP dynamics — `bench_adjoint.refimpl_gradient(
   dyn.reference, ...)` / `bench_adjoint.torch_side` (torchdiffeq.odeint_adjoint);
-* VAE and IWAE (K = 5, 50) steps with total / STL / DReG — `refimpl.vi.vae.vae_surrogate`
-  against the port in `numerics/peers/vae_torch.py`.
+* VAE and IWAE (K = 5, 50) steps with total / STL / DReG — `refimpl.vi.fused.vae_value_and_grad`
+  (the tested twin of autograd on `refimpl.vi.vae.vae_surrogate`) against the port in
+  `numerics/peers/vae_torch.py`.
 
 Writes numerics/results/bench_peers.md. Run: nice -n 5 python numerics/bench_peers.py
 [--repeats 7] [--only SUBSTRING] (`--quick`: tiny sizes, 2 repeats, prints only).
@@ -29,13 +30,12 @@ import time  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 import numpy as np  # noqa: E402
-from autograd import value_and_grad  # noqa: E402
-from autograd.misc import flatten  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from refimpl.vi.vae import init_vae, vae_surrogate  # noqa: E402
+from refimpl.vi.fused import vae_value_and_grad  # noqa: E402
+from refimpl.vi.vae import init_vae  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results"
 # ratios measured by this script at commit 7d30e1b (before nn.mlp flattened N-D batches and
@@ -47,13 +47,14 @@ BEFORE = {"FFJORD": 0.53, "VAE total K=1": 3.32, "VAE stl K=1": 3.11, "VAE dreg 
 
 
 # --- rows: each returns (description, refimpl step, peer step, compare(ours, peer) -> float)
-NOTES = """Notes. The 'before' column: this script at commit 7d30e1b, load ~4.1-4.6. The VAE/IWAE ratios
-fell from 2.5-4.0 to ~1.6-2.4 (run to run spread ~0.3) from two library changes: `refimpl.nn.mlp` flattens N-D batches (K, B, d) to
-2-D before `np.dot` (NumPy's N-D dot does not use BLAS and autograd's tensordot VJP of it was
-~6x slower than the 2-D one), and `bernoulli_loglik` uses max(l, 0) + log1p(exp(-|l|)) instead
-of `np.logaddexp(0, l)` (~6x cheaper, same values). They remain behind PyTorch:
-cProfile of an IWAE K = 5 step puts most of the time in autograd's primitive wrappers (tracing
-and the NumPy elementwise calls they wrap: tanh, exp, the VJP's `_mut_add` accumulation).
+NOTES = """Notes. The 'before' column: this script at commit 7d30e1b, load ~4.1-4.6. The VAE/IWAE rows
+now time `refimpl.vi.fused.vae_value_and_grad`, the hand-written gradient of the surrogate
+(one forward and one backward pass of plain matmuls; total / STL / DReG are per-row weights on
+the same pass), which `refimpl.vi.train.fit_vae` uses by default; it equals autograd on
+`vae_surrogate` (`tests/vi/test_fused.py`: value to 1e-12, every leaf to 1e-9, and whole
+training runs). Through autograd the same step cost 1.6-2.2x PyTorch (bench_peers.md at commit
+d1c1db2): cProfile put most of the time in autograd's primitive wrappers (tracing and the
+NumPy elementwise calls they wrap: tanh, exp, the VJP's `_mut_add` accumulation).
 The odeint adjoint row (plain autograd dynamics) moved from 1.23 to ~0.9 with no change to its
 code path: that difference is load (bench_adjoint.md measured 0.88 earlier); per VJP call
 refimpl pays ~1.8 ms, mostly autograd tracing (`make_vjp` over (y, leaves list, t) each stage).
@@ -70,12 +71,10 @@ def vae_row(objective, estimator, K, quick=False, seed=0):
     params = init_vae(rng, X, Dz, hidden=(H, H))
     x = (rng.random((B, X)) < 0.3).astype(float)
     eps = rng.standard_normal((K, B, Dz))
-    vg = value_and_grad(lambda p: -vae_surrogate(p, x, eps, objective, estimator))
 
-    def ours():
-        v, g = vg(params)
-        return float(v), np.concatenate([np.concatenate([W.ravel(), b.ravel()])
-                                         for k in ("enc", "dec") for W, b in g[k]])
+    def ours():                 # the fused twin of value_and_grad(vae_surrogate) (tests/vi/test_fused.py)
+        v, g = vae_value_and_grad(params, x, eps, objective, estimator)
+        return -v, -np.concatenate([np.concatenate([W.ravel(), b.ravel()]) for k in ("enc", "dec") for W, b in g[k]])
     peer = vae_torch.step_fn(params, x, eps, objective, estimator)
     desc = (f"{objective.upper()} {estimator} K={K} (x {X}, {H}-{H} tanh, z {Dz}, batch {B}, "
             "synthetic binary x)")

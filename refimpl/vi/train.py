@@ -12,6 +12,7 @@ import numpy as onp
 from autograd import value_and_grad
 from autograd.misc import flatten
 
+from .fused import vae_value_and_grad
 from .vae import vae_surrogate
 
 
@@ -31,8 +32,12 @@ def adam_update(state, g, step_size, b1=0.9, b2=0.999, eps=1e-8):
 
 
 def fit_vae(params, X, *, objective, estimator, K, n_epochs, batch_size, step_size, make_rng,
-            state=None, start_epoch=0, on_epoch=None):
+            state=None, start_epoch=0, on_epoch=None, fused=True):
     """Maximise the K-sample `objective` bound on data X (N, X_dim) with `estimator` gradients.
+
+    fused: the hand-written gradient of `refimpl.vi.fused` (estimators total / stl / dreg; the
+    same values as autograd on `vae_surrogate`, to round-off); False, or the "score" and
+    "analytic" estimators, differentiate `vae_surrogate` with autograd.
 
     `make_rng(epoch)` returns that epoch's generator. `state` (from a checkpoint) resumes at
     `start_epoch`. `on_epoch(epoch, state, mean_bound)` is called after each epoch (for
@@ -51,6 +56,10 @@ def fit_vae(params, X, *, objective, estimator, K, n_epochs, batch_size, step_si
         return vae_surrogate(unflatten(x_flat), xb, eps, objective, estimator)
 
     vg_fn = value_and_grad(objective_flat)
+    if fused and estimator in ("total", "stl", "dreg"):
+        def vg_fn(x_flat, xb, eps):
+            value, g = vae_value_and_grad(unflatten(x_flat), xb, eps, objective, estimator)
+            return value, flatten(g)[0]
     history = []
     for epoch in range(start_epoch, n_epochs):
         rng = make_rng(epoch)
