@@ -114,14 +114,16 @@ def _loss_and_grad_diff(a, b):
 
 
 def time_row(ours, peer, repeats):
-    """Warm-up (returns the first-iteration results), then interleaved medians (s)."""
+    """Warm-up (returns the first-iteration results), then interleaved medians (s) of the
+    process CPU time (one thread each side: on the shared 2-core machine wall time also counts
+    the other sessions' time slices)"""
     first = (ours(), peer())
     t = ([], [])
     for _ in range(repeats):
         for f, acc in zip((ours, peer), t):
-            t0 = time.perf_counter()
+            t0 = time.process_time()
             f()
-            acc.append(time.perf_counter() - t0)
+            acc.append(time.process_time() - t0)
     return first, statistics.median(t[0]), statistics.median(t[1])
 
 
@@ -154,7 +156,7 @@ def main(repeats=7, quick=False, only=None, write=True):
     head = ["# Training steps: refimpl vs PyTorch peers (CPU, float64, 1 thread)", "",
             f"{platform.processor() or platform.machine()}, 2 cores shared; load average "
             f"{load[0]:.2f} {load[1]:.2f} {load[2]:.2f} at the end of the run; torch {torch.__version__}, "
-            f"NumPy {np.__version__}. Median of {repeats} interleaved steps after one warm-up "
+            f"NumPy {np.__version__}. Median process CPU time of {repeats} interleaved steps after one warm-up "
             f"(`nice -n 5 python numerics/bench_peers.py --repeats {repeats}`).", ""]
     notes = ["", NOTES]
     text = "\n".join(head + lines + notes) + "\n"
