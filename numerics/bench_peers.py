@@ -34,7 +34,7 @@ import numpy as np  # noqa: E402
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from refimpl.vi.fused import vae_value_and_grad  # noqa: E402
+from refimpl.vi.fused import grad_buffers, vae_value_and_grad  # noqa: E402
 from refimpl.vi.vae import init_vae  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -72,8 +72,10 @@ def vae_row(objective, estimator, K, quick=False, seed=0):
     x = (rng.random((B, X)) < 0.3).astype(float)
     eps = rng.standard_normal((K, B, Dz))
 
+    g_flat, g_tree = grad_buffers(params)       # as `refimpl.vi.train.fit_vae`: the gradient in place
+
     def ours():                 # the fused twin of value_and_grad(vae_surrogate) (tests/vi/test_fused.py)
-        v, g = vae_value_and_grad(params, x, eps, objective, estimator)
+        v, g = vae_value_and_grad(params, x, eps, objective, estimator, out=g_tree)
         return -v, -np.concatenate([np.concatenate([W.ravel(), b.ravel()]) for k in ("enc", "dec") for W, b in g[k]])
     peer = vae_torch.step_fn(params, x, eps, objective, estimator)
     desc = (f"{objective.upper()} {estimator} K={K} (x {X}, {H}-{H} tanh, z {Dz}, batch {B}, "

@@ -29,7 +29,7 @@ from scipy.special import logsumexp
 from ._common import LOG_2PI
 from .vae import OBJECTIVES
 
-__all__ = ["vae_value_and_grad"]
+__all__ = ["vae_value_and_grad", "grad_buffers"]
 
 
 def _forward(layers, h):
@@ -43,38 +43,46 @@ def _forward(layers, h):
     return h, ins
 
 
-def _backward(layers, ins, d, row_weight=None):
+def _backward(layers, ins, d, row_weight=None, out=None, input_grad=True):
     """Given ∂/∂output d (N, out) (unscaled rows), the weight gradients of Σ_n c_n out_n·d_n
-    (c = row_weight, default 1) and ∂/∂input (N, in) unscaled."""
-    grads = []
+    (c = row_weight, default 1) and ∂/∂input (N, in) unscaled (None if not input_grad).
+    out: [(gW, gb)] arrays to write the weight gradients into (no allocation)."""
+    grads = [None] * len(layers)
     for i in range(len(layers) - 1, -1, -1):
         W, _ = layers[i]
         h = ins[i]
         hc = h if row_weight is None else h * row_weight[:, None]
-        grads.append((hc.T @ d, d.sum(0) if row_weight is None else row_weight @ d))
+        gW, gb = (None, None) if out is None else out[i]
+        gW = np.matmul(hc.T, d, out=gW)
+        gb = np.sum(d, 0, out=gb) if row_weight is None else np.matmul(row_weight, d, out=gb)
+        grads[i] = (gW, gb)
+        if i == 0 and not input_grad:
+            return grads, None
         d = d @ W.T
         if i > 0:
             d *= 1.0 - h * h                                         # h = tanh(...) of the layer below
-    return grads[::-1], d
+    return grads, d
 
 
-def vae_value_and_grad(params, x, eps, objective="vae", estimator="total"):
+def vae_value_and_grad(params, x, eps, objective="vae", estimator="total", out=None):
     """(value, gradient) of `vae_surrogate(params, x, eps, objective, estimator)` (tanh MLPs).
 
     params {"enc": [(W, b)], "dec": [(W, b)]}; x (B, X) in [0, 1]; eps (K, B, Dz).
-    The gradient has the layout of params."""
+    The gradient has the layout of params; `out` (that layout, e.g. `grad_buffers`) receives
+    it in place — a training loop then allocates no gradient arrays (for these sizes fresh
+    MB-sized arrays cost ~1 ms a step in page faults)."""
     if objective not in OBJECTIVES:
         raise ValueError(f"objective: expected one of {list(OBJECTIVES)}, got {objective!r}")
     if estimator not in ("total", "stl", "dreg"):
         raise ValueError(f"estimator: expected 'total', 'stl' or 'dreg', got {estimator!r}")
     enc, dec = params["enc"], params["dec"]
     eps = np.asarray(eps, float)
-    out, enc_ins = _forward(enc, x)                                  # (B, 2Dz)
-    B, Dz = out.shape[0], out.shape[1] // 2
+    h_out, enc_ins = _forward(enc, x)                                # (B, 2Dz)
+    B, Dz = h_out.shape[0], h_out.shape[1] // 2
     if eps.ndim != 3 or eps.shape[1:] != (B, Dz):
         raise ValueError(f"eps: expected shape (K, {B}, {Dz}), got {eps.shape}")
     K = eps.shape[0]
-    mean, log_std = out[:, :Dz], out[:, Dz:]
+    mean, log_std = h_out[:, :Dz], h_out[:, Dz:]
     sd = np.exp(log_std)
     z = (mean + sd * eps).reshape(K * B, Dz)                         # rows r = (k, b)
     logits, dec_ins = _forward(dec, z)                               # (R, X)
@@ -101,7 +109,7 @@ def vae_value_and_grad(params, x, eps, objective="vae", estimator="total"):
     r -= 0.5
     np.copysign(r, L3, out=r)
     d = (x - 0.5) - r                                                # (K, B, X)
-    g_dec, g_z = _backward(dec, dec_ins, d.reshape(K * B, -1), c.ravel())
+    g_dec, g_z = _backward(dec, dec_ins, d.reshape(K * B, -1), c.ravel(), None if out is None else out["dec"])
     g_z = (g_z - z).reshape(K, B, Dz)                                # ∇_z log p (unscaled)
     if estimator != "total":
         g_z = g_z + eps / sd                                         # + ∇_z(−log q_φ̄) = ε/σ
@@ -110,5 +118,24 @@ def vae_value_and_grad(params, x, eps, objective="vae", estimator="total"):
     g_log_std = np.sum(cp * g_z * sd * eps, 0)
     if estimator == "total":
         g_log_std = g_log_std + np.sum(c_path, 0)[:, None]           # d(−log q)/d log σ = +1
-    g_enc, _ = _backward(enc, enc_ins, np.concatenate([g_mean, g_log_std], -1))
+    g_enc, _ = _backward(enc, enc_ins, np.concatenate([g_mean, g_log_std], -1), None,
+                         None if out is None else out["enc"], input_grad=False)
     return float(value), {"enc": g_enc, "dec": g_dec}
+
+
+def grad_buffers(params):
+    """(flat (n,), tree): a gradient tree for `vae_value_and_grad(..., out=tree)` whose arrays
+    are views into one flat vector, in the order of `autograd.misc.flatten(params)` (dict keys
+    sorted, lists in order): after the call, `flat` is the flattened gradient."""
+    keys = sorted(params)
+    sizes = [W.size + b.size for k in keys for W, b in params[k]]
+    flat = np.zeros(sum(sizes))
+    tree, i = {}, 0
+    for k in keys:
+        tree[k] = []
+        for W, b in params[k]:
+            gW = flat[i:i + W.size].reshape(W.shape)
+            i += W.size
+            tree[k].append((gW, flat[i:i + b.size].reshape(b.shape)))
+            i += b.size
+    return flat, tree

@@ -12,7 +12,7 @@ import numpy as onp
 from autograd import value_and_grad
 from autograd.misc import flatten
 
-from .fused import vae_value_and_grad
+from .fused import grad_buffers, vae_value_and_grad
 from .vae import vae_surrogate
 
 
@@ -57,9 +57,11 @@ def fit_vae(params, X, *, objective, estimator, K, n_epochs, batch_size, step_si
 
     vg_fn = value_and_grad(objective_flat)
     if fused and estimator in ("total", "stl", "dreg"):
+        g_flat, g_tree = grad_buffers(params)                       # views of one flat vector
+
         def vg_fn(x_flat, xb, eps):
-            value, g = vae_value_and_grad(unflatten(x_flat), xb, eps, objective, estimator)
-            return value, flatten(g)[0]
+            value, _ = vae_value_and_grad(unflatten(x_flat), xb, eps, objective, estimator, out=g_tree)
+            return value, g_flat.copy()
     history = []
     for epoch in range(start_epoch, n_epochs):
         rng = make_rng(epoch)

@@ -57,3 +57,14 @@ def test_training_with_the_fused_gradient_follows_the_autograd_run(objective, es
                     step_size=1e-2, make_rng=lambda e: np.random.default_rng(7 + e), fused=f) for f in (True, False)]
     np.testing.assert_allclose(runs[0][2], runs[1][2], rtol=1e-10)           # per-epoch bounds
     np.testing.assert_allclose(flatten(runs[0][0])[0], flatten(runs[1][0])[0], rtol=1e-8, atol=1e-10)
+
+
+def test_grad_buffers_are_flatten_ordered_views_filled_in_place():
+    from refimpl.vi.fused import grad_buffers
+    rng, params, x = _problem(6)
+    eps = rng.standard_normal((2, 4, 3))
+    _, g = vae_value_and_grad(params, x, eps, "iwae", "total")
+    flat, tree = grad_buffers(params)
+    _, g2 = vae_value_and_grad(params, x, eps, "iwae", "total", out=tree)
+    assert g2 is tree or all(a[0] is b[0] for a, b in zip(g2["dec"], tree["dec"]))
+    np.testing.assert_array_equal(flat, flatten(g)[0])
