@@ -99,6 +99,73 @@ def ffjord_row(quick=False):
             lambda a, b: abs(a[0] - b[0]) / abs(b[0]))
 
 
+def spiral_row(quick=False):
+    """`neural-ode-spiral`'s iteration (its loss, verbatim) vs torchdiffeq's examples/ode_demo.py."""
+    import autograd.numpy as anp
+    from autograd import value_and_grad
+    from autograd.misc import flatten
+    from peers import ode_demo_torch
+    from refimpl.neural_ode.exp_spiral import BATCH_SIZE, BATCH_TIME, ODE_KW, init_spiral_model, \
+        spiral_model
+    from refimpl.neural_ode.spirals import cubic_spiral_trajectory
+    from refimpl.ode import odeint
+    n_points, batch_size = (200, 4) if quick else (1000, BATCH_SIZE)
+    t, y = cubic_spiral_trajectory(n_points=n_points, t_end=25.0 * n_points / 1000)
+    params = init_spiral_model(np.random.default_rng(1))
+    start = np.random.default_rng(2).choice(len(t) - BATCH_TIME, batch_size, replace=False)
+    target = np.stack([y[start + i] for i in range(BATCH_TIME)])       # (T, B, 2)
+
+    def loss(p, info):                          # exp_spiral.run_neural_ode_spiral's loss
+        pred = odeint(spiral_model, y[start], t[:BATCH_TIME], (p,), info=info,
+                      gradient="adjoint", **ODE_KW)                    # (T, B, 2)
+        return anp.mean(anp.abs(pred - target))
+    vg = value_and_grad(loss)
+
+    def ours():
+        info = {}
+        v, g = vg(params, info)
+        return v, flatten(g)[0], info["nfev_forward"], info["nfev_backward"]
+    peer = ode_demo_torch.step_fn(params, t, y, start, BATCH_TIME, ODE_KW["rtol"], ODE_KW["atol"])
+    (_, _, nf, nb), (_, _, pf, pb) = ours(), peer()
+    desc = (f"Spiral dynamics fit (ode_demo.py: MLP 2-50-2 tanh on y**3, batch_time {BATCH_TIME}, "
+            f"batch {batch_size}, dopri5 rtol {ODE_KW['rtol']:g} atol {ODE_KW['atol']:g}, adjoint; "
+            f"NFE fwd+bwd refimpl {nf}+{nb}, torchdiffeq {pf}+{pb})")
+    return desc, ours, peer, _loss_and_grad_diff
+
+
+def planar_cnf_row(quick=False):
+    """`cnf-vs-nf`'s CNF maximum-likelihood iteration (hypernetwork time dependence) vs a port of
+    torchdiffeq's examples/cnf.py (peers/planar_cnf_torch.py)."""
+    import autograd.numpy as anp
+    from autograd import value_and_grad
+    from peers import planar_cnf_torch
+    from refimpl.datasets import toy2d
+    from refimpl.ffjord.cnf import standard_normal_logprob
+    from refimpl.ffjord.exp_cnf_vs_nf import FULL, T_END
+    from refimpl.ffjord.planar import init_planar_cnf, planar_cnf_flow
+    M, batch, tol = (4, 16, 1e-3) if quick else (64, FULL["batch"], FULL["tol"])
+    rng = np.random.default_rng(0)
+    params = init_planar_cnf(rng, 2, M, time_dependence="hypernet")
+    x = toy2d.sample("circles", batch, rng)
+    info = {}
+
+    def loss(p):        # exp_cnf_vs_nf.train's ML loss, model_log_prob("cnf", ...) written out
+        z, dlogp = planar_cnf_flow(p, x, t0=0.0, t1=T_END, rtol=tol, atol=tol, info=info)
+        return -anp.mean(standard_normal_logprob(z) - dlogp)
+    vg = value_and_grad(loss)
+
+    def ours():
+        v, g = vg(params)
+        return v, g, info["nfev_forward"], info["nfev_backward"]
+    nf, nb = ours()[2:]
+    peer = planar_cnf_torch.step_fn(params, x, T_END, tol)
+    _, pf, pb = peer()
+    desc = (f"Planar CNF iteration (cnf-vs-nf ML loss, circles, M {M} units, hypernetwork 1-32-32, "
+            f"batch {batch}, dopri5 rtol = atol {tol:g}, exact trace, adjoint; NFE fwd+bwd refimpl "
+            f"{nf}+{nb}, torchdiffeq {pf}+{pb})")
+    return desc, ours, peer, _loss_and_grad_diff
+
+
 def adjoint_plain_row(quick=False):
     import bench_adjoint as ba
     from refimpl.ode import mlp_dynamics
@@ -131,7 +198,7 @@ def time_row(ours, peer, repeats):
 
 def rows(quick=False):
     """Row builders in the issue's order of priority (ODE/CNF, VAE/IWAE, then the adjoint row)."""
-    out = [lambda: ffjord_row(quick)]
+    out = [lambda: ffjord_row(quick), lambda: spiral_row(quick), lambda: planar_cnf_row(quick)]
     for objective, K in (("vae", 1), ("iwae", 5), ("iwae", 50)):
         for est in ("total", "stl", "dreg"):
             out.append(lambda o=objective, e=est, k=K: vae_row(o, e, k, quick))

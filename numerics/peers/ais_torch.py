@@ -70,8 +70,9 @@ def accept_reject(z0, v0, z, v, eps, accept_hist, j, U):
     return z, eps, accept_hist
 
 
-def ais_trajectory(decoder, x, z0, schedule, L=10, eps0=0.01):
-    """x (B, P) repeated per chain; z0 (B, C, D) prior draws -> (log p(x) (B,), acceptance)."""
+def ais_trajectory(decoder, x, z0, schedule, L=10, eps0=0.01, return_state=False):
+    """x (B, P) repeated per chain; z0 (B, C, D) prior draws -> (log p(x) (B,), acceptance);
+    return_state: also the per-chain log weights (B, C) and final step sizes (B, C)."""
     B, C, D = z0.shape
     xb = x.repeat_interleave(C, 0)                             # row b·C + c: datapoint b
     z = z0.reshape(B * C, D).clone()
@@ -97,4 +98,5 @@ def ais_trajectory(decoder, x, z0, schedule, L=10, eps0=0.01):
         zp, vp = hmc_trajectory(z, v0, grad_U, eps, L)
         z, eps, hist = accept_reject(z, v0, zp, vp, eps, hist, j, U)
     lw = logw.view(B, C)
-    return torch.logsumexp(lw, 1) - math.log(C), float(hist.mean() / (len(schedule) - 1))
+    out = (torch.logsumexp(lw, 1) - math.log(C), float(hist.mean() / (len(schedule) - 1)))
+    return out + (lw, eps.view(B, C)) if return_state else out
