@@ -70,9 +70,24 @@ def _sweep(params, x, z, schedule, chains, rng_for):
     return metrics, rows, lo_m, up_m
 
 
+_JOB = {}        # what forked workers read (set before the pool forks)
+
+
+def _decoder_sweep(job):
+    """Train the gap table's model of this kind (its seed stream i) and sweep the schedule."""
+    i, kind = job
+    cfg, c, X = _JOB["cfg"], _JOB["c"], _JOB["X"]
+    params, t_train = train_vae(X, cfg.rng(1, i), kind=kind, z_dim=c["z_dim"], hidden=c["hidden"],
+                                iters=c["iters"], warmup=c["warmup"], flow_hidden=c["flow_hidden"])
+    x, z = simulate(params, _JOB["n_sim"], cfg.rng(3, i) if i else cfg.rng(3))
+    m, rows, lo_m, up_m = _sweep(params, x, z, _JOB["schedule"], c["ais_chains"],
+                                 (lambda T: cfg.rng(4, T, i) if i else cfg.rng(4, T)))
+    return m, rows, lo_m, up_m, t_train
+
+
 @experiment("bdmc-validation", paper=PAPER,
             artefact="Sec. 5 AIS validation (BDMC sandwich width vs number of AIS distributions)",
-            quick_seconds=10, full_minutes=25)
+            quick_seconds=10, full_minutes=15)
 def bdmc_validation(cfg):
     """Keys `n{T}/{lower,upper,width,width_max,frac_under_1nat}` for the FFG-trained decoder and,
     in the full run, `flow_trained/n{T}/…` for the flow-trained one (both the gap table's models)."""
@@ -81,16 +96,19 @@ def bdmc_validation(cfg):
     n_sim = 10 if cfg.quick else 20
     X, _, _, _ = load(cfg.data_dir, rng=cfg.rng(0), n_train=c["n_train"], n_test=10, size=c["size"])
     kinds = ("ffg",) if cfg.quick else ("ffg", "flow")
+    _JOB.update(cfg=cfg, c=c, X=X, schedule=schedule, n_sim=n_sim)
+    if c.get("processes", 1) > 1 and len(kinds) > 1:          # one decoder per core
+        import multiprocessing
+        with multiprocessing.get_context("fork").Pool(len(kinds)) as pool:
+            done = pool.map(_decoder_sweep, list(enumerate(kinds)), chunksize=1)
+    else:
+        done = [_decoder_sweep(a) for a in enumerate(kinds)]
     metrics, tables, curves, t_train = {}, [], {}, {}
-    for i, kind in enumerate(kinds):             # the seed streams of gap_table's columns: the same models
-        params, t_train[kind] = train_vae(X, cfg.rng(1, i), kind=kind, z_dim=c["z_dim"], hidden=c["hidden"],
-                                          iters=c["iters"], warmup=c["warmup"], flow_hidden=c["flow_hidden"])
-        x, z = simulate(params, n_sim, cfg.rng(3, i) if i else cfg.rng(3))
-        m, rows, lo_m, up_m = _sweep(params, x, z, schedule, c["ais_chains"],
-                                     (lambda T, i=i: cfg.rng(4, T, i) if i else cfg.rng(4, T)))
+    for kind, (m, rows, lo_m, up_m, t) in zip(kinds, done):
         prefix = "" if kind == "ffg" else "flow_trained/"
         metrics.update({prefix + k: v for k, v in m.items()})
         curves[kind] = (lo_m, up_m, [m[f"n{T}/width"] for T in schedule])
+        t_train[kind] = t
         tables.append({"name": f"BDMC sandwich on data simulated from the {kind}-trained decoder (means over "
                                "datapoints, nats)",
                        "columns": ["AIS distributions", "lower", "upper", "width", "max width",

@@ -109,3 +109,24 @@ def test_local_adam_is_autograd_adam_step_for_step():
     assert info["steps"] == 63 and not info["stopped"]
     np.testing.assert_allclose(ours["w"], ref["w"], rtol=1e-12)
     np.testing.assert_allclose(ours["b"], ref["b"], rtol=1e-12)
+
+
+def test_columns_in_forked_processes_give_the_serial_results():
+    """The full runs put each column in its own process: same seeds, same numbers."""
+    c = dict(TINY, flow_hidden=4)
+    _, serial, _ = gap_table(_cfg(), c=c)
+    _, forked, _ = gap_table(_cfg(), c=dict(c, processes=2))
+    for kind in ("ffg", "flow"):
+        for k in KEYS:
+            np.testing.assert_array_equal(forked[kind][k], serial[kind][k])
+
+
+def test_encoder_capacity_fits_only_the_own_family_q_star():
+    from refimpl.suboptimality.tables import run_columns
+    cols = run_columns(_cfg(), dict(TINY, flow_hidden=4, own_qstar_only=True),
+                       [("standard", None, "ffg"), ("wider", (12,), "flow")])
+    g_ffg, g_flow = cols[("standard", "ffg")][0], cols[("wider", "flow")][0]
+    assert "elbo_qstar_ffg" in g_ffg and "elbo_qstar_flow" not in g_ffg
+    assert "elbo_qstar_flow" in g_flow and "elbo_qstar_ffg" not in g_flow
+    np.testing.assert_allclose(g_flow["approximation_gap"], g_flow["log_px"] - g_flow["elbo_qstar_flow"])
+    assert np.all(g_flow["log_px"] >= g_flow["iwae_q"])
