@@ -111,6 +111,9 @@ def _anneal(log_prior, log_lik, z, betas, rng, n_leapfrog, step_size, adapt, log
     lp_g = _value_and_grad(log_prior)
     ll_g = _value_and_grad(log_lik) if log_lik_grad is None else log_lik_grad
     ll, gll = ll_g(z)
+    if np.shape(ll) != lead or np.shape(gll) != z.shape:
+        raise ValueError(f"log_lik: expected one value per chain, shape {lead} (and a gradient of shape {z.shape}), "
+                         f"got {np.shape(ll)} (and {np.shape(gll)})")
     for t in range(1, len(betas)):
         log_w = log_w + (betas[t] - betas[t - 1]) * ll               # the weight update, at the current z
         b = betas[t]
@@ -137,6 +140,8 @@ def _check(z, betas, name):
     z = np.asarray(z, float)
     if z.ndim not in (2, 3):
         raise ValueError(f"{name}: expected (C, D) or (B, C, D) (chains on axis -2), got shape {z.shape}")
+    if not np.all(np.isfinite(z)):
+        raise ValueError(f"{name}: expected finite starting points, got {np.sum(~np.isfinite(z))} non-finite values")
     betas = np.asarray(betas, float)
     if betas.ndim != 1 or betas.size < 2 or betas[0] != 0.0 or betas[-1] != 1.0 or np.any(np.diff(betas) <= 0):
         raise ValueError("betas: expected an increasing schedule from 0 to 1 (at least 2 values), got "
@@ -144,15 +149,21 @@ def _check(z, betas, name):
     return z, betas
 
 
+def _check_step(n_leapfrog, step_size):
+    if np.ndim(step_size) != 0 or not float(step_size) > 0 or int(n_leapfrog) < 1:
+        raise ValueError(f"n_leapfrog, step_size: expected an integer >= 1 and a scalar > 0, got {n_leapfrog!r}, "
+                         f"{step_size!r}")
+
+
 def ais(log_prior, log_lik, z0, betas, rng, *, n_leapfrog=10, step_size=0.01, adapt=True, log_lik_grad=None):
     """Forward AIS from prior draws z0 (C, D) or (B, C, D) to p(z|x) ∝ p(z) p(x|z).
 
     log_prior, log_lik: (..., D) -> (...) (autograd-differentiable, row-wise independent),
-    or pass `log_lik_grad(z) -> (log_lik, ∇log_lik)` (e.g. a hand-written decoder VJP).
+    or pass `log_lik_grad(z) -> (log_lik, ∇log_lik)` (e.g. a hand-written decoder VJP; then
+    `log_lik` itself is not called).
     Returns AISResult; log_Z is a stochastic lower bound of log p(x) (module docstring)."""
     z0, betas = _check(z0, betas, "z0")
-    if int(n_leapfrog) < 1 or not step_size > 0:
-        raise ValueError(f"n_leapfrog, step_size: expected >= 1 and > 0, got {n_leapfrog}, {step_size}")
+    _check_step(n_leapfrog, step_size)
     log_w, acc, eps, _ = _anneal(log_prior, log_lik, z0, betas, rng, int(n_leapfrog), step_size, adapt,
                                  log_lik_grad)
     C = z0.shape[-2]

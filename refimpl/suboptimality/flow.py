@@ -91,7 +91,8 @@ def flow_forward(params, z, v, ctx=None):
         a2, m2 = anp.split(_mlp(f2, v, ctx), 2, axis=-1)
         s2 = expit(a2)
         z = z * s2 + m2                                        # z ← z ⊙ σ2(v) + μ2(v)
-        logdet = logdet + anp.sum(anp.log(s1) + anp.log(s2), axis=-1)
+        # log σ(a) = −log(1 + e^{−a}) (finite for every a, as the evaluation code's logit − softplus)
+        logdet = logdet - anp.sum(anp.logaddexp(0.0, -a1) + anp.logaddexp(0.0, -a2), axis=-1)
     return z, v, logdet
 
 

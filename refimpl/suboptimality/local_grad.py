@@ -87,7 +87,7 @@ def flow_value_and_grad(lj):
             a2, o2 = _mlp_fwd(f2, v_new)
             s2 = expit(o2[..., :D])
             z_new = z * s2 + o2[..., D:]                               # z ← z ⊙ σ2(v) + μ2(v)
-            logdet = logdet + np.sum(np.log(s1) + np.log(s2), -1)
+            logdet = logdet - np.sum(np.logaddexp(0.0, -o1[..., :D]) + np.logaddexp(0.0, -o2[..., :D]), -1)   # Σ log σ
             cache.append((z, v, a1, s1, v_new, a2, s2))
             z, v = z_new, v_new
         ar, orr = _mlp_fwd(fl["r"], z)

@@ -113,8 +113,9 @@ def suboptimality_posteriors(cfg):
     fl, m_fl, s_fl, info_fl = _local_flow_from_q(lj, mean, log_std, rng, stop)
     lw = flow_log_weights(fl, lj, m_fl, s_fl, rng.standard_normal((5000, 4, 2)), rng.standard_normal((5000, 4, 2)))
     elbo_flow = lw.mean(0)
-    zK, _, _ = flow_forward(fl, m_fl + np.exp(s_fl) * rng.standard_normal((n_flow, 4, 2)),
-                            rng.standard_normal((n_flow, 4, 2)))
+    # samples of q*_flow: z_0 ~ q(z_0), v_0 ~ its learned q(v_0) = N(m_b, s_b), then the flow
+    v0 = fl["v0"]["mean"] + np.exp(fl["v0"]["log_std"]) * rng.standard_normal((n_flow, 4, 2))
+    zK, _, _ = flow_forward(fl, m_fl + np.exp(s_fl) * rng.standard_normal((n_flow, 4, 2)), v0)
 
     fig, axes = plt.subplots(1, 4, figsize=(16, 4.2))
     metrics = {}

@@ -3,11 +3,15 @@ scratch until its bound stops improving, vectorised over datapoints.
 
 [Suboptimality Sec. 3] the approximation gap is log p(x) − L[q*], where q* is the best member
 of the variational family for this x; the amortisation gap is L[q*] − L[q], q the encoder's.
-q* is found as the evaluation code does (lxuechen/inference-suboptimality,
+q* is found with the evaluation code's optimiser and rule (lxuechen/inference-suboptimality,
 `optimize_local_gaussian`): Adam (lr 1e-3) on the negative ELBO, the average loss compared
-every `check_every` = 100 steps, stop after `patience` = 10 checks without improvement.
-All B datapoints optimise at once (their losses are independent, so the gradient of the
-summed loss is each datapoint's own gradient); the stopping rule watches the batch mean.
+every `check_every` = 100 steps, stop after `patience` = 10 checks without improvement (the
+evaluation code's `sentinel > 10` stops after 11). Two differences: all B datapoints optimise
+at once (their losses are independent, so the gradient of the summed loss is each
+datapoint's own gradient) and the rule watches the batch *sum* of the losses, where the
+evaluation code runs one datapoint at a time with its own rule (and 100 samples a step, here
+`n_samples` = 10): a datapoint still improving keeps the whole batch going, and the batch
+stops only when the sum has stopped improving.
 
     mean, log_std, info = optimize_local_ffg(log_joint, mean0, log_std0, rng)
     elbo, iwae = bounds_ffg(log_joint, mean, log_std, rng, n=5000)     # same 5000 draws

@@ -96,6 +96,64 @@ def test_adaptation_moves_the_step_size_within_its_clamp():
     assert abs(r.log_Z - exact) < 0.1
 
 
+def _flat(z):
+    return 0.0 * anp.sum(z, -1)                                      # log f = 0: every proposal accepted
+
+
+def test_adaptation_grows_by_1_02_per_accepted_transition_up_to_the_clamp():
+    rng = np.random.default_rng(20)
+    for T, expect in ((50, 0.01 * 1.02 ** 50), (400, 0.5)):         # 0.01·1.02^T until the 0.5 clamp
+        r = ais(_flat, _flat, rng.standard_normal((3, 2)), linear_schedule(T), rng, step_size=0.01)
+        assert r.accept_rate == 1.0
+        np.testing.assert_allclose(r.step_size, expect, rtol=1e-12)
+
+
+def test_adaptation_shrinks_by_0_98_per_rejection_down_to_the_clamp():
+    rng = np.random.default_rng(21)
+
+    def never(z):                                                    # log p(x|z) = −inf: every proposal rejected
+        return np.full(z.shape[:-1], -np.inf), np.zeros_like(z)
+    for T, expect in ((50, 0.01 * 0.98 ** 50), (400, 1e-4)):
+        r = ais(_flat, None, rng.standard_normal((3, 2)), linear_schedule(T), rng, step_size=0.01,
+                log_lik_grad=never)
+        assert r.accept_rate == 0.0
+        np.testing.assert_allclose(r.step_size, expect, rtol=1e-12)
+
+
+def test_adaptation_uses_the_cumulative_acceptance_since_the_chain_start(monkeypatch):
+    """Accept pattern 1,0,0,1,1,1,0: cumulative fractions 1, .5, .33, .5, .6, .67, .57 against
+    0.65 give ×1.02, ×.98, ×.98, ×.98, ×.98, ×1.02, ×.98 (the latest step alone would not)."""
+    import sys
+    A = sys.modules["refimpl.mcmc.ais"]                              # (the package's `ais` is the function)
+    pattern = iter([1, 0, 0, 1, 1, 1, 0])
+
+    def fake_move(z, logf_and_grad, eps, n_leapfrog, rng, start=None):
+        logf_and_grad(z)
+        return z, np.full(z.shape[:-1], bool(next(pattern)))
+    monkeypatch.setattr(A, "hmc_move", fake_move)
+    rng = np.random.default_rng(22)
+    r = A.ais(_flat, _flat, rng.standard_normal((2, 2)), linear_schedule(7), rng, step_size=0.01)
+    expect = 0.01
+    for f in (1.02, 0.98, 0.98, 0.98, 0.98, 1.02, 0.98):
+        expect *= f
+    np.testing.assert_allclose(r.step_size, expect, rtol=1e-12)
+
+
+def test_leapfrog_clamps_the_gradient():
+    """A gradient of 1e8 moves the proposal as a gradient of 1e4 (GRAD_CLAMP) would."""
+    from refimpl.mcmc.ais import GRAD_CLAMP
+    seen = []
+
+    def steep(zz):
+        seen.append(np.array(zz))
+        return np.zeros(zz.shape[:-1]), np.full(zz.shape, 1e8)
+    z, eps = np.zeros((1, 2)), np.full(1, 1e-3)
+    hmc_move(z, steep, eps, 1, np.random.default_rng(23))
+    v0 = np.random.default_rng(23).standard_normal((1, 2))
+    np.testing.assert_allclose(seen[-1], z + 1e-3 * (v0 + 0.5 * 1e-3 * GRAD_CLAMP), rtol=1e-12)
+    assert GRAD_CLAMP == 1e4
+
+
 def test_hmc_with_tiny_steps_accepts_and_preserves_a_gaussian():
     rng = np.random.default_rng(12)
     prec = np.array([1.0, 4.0])
@@ -123,3 +181,9 @@ def test_schedules_and_bad_input():
         ais(lp, ll, np.zeros(4), linear_schedule(2), rng)
     with pytest.raises(ValueError, match="n"):
         linear_schedule(0)
+    with pytest.raises(ValueError, match="z0"):
+        ais(lp, ll, np.full((4, 2), np.nan), linear_schedule(2), rng)
+    with pytest.raises(ValueError, match="step_size"):
+        ais(lp, ll, np.zeros((4, 2)), linear_schedule(2), rng, step_size=np.full(4, 0.1))
+    with pytest.raises(ValueError, match="log_lik"):                  # summed over chains: one weight for all
+        ais(lp, lambda z: anp.sum(ll(z)), np.zeros((4, 2)), linear_schedule(2), rng)

@@ -49,6 +49,20 @@ def test_bounds_share_draws_and_are_exact_for_the_exact_posterior_in_1d():
     np.testing.assert_allclose(iwae, log_px, rtol=1e-10)
 
 
+def test_elbo_and_iwae_come_from_the_same_draws():
+    """Away from the posterior the log weights vary: ELBO = their mean, IWAE = their
+    log-mean-exp, over one set of draws (the noise stream replayed here)."""
+    from scipy.special import logsumexp
+    log_joint, Lam, post_mean, log_px, B, D = _model(seed=3, D=2)
+    mean, log_std = post_mean + 0.3, np.full((B, D), -0.2)
+    elbo, iwae = bounds_ffg(log_joint, mean, log_std, np.random.default_rng(4), n=300)
+    z = mean + np.exp(log_std) * np.random.default_rng(4).standard_normal((300, B, D))
+    lw = log_joint(z) - np.sum(-0.5 * ((z - mean) / np.exp(log_std)) ** 2 - log_std - 0.5 * np.log(2 * np.pi), -1)
+    np.testing.assert_allclose(elbo, lw.mean(0), rtol=1e-12)
+    np.testing.assert_allclose(iwae, logsumexp(lw, 0) - np.log(300), rtol=1e-12)
+    assert np.all(elbo < iwae)                                       # Jensen, on the same draws
+
+
 def test_check_grads_of_the_local_objective():
     log_joint, *_ , B, D = _model(seed=5, B=2, D=2)
     eps = np.random.default_rng(6).standard_normal((3, B, D))
