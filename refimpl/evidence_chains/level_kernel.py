@@ -39,17 +39,11 @@ _FM = {"reassoc", "contract"}
 
 
 @njit(cache=True, fastmath=_FM)
-def _hidden(h, r, W1, b1, a):
-    """a = tanh(b1 + r W1[D] + Σ_k h_k (W1[k] + r W1[D+1+k])): the first layer on [h, r, r h]."""
-    D, Hd = h.size, b1.size
-    for m in range(Hd):
-        a[m] = b1[m] + r * W1[D, m]
-    for k in range(D):
-        hk, rhk = h[k], r * h[k]
-        for m in range(Hd):
-            a[m] += hk * W1[k, m] + rhk * W1[D + 1 + k, m]
-    for m in range(Hd):
-        a[m] = np.tanh(a[m])
+def _proto_mean(P):
+    Pbar = np.zeros(P.shape[1])
+    for p in range(P.shape[0]):
+        Pbar += P[p]
+    return Pbar / P.shape[0]
 
 
 @njit(cache=True, fastmath=_FM)
@@ -58,31 +52,28 @@ def _weight(n, kappa, shrink):
 
 
 @njit(cache=True, fastmath=_FM)
-def level_forward(H, r, P, kappa, shrink, W1, b1, W2, b2, typ, slot, cptr):
-    """Latents of one level: (N_d, D). kappa = exp(log κ) of the level's kind (unused
-    unless shrink)."""
-    N, D, Hd = typ.size, P.shape[1], b1.size
-    Pbar = np.zeros(D)
-    for p in range(P.shape[0]):
-        Pbar += P[p]
-    Pbar /= P.shape[0]
+def _segment_sums(A, typ, cptr):
+    """S[j] = Σ_{c in cptr[j]:cptr[j+1]} A[c] for inner nodes j, 0 elsewhere: (N_d, Hd)."""
+    S = np.zeros((typ.size, A.shape[1]))
+    for j in range(typ.size):
+        if typ[j] == INNER:
+            for c in range(cptr[j], cptr[j + 1]):
+                S[j] += A[c]
+    return S
+
+
+@njit(cache=True, fastmath=_FM)
+def _assemble(M, P, kappa, shrink, b2, typ, slot, cptr):
+    """Level latents (N_d, D) from M = (Σ_c a_c) W2: inner w (M_j / n + b2) + (1 - w) P̄,
+    prototypes P[slot], fallback P̄."""
+    N, D = typ.size, P.shape[1]
+    Pbar = _proto_mean(P)
     out = np.empty((N, D))
-    a, abar = np.empty(Hd), np.empty(Hd)
     for j in range(N):
         if typ[j] == INNER:
-            s, e = cptr[j], cptr[j + 1]
-            n = e - s
-            abar[:] = 0.0
-            for c in range(s, e):
-                _hidden(H[c], r[c], W1, b1, a)
-                abar += a
-            abar /= n
+            n = cptr[j + 1] - cptr[j]
             w = _weight(n, kappa, shrink)
-            for k in range(D):                                  # mean message = ā W2 + b2
-                acc = b2[k]
-                for m in range(Hd):
-                    acc += abar[m] * W2[m, k]
-                out[j, k] = w * acc + (1.0 - w) * Pbar[k]
+            out[j] = w * (M[j] / n + b2) + (1.0 - w) * Pbar
         elif typ[j] == PROTO:
             out[j] = P[slot[j]]
         else:
@@ -91,68 +82,86 @@ def level_forward(H, r, P, kappa, shrink, W1, b1, W2, b2, typ, slot, cptr):
 
 
 @njit(cache=True, fastmath=_FM)
-def level_backward(G, H, r, P, kappa, shrink, W1, b1, W2, b2, typ, slot, cptr):
-    """Cotangents (gH, gP, g_log_kappa, gW1, gb1, gW2, gb2) of `level_forward` for the
-    output cotangent G (N_d, D)."""
-    N, D, Hd = typ.size, P.shape[1], b1.size
-    nP = P.shape[0]
-    Pbar = np.zeros(D)
-    for p in range(nP):
-        Pbar += P[p]
-    Pbar /= nP
-    gH, gP = np.zeros(H.shape), np.zeros(P.shape)
-    gW1, gb1, gW2, gb2 = np.zeros(W1.shape), np.zeros(Hd), np.zeros(W2.shape), np.zeros(D)
-    gPbar, g_logk = np.zeros(D), 0.0
-    a, asum, ga, gz, gmsg = np.empty(Hd), np.empty(Hd), np.empty(Hd), np.empty(Hd), np.empty(D)
+def _assemble_vjp(G, M, P, kappa, shrink, b2, typ, slot, cptr):
+    """VJP of `_assemble`: (g_msg (N_d, D) = d out_j / d msg_c for any child c of j,
+    gP (n_P, D), g_log_kappa, gb2 (D,))."""
+    N, D, nP = typ.size, P.shape[1], P.shape[0]
+    Pbar = _proto_mean(P)
+    gmsg, gP, gPbar, gb2, g_logk = np.zeros((N, D)), np.zeros(P.shape), np.zeros(D), np.zeros(D), 0.0
     for j in range(N):
         if typ[j] == PROTO:
             gP[slot[j]] += G[j]
-            continue
-        if typ[j] == FALLBACK:
+        elif typ[j] == FALLBACK:
             gPbar += G[j]
-            continue
-        s, e = cptr[j], cptr[j + 1]
-        n = e - s
-        w = _weight(n, kappa, shrink)
-        for k in range(D):
-            gmsg[k] = w * G[j, k] / n                           # d out_j / d msg_c, every child c
-        gPbar += (1.0 - w) * G[j]
-        for m in range(Hd):                                     # g_a = g_msg W2ᵀ (per parent)
-            acc = 0.0
-            for k in range(D):
-                acc += W2[m, k] * gmsg[k]
-            ga[m] = acc
-        asum[:] = 0.0
-        for c in range(s, e):
-            rc = r[c]
-            _hidden(H[c], rc, W1, b1, a)
-            asum += a
-            for m in range(Hd):
-                gz[m] = ga[m] * (1.0 - a[m] * a[m])             # tanh' = 1 - a²
-                gb1[m] += gz[m]
-                gW1[D, m] += rc * gz[m]
-            for k in range(D):
-                hk, acc = H[c, k], 0.0
+        else:
+            n = cptr[j + 1] - cptr[j]
+            w = _weight(n, kappa, shrink)
+            gmsg[j] = w * G[j] / n
+            gb2 += w * G[j]
+            gPbar += (1.0 - w) * G[j]
+            if shrink:                                          # d w / d log κ = -n κ / (n + κ)²
+                dw = -n * kappa / ((n + kappa) * (n + kappa))
+                g_logk += dw * np.sum(G[j] * (M[j] / n + b2 - Pbar))
+    gP += gPbar / nP                                            # P̄ = mean_p P_p
+    return gmsg, gP, g_logk, gb2
+
+
+@njit(cache=True, fastmath=_FM)
+def _child_cotangents(ga, A, r, typ, cptr):
+    """[g_z, r g_z] (N_{d+1}, 2 Hd), g_z of child c = g_a(parent) (1 - a_c²) (tanh' = 1 - a²)."""
+    Hd = A.shape[1]
+    GZ2 = np.zeros((A.shape[0], 2 * Hd))
+    for j in range(typ.size):
+        if typ[j] == INNER:
+            for c in range(cptr[j], cptr[j + 1]):
                 for m in range(Hd):
-                    gW1[k, m] += hk * gz[m]
-                    gW1[D + 1 + k, m] += rc * hk * gz[m]
-                    acc += (W1[k, m] + rc * W1[D + 1 + k, m]) * gz[m]
-                gH[c, k] = acc
-        for m in range(Hd):                                     # g_W2 = Σ_c a_c ⊗ g_msg
-            for k in range(D):
-                gW2[m, k] += asum[m] * gmsg[k]
-        gb2 += n * gmsg
-        if shrink:                                              # d w / d log κ = -n κ / (n + κ)²
-            dw = -n * kappa / ((n + kappa) * (n + kappa))
-            dot = 0.0
-            for k in range(D):
-                mean_k = b2[k]
-                for m in range(Hd):
-                    mean_k += asum[m] / n * W2[m, k]
-                dot += G[j, k] * (mean_k - Pbar[k])
-            g_logk += dot * dw
-    for p in range(nP):                                         # P̄ = mean_p P_p
-        gP[p] += gPbar / nP
+                    gz = ga[j, m] * (1.0 - A[c, m] * A[c, m])
+                    GZ2[c, m] = gz
+                    GZ2[c, Hd + m] = r[c] * gz
+    return GZ2
+
+
+@njit(cache=True, fastmath=_FM)
+def _first_layer(HW, r, wr, b1):
+    """z = b1 + r W1[D] + h W1[:D] + r (h W1[D+1:]) from HW = h [W1[:D] | W1[D+1:]] (Nc, 2 Hd),
+    wr = W1[D]: (Nc, Hd), one pass (no NumPy temporaries: at this size each costs page faults)."""
+    Nc, Hd = HW.shape[0], b1.size
+    Z = np.empty((Nc, Hd))
+    for c in range(Nc):
+        for m in range(Hd):
+            Z[c, m] = b1[m] + HW[c, m] + r[c] * (wr[m] + HW[c, Hd + m])
+    return Z
+
+
+def _split_W1(W1, D):
+    """[W1[:D] | W1[D+1:]]: (D, 2 Hd), the weights of h and of r·h side by side."""
+    return np.concatenate([W1[:D], W1[D + 1:]], axis=1)
+
+
+def level_forward(H, r, P, kappa, shrink, W1, b1, W2, b2, typ, slot, cptr):
+    """(latents of the level (N_d, D), hidden activations of the children (N_{d+1}, Hd)).
+    kappa = exp(log κ) of the level's kind (unused unless shrink)."""
+    D = P.shape[1]
+    # first layer on [h, r, r h]: z = b1 + r W1[D] + h W1[:D] + r (h W1[D+1:])     (Nc, Hd)
+    A = _first_layer(H @ _split_W1(W1, D), r, W1[D], b1)
+    np.tanh(A, out=A)                                           # NumPy's SIMD tanh
+    # mean message of node j = (Σ_c a_c / n) W2 + b2, then shrinkage toward P̄
+    M = _segment_sums(A, typ, cptr) @ W2                        # (N_d, D)
+    return _assemble(M, P, kappa, shrink, b2, typ, slot, cptr), A
+
+
+def level_backward(G, A, H, r, P, kappa, shrink, W1, b1, W2, b2, typ, slot, cptr):
+    """Cotangents (gH, gP, g_log_kappa, gW1, gb1, gW2, gb2) of `level_forward` for the
+    output cotangent G (N_d, D); A: the hidden activations it returned."""
+    D, Hd = P.shape[1], b1.size
+    S = _segment_sums(A, typ, cptr)                             # (N_d, Hd) Σ_c a_c
+    gmsg, gP, g_logk, gb2 = _assemble_vjp(G, S @ W2, P, kappa, shrink, b2, typ, slot, cptr)
+    gW2 = S.T @ gmsg                                            # Σ_j (Σ_c a_c) ⊗ g_msg_j
+    GZ2 = _child_cotangents(gmsg @ W2.T, A, r, typ, cptr)       # g_a = g_msg W2ᵀ once per parent
+    F = H.T @ GZ2                                               # (D, 2 Hd): [Hᵀ g_z, Hᵀ (r g_z)]
+    gW1 = np.concatenate([F[:, :Hd], GZ2[:, Hd:].sum(0)[None], F[:, Hd:]], axis=0)
+    gb1 = GZ2[:, :Hd].sum(0)
+    gH = GZ2 @ _split_W1(W1, D).T                               # g_z W1[:D]ᵀ + r g_z W1[D+1:]ᵀ
     return gH, gP, g_logk, gW1, gb1, gW2, gb2
 
 
@@ -168,12 +177,17 @@ def _args(H, P, log_kappa, W1, b1, W2, b2, r, lv, kind):
 
 
 @primitive
+def _level_and_hidden(H, P, log_kappa, W1, b1, W2, b2, r, lv, kind):
+    """(level latents, hidden activations): the activations ride along for the VJP."""
+    return level_forward(*_args(H, P, log_kappa, W1, b1, W2, b2, r, lv, kind))
+
+
 def level_fused(H, P, log_kappa, W1, b1, W2, b2, r, lv, kind):
     """Latents of one level (N_d, D) — `model.level_twin` fused. H: child-level latents
     (N_{d+1}, D) or None (no inner node); log_kappa: (2,) or None (no shrinkage, REC);
     r: (N_{d+1},) child ratings minus the centre, or None; lv: a `model.Plan` level (its
     index arrays typ, slot, cptr); kind: USER/ITEM."""
-    return level_forward(*_args(H, P, log_kappa, W1, b1, W2, b2, r, lv, kind))
+    return _level_and_hidden(H, P, log_kappa, W1, b1, W2, b2, r, lv, kind)[0]
 
 
 def _level_vjp(argnums, ans, args, kwargs):
@@ -181,8 +195,8 @@ def _level_vjp(argnums, ans, args, kwargs):
     `defvjp` with one maker per argument would run the backward kernel once per argument."""
     H, P, log_kappa, W1, b1, W2, b2, r, lv, kind = args
 
-    def vjp(g):
-        grads = level_backward(np.ascontiguousarray(g, dtype=float),
+    def vjp(g):                                                 # g = (g_out, g_A = 0)
+        grads = level_backward(np.ascontiguousarray(g[0], dtype=float), ans[1],
                                *_args(H, P, log_kappa, W1, b1, W2, b2, r, lv, kind))
         out = []
         for i in argnums:
@@ -196,4 +210,4 @@ def _level_vjp(argnums, ans, args, kwargs):
     return vjp
 
 
-defvjp_argnums(level_fused, _level_vjp)
+defvjp_argnums(_level_and_hidden, _level_vjp)
