@@ -245,7 +245,8 @@ def nng_step_row(method, quick=False):
     u = _uci_problem(quick)
     hyper = dict(uci_run.HYPER[method])
     ours_opt = uci_run.make_method(method, u["params"], u["N"])
-    cls = {"noisy_adam": nng_torch.NoisyAdam, "bbb": nng_torch.BBB}[method]
+    cls = {"noisy_adam": nng_torch.NoisyAdam, "bbb": nng_torch.BBB,
+           "noisy_kfac": nng_torch.NoisyKFAC}[method]
     peer_opt = cls(u["params"], u["N"], prior_var=uci_run.ETA, **hyper)
     r_ours, r_peer = np.random.default_rng(6), np.random.default_rng(6)
     Xt, yt = torch.from_numpy(u["X"]), torch.from_numpy(u["y"])
@@ -264,10 +265,27 @@ def nng_step_row(method, quick=False):
                     for p in peer_opt.mu + peer_opt.rho]
         return out
     label = {"noisy_adam": "Noisy Adam step (Alg. 1, sampled Fisher)",
+             "noisy_kfac": "Noisy K-FAC step (Alg. 2, sampled Fisher, factored damping, eigh "
+                           "refresh every T_inv steps amortised)",
              "bbb": "BBB step (closed-form gradient + Adam; peer autograd + torch.optim.Adam)"}[method]
+    what = {"bbb": "μ and the gradient", "noisy_adam": "μ",
+            "noisy_kfac": "μ, A, S with the weight draw replaced by the mean"}[method]
     desc = (f"{label} ({u['name']} {u['d']} inputs, 1x{u['H']} ReLU, batch {u['B']}, {hyper}; "
-            f"max rel. diff of μ{' and the gradient' if method == 'bbb' else ''} after step 1)")
-    return desc, ours, peer, _max_rel, 20
+            f"max rel. diff of {what} after step 1)")
+    compare = _max_rel
+    if method == "noisy_kfac":
+        # the draw W = M + L_A ε L_Sᵀ goes through eigenvectors of rank-deficient factors (A of
+        # the output layer: 51 x 51 from a batch of 32), whose null-space basis eigh leaves
+        # arbitrary, so the same ε gives different (equally distributed) W on the two sides.
+        # The check: a fresh step 1 on both sides with W = M (sampling off), all else as is.
+        def compare(a, b):
+            o = uci_run.make_method(method, u["params"], u["N"])
+            q = cls(u["params"], u["N"], prior_var=uci_run.ETA, **hyper)
+            o.sample, q.sample = (lambda rng: o.mu), (lambda rng: q.mu)
+            o.step(u["X"], u["y"], u["tau"], np.random.default_rng(6))
+            q.step(Xt, yt, u["tau"], np.random.default_rng(6))
+            return _max_rel(o.mu + o.A + o.S, [x.numpy() for x in q.mu + q.A + q.S])
+    return desc, ours, peer, compare, 20
 
 
 def adjoint_plain_row(quick=False):
@@ -315,7 +333,7 @@ def rows(quick=False):
     out.append(lambda: adjoint_plain_row(quick))
     out.append(lambda: kfac_inverse_rows(quick)[0])
     out.append(lambda: kfac_inverse_rows(quick)[1])
-    out += [lambda m=m: nng_step_row(m, quick) for m in ("noisy_adam", "bbb")]
+    out += [lambda m=m: nng_step_row(m, quick) for m in ("noisy_kfac", "noisy_adam", "bbb")]
     return out
 
 

@@ -1,6 +1,6 @@
 """PyTorch ports of the noisy-natural-gradient steps of `refimpl.nng` (Zhang et al. 2018), peers
 for `numerics/bench_peers.py`: K-FAC's damped factor inverses, one noisy Adam step (Alg. 1) and
-one Bayes-by-Backprop step on the `nng-uci` network (1 x 50 ReLU, bias row last).
+one noisy K-FAC step (Alg. 2), one Bayes-by-Backprop step on the `nng-uci` network (1 x 50 ReLU, bias row last).
 
 Conventions of PyTorch K-FAC code (e.g. the K-FAC optimizers that capture each layer's input
 and the gradient w.r.t. its output): the forward pass keeps the homogeneous inputs ā_l and
@@ -67,18 +67,75 @@ def forward(Ws, X):
     return a, abar, ss
 
 
-def batch_stats(Ws, X, y, tau, sig, need_sq=True):
-    """grad (mean of ∇ log p), sq (E[(ā Dsᵀ)²] with the sampled signal sig) and f."""
+def batch_stats(Ws, X, y, tau, sig, need=("sq",)):
+    """grad (mean of ∇ log p), f, and with the sampled signal sig: sq (E[(ā Dsᵀ)²]) and/or the
+    Kronecker factors A = E[ā āᵀ], S = E[Ds Dsᵀ] (`need`)."""
     import torch
     f, abar, ss = forward(Ws, X)
+    abar = [ab.detach() for ab in abar]               # statistics are not differentiated
     B = len(X)
     g_obs = tau * (y - f.detach())
-    Ds_obs = torch.autograd.grad(f, ss, grad_outputs=g_obs, retain_graph=need_sq)
+    Ds_obs = torch.autograd.grad(f, ss, grad_outputs=g_obs, retain_graph=bool(need))
     out = {"f": f.detach(), "grad": [ab.T @ D / B for ab, D in zip(abar, Ds_obs)]}
-    if need_sq:
+    if need:
         Ds = torch.autograd.grad(f, ss, grad_outputs=sig)
-        out["sq"] = [(ab * ab).T @ (D * D) / B for ab, D in zip(abar, Ds)]
+        if "sq" in need:
+            out["sq"] = [(ab * ab).T @ (D * D) / B for ab, D in zip(abar, Ds)]
+        if "A" in need:
+            out["A"] = [ab.T @ ab / B for ab in abar]
+            out["S"] = [D.T @ D / B for D in Ds]
     return out
+
+
+# --- noisy K-FAC (Alg. 2) --------------------------------------------------------------------
+
+class NoisyKFAC:
+    """The port of `refimpl.nng.NoisyKFAC` (factored damping, sampled Fisher, T_stats = 1, ReLU,
+    optional KL clipping); the eigh refresh every T_inv steps is `eig_refresh`."""
+
+    def __init__(self, params, N, lr=1e-2, beta=0.01, kl_weight=1.0, prior_var=1.0, gamma_ex=1e-3,
+                 T_inv=20, kl_clip=None):
+        self.gamma_in = kl_weight / (N * prior_var)
+        self.gamma = self.gamma_in + gamma_ex
+        self.N, self.lam, self.lr, self.beta, self.T_inv, self.kl_clip = N, kl_weight, lr, beta, T_inv, kl_clip
+        self.mu = [_t(W) for W in params]
+        self.A = self.S = self.P = None
+        self.k = 0
+
+    def _refresh(self):
+        self.P = [eig_refresh(A, S, self.gamma_in, self.gamma) for A, S in zip(self.A, self.S)]
+
+    def sample(self, rng):
+        """W_l = M_l + sqrt(λ/N) L_A ε L_Sᵀ (matrix-variate normal through the eigenbases)."""
+        scale = math.sqrt(self.lam / self.N)
+        return [M + scale * (LA @ _t(rng.standard_normal(M.shape)) @ LS.T)
+                for M, (LA, LS, _, _) in zip(self.mu, self.P)]
+
+    def step(self, X, y, tau, rng):
+        import torch
+        B, d = y.shape
+        if self.A is None:
+            st0 = batch_stats(self.mu, X, y, tau, _t(math.sqrt(tau) * rng.standard_normal((B, d))),
+                              ("A",))
+            self.A, self.S = st0["A"], st0["S"]
+            self._refresh()
+        self.k += 1
+        W = self.sample(rng)
+        st = batch_stats(W, X, y, tau, _t(math.sqrt(tau) * rng.standard_normal((B, d))), ("A",))
+        with torch.no_grad():
+            for avg, new in ((self.A, st["A"]), (self.S, st["S"])):
+                for X_, Xb in zip(avg, new):
+                    X_.mul_(1 - self.beta).add_(self.beta * Xb)
+            if self.k % self.T_inv == 0:
+                self._refresh()
+            V = [g - self.gamma_in * w for g, w in zip(st["grad"], W)]
+            Delta = [Ainv @ v @ Sinv for (_, _, Ainv, Sinv), v in zip(self.P, V)]
+            nu = 1.0
+            if self.kl_clip is not None:
+                q = self.lr ** 2 * sum(float(torch.sum(dl * v)) for dl, v in zip(Delta, V))
+                nu = min(1.0, math.sqrt(self.kl_clip / q)) if q > 0 else 1.0
+            self.mu = [mu + nu * self.lr * dl for mu, dl in zip(self.mu, Delta)]
+        return st["f"]
 
 
 # --- noisy Adam (Alg. 1) ---------------------------------------------------------------------
