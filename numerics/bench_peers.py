@@ -166,6 +166,128 @@ def planar_cnf_row(quick=False):
     return desc, ours, peer, _loss_and_grad_diff
 
 
+def _uci_problem(quick):
+    """nng-uci's setting: bostonHousing split 0 (13 inputs; the synthetic set without the data),
+    1 x 50 ReLU, batch 32, τ̄ = the initial E[τ] of GammaNoise, HYPER of `uci_run`."""
+    from refimpl.nng import mlp, uci_run
+    from refimpl.nng.regression import GammaNoise
+    folder = Path("/work/shared/data/uci/bostonHousing")
+    if quick or not folder.is_dir():
+        sp = uci_run.synthetic_splits(np.random.default_rng(7), n=40 if quick else 400, n_splits=1)[0]
+        name = "synthetic"
+    else:
+        from refimpl.datasets import uci
+        sp, name = uci.split(uci.load(folder), 0), "bostonHousing"
+    H, B = (8, 8) if quick else (uci_run.H, uci_run.BATCH)
+    X, y = sp["X_train"], sp["y_train"][:, None]
+    N = len(X)
+    idx = np.random.default_rng(3).choice(N, B, replace=False)
+    params = mlp.init_params(np.random.default_rng(4), [X.shape[1], H, 1])
+    return dict(X=X[idx], y=y[idx], N=N, params=params, tau=GammaNoise(N).mean(), H=H, B=B,
+                name=name, d=X.shape[1])
+
+
+def _max_rel(a, b):
+    a = np.concatenate([np.ravel(np.asarray(x)) for x in a])
+    b = np.concatenate([np.ravel(np.asarray(x)) for x in b])
+    return float(np.max(np.abs(a - b)) / np.max(np.abs(b)))
+
+
+def kfac_inverse_rows(quick=False):
+    """K-FAC's damped factor inverses on the UCI network's factors (two rows: the Cholesky
+    refresh of `nng.KFAC` / `kfac.factored_inverse`, and noisy K-FAC's eigh refresh with both
+    dampings, `NoisyKFAC._refresh`) vs torch.linalg on the same matrices."""
+    import torch
+    from peers import nng_torch
+    from refimpl.nng import NoisyKFAC, batch_stats, kfac, uci_run
+    torch.set_num_threads(1)
+    u = _uci_problem(quick)
+    st = batch_stats(u["params"], u["X"], u["y"], u["tau"], np.random.default_rng(5), "relu", "sampled")
+    opt = NoisyKFAC(u["params"], u["N"], prior_var=uci_run.ETA, **uci_run.HYPER["noisy_kfac"])
+    opt.A, opt.S = st["A"], st["S"]
+    At, St = [torch.from_numpy(A) for A in st["A"]], [torch.from_numpy(S) for S in st["S"]]
+    g_in, g = opt.gamma_in, opt.gamma
+    shapes = ", ".join(f"A {A.shape[0]}, S {S.shape[0]}" for A, S in zip(st["A"], st["S"]))
+    where = f"{u['name']}, 1x{u['H']} ReLU, batch {u['B']}: {shapes}"
+
+    def chol_ours():
+        return [m for A, S in zip(st["A"], st["S"]) for m in
+                (lambda P: (P["Ainv"], P["Sinv"]))(kfac.factored_inverse(A, S, g))]
+
+    def chol_peer():
+        return [m.numpy() for A, S in zip(At, St) for m in nng_torch.factored_inverse(A, S, g)]
+
+    def eig_ours():
+        opt._refresh()
+        return [m for Pi, P in zip(opt.P_in, opt.P) for m in (Pi["LA"], Pi["LS"], P["Ainv"], P["Sinv"])]
+
+    def eig_peer():
+        return [m.numpy() for A, S in zip(At, St) for m in nng_torch.eig_refresh(A, S, g_in, g)]
+
+    def eig_cmp(a, b):      # eigenvectors carry a sign: compare L Lᵀ for the square roots
+        fix = [x @ x.T if i % 4 < 2 else x for i, x in enumerate(a)]
+        fiy = [x @ x.T if i % 4 < 2 else x for i, x in enumerate(b)]
+        return _max_rel(fix, fiy)
+    return [(f"K-FAC factor inversion, Cholesky (factored damping, both layers' factors; {where}; "
+             "max rel. diff of the inverses)", chol_ours, chol_peer, _max_rel),
+            (f"Noisy K-FAC inverse refresh, eigh + both dampings ({where}; max rel. diff of "
+             "the inverses and L Lᵀ)", eig_ours, eig_peer, eig_cmp, 20)]
+
+
+def nng_step_row(method, quick=False):
+    """One noisy Adam / BBB step (`nng-uci`'s hyperparameters) vs the torch port; both sides
+    draw from NumPy Generators with the same seed, so the compared quantity (the posterior
+    mean after the first step) is deterministic and identical."""
+    import torch
+    from peers import nng_torch
+    from refimpl.nng import uci_run
+    torch.set_num_threads(1)
+    u = _uci_problem(quick)
+    hyper = dict(uci_run.HYPER[method])
+    ours_opt = uci_run.make_method(method, u["params"], u["N"])
+    cls = {"noisy_adam": nng_torch.NoisyAdam, "bbb": nng_torch.BBB,
+           "noisy_kfac": nng_torch.NoisyKFAC}[method]
+    peer_opt = cls(u["params"], u["N"], prior_var=uci_run.ETA, **hyper)
+    r_ours, r_peer = np.random.default_rng(6), np.random.default_rng(6)
+    Xt, yt = torch.from_numpy(u["X"]), torch.from_numpy(u["y"])
+
+    # BBB: also Adam's first moment (0.1 x the gradient of μ and ρ; Adam's first step alone is
+    # ±lr whatever the gradient's size)
+    def ours():
+        ours_opt.step(u["X"], u["y"], u["tau"], r_ours)
+        return [m.copy() for m in ours_opt.mu] + (ours_opt.adam.m if method == "bbb" else [])
+
+    def peer():
+        peer_opt.step(Xt, yt, u["tau"], r_peer)
+        out = [m.detach().numpy().copy() for m in peer_opt.mu]
+        if method == "bbb":
+            out += [peer_opt.opt.state[p]["exp_avg"].numpy().copy()
+                    for p in peer_opt.mu + peer_opt.rho]
+        return out
+    label = {"noisy_adam": "Noisy Adam step (Alg. 1, sampled Fisher)",
+             "noisy_kfac": "Noisy K-FAC step (Alg. 2, sampled Fisher, factored damping, eigh "
+                           "refresh every T_inv steps amortised)",
+             "bbb": "BBB step (closed-form gradient + Adam; peer autograd + torch.optim.Adam)"}[method]
+    what = {"bbb": "μ and the gradient", "noisy_adam": "μ",
+            "noisy_kfac": "μ, A, S with the weight draw replaced by the mean"}[method]
+    desc = (f"{label} ({u['name']} {u['d']} inputs, 1x{u['H']} ReLU, batch {u['B']}, {hyper}; "
+            f"max rel. diff of {what} after step 1)")
+    compare = _max_rel
+    if method == "noisy_kfac":
+        # the draw W = M + L_A ε L_Sᵀ goes through eigenvectors of rank-deficient factors (A of
+        # the output layer: 51 x 51 from a batch of 32), whose null-space basis eigh leaves
+        # arbitrary, so the same ε gives different (equally distributed) W on the two sides.
+        # The check: a fresh step 1 on both sides with W = M (sampling off), all else as is.
+        def compare(a, b):
+            o = uci_run.make_method(method, u["params"], u["N"])
+            q = cls(u["params"], u["N"], prior_var=uci_run.ETA, **hyper)
+            o.sample, q.sample = (lambda rng: o.mu), (lambda rng: q.mu)
+            o.step(u["X"], u["y"], u["tau"], np.random.default_rng(6))
+            q.step(Xt, yt, u["tau"], np.random.default_rng(6))
+            return _max_rel(o.mu + o.A + o.S, [x.numpy() for x in q.mu + q.A + q.S])
+    return desc, ours, peer, compare, 20
+
+
 def adjoint_plain_row(quick=False):
     import bench_adjoint as ba
     from refimpl.ode import mlp_dynamics
@@ -182,17 +304,23 @@ def _loss_and_grad_diff(a, b):
     return abs(a[0] - b[0]) / abs(b[0])
 
 
-def time_row(ours, peer, repeats):
-    """Warm-up (returns the first-iteration results), then interleaved medians (s) of the
-    process CPU time (one thread each side: on the shared 2-core machine wall time also counts
-    the other sessions' time slices)"""
+def _ms(seconds):
+    ms = 1e3 * seconds
+    return f"{ms:.1f}" if ms >= 1 else f"{ms:.3f}"
+
+
+def time_row(ours, peer, repeats, inner=1):
+    """Warm-up (returns the first-iteration results), then interleaved medians (s per call) of
+    the process CPU time (one thread each side: on the shared 2-core machine wall time also
+    counts the other sessions' time slices); sub-millisecond rows time blocks of `inner` calls."""
     first = (ours(), peer())
     t = ([], [])
     for _ in range(repeats):
         for f, acc in zip((ours, peer), t):
             t0 = time.process_time()
-            f()
-            acc.append(time.process_time() - t0)
+            for _ in range(inner):
+                f()
+            acc.append((time.process_time() - t0) / inner)
     return first, statistics.median(t[0]), statistics.median(t[1])
 
 
@@ -203,6 +331,9 @@ def rows(quick=False):
         for est in ("total", "stl", "dreg"):
             out.append(lambda o=objective, e=est, k=K: vae_row(o, e, k, quick))
     out.append(lambda: adjoint_plain_row(quick))
+    out.append(lambda: kfac_inverse_rows(quick)[0])
+    out.append(lambda: kfac_inverse_rows(quick)[1])
+    out += [lambda m=m: nng_step_row(m, quick) for m in ("noisy_kfac", "noisy_adam", "bbb")]
     return out
 
 
@@ -211,12 +342,12 @@ def main(repeats=7, quick=False, only=None, write=True):
              "|---|---|---|---|---|---|"]
     print(lines[0], flush=True)
     for build in rows(quick):
-        desc, ours, peer, compare = build()
+        desc, ours, peer, compare, *inner = build()
         if only and only.lower() not in desc.lower():
             continue
-        first, t_ours, t_peer = time_row(ours, peer, repeats)
+        first, t_ours, t_peer = time_row(ours, peer, repeats, *inner)
         before = next((f"{v:.2f}" for k, v in BEFORE.items() if desc.startswith(k + " ")), "")
-        line = (f"| {desc} | {1e3 * t_ours:.1f} | {1e3 * t_peer:.1f} | {t_ours / t_peer:.2f} | "
+        line = (f"| {desc} | {_ms(t_ours)} | {_ms(t_peer)} | {t_ours / t_peer:.2f} | "
                 f"{before} | {compare(*first):.1e} |")
         lines.append(line)
         print(line, flush=True)

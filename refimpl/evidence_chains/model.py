@@ -34,12 +34,14 @@ import numpy as np
 from autograd.extend import defvjp, primitive
 
 from ..nn import affine, init_mlp
+from .level_kernel import FALLBACK, INNER, PROTO, level_fused
 from .trees import ITEM, USER, build_forest, permute_lists
 
-__all__ = ["init_params", "segment_mean", "affine", "net", "Plan", "make_plan", "forest_latents", "rating_head",
-           "latents_for", "predict_pairs", "DEFAULTS"]
+__all__ = ["init_params", "segment_mean", "affine", "net", "Plan", "make_plan", "level_twin", "forest_latents",
+           "rating_head", "latents_for", "predict_pairs", "DEFAULTS", "KERNELS"]
 
 DEFAULTS = dict(max_depth=4, evidence=80, node_cap=256, min_evidence=1)
+KERNELS = ("numba", "twin")     # a level by `level_kernel.level_fused` or by the readable `level_twin`
 
 
 def init_params(rng, n_proto_users=30, n_proto_items=30, dim=16, hidden=32, mu=3.5, proto_scale=0.1,
@@ -100,7 +102,9 @@ class Plan:
 
     For each depth d (deepest first): levels[d] = dict(kind, inner_counts, proto, n_fallback,
     perm, child_rating): the level's latents are concat([inner, prototypes, fallback])[perm]
-    in pre-order, inner = segment_mean(f([H_{d+1}; r - centre]), inner_counts)."""
+    in pre-order, inner = segment_mean(f([H_{d+1}; r - centre]), inner_counts). The same
+    level for the numba kernel: typ (N_d,) INNER/PROTO/FALLBACK, slot (N_d,) prototype row
+    (or -1), cptr (N_d+1,) children of node j = child-level rows cptr[j]:cptr[j+1]."""
 
     def __init__(self, forest, root_kind):
         depth, parent = forest.depth, forest.parent
@@ -120,9 +124,13 @@ class Plan:
             child_rating = None
             if d < D:
                 child_rating = forest.rating[depth == d + 1]
+            typ = np.where(inner, INNER, np.where(is_proto, PROTO, FALLBACK)).astype(np.int64)
+            cptr = np.concatenate([[0], np.cumsum(n_children[nodes])]).astype(np.int64)
             self.levels.append(dict(kind=self.root_kind if d % 2 == 0 else 1 - self.root_kind,
                                     inner_counts=n_children[nodes][inner], proto=forest.proto[nodes][is_proto],
-                                    n_fallback=int(fb.sum()), perm=perm, child_rating=child_rating))
+                                    n_fallback=int(fb.sum()), perm=perm, child_rating=child_rating,
+                                    typ=typ, slot=np.where(is_proto, forest.proto[nodes], -1).astype(np.int64),
+                                    cptr=cptr))
 
 
 make_plan = Plan
@@ -137,7 +145,7 @@ def evidence_features(h, r):
     return anp.concatenate([h, r, r * h], axis=1)
 
 
-def forest_latents(params, plan, centre):
+def forest_latents(params, plan, centre, kernel="numba"):
     """Latents of the plan's roots: (n_roots, D).
 
     [EvidenceChains Sec. 3], evidence chain (bottom up): a prototype's latent is its parameter row; any
@@ -154,28 +162,48 @@ def forest_latents(params, plan, centre):
     from 1 to 1.35 and from 5 to 5.7/5.2 in 5 quick epochs). Quick runs, seed 0 (RMSE at
     k = 1, 2, 3 new-user ratings | warm test RMSE; global mean 1.162 | 1.142):
     dot, no shrinkage 1.390 1.289 1.188 | 0.942;  dot, κ0=1 1.176 1.157 1.125 | 0.946;
-    dot, κ0=5 1.083 1.069 1.048 | 0.956;  biased, κ0=5 1.069 1.063 1.035 | 0.923."""
+    dot, κ0=5 1.083 1.069 1.048 | 0.956;  biased, κ0=5 1.069 1.063 1.035 | 0.923.
+
+    kernel: "numba" (`level_kernel.level_fused`, one fused primitive per level) or "twin"
+    (`level_twin`, plain autograd); they agree to rounding (tests/evidence_chains)."""
+    if kernel not in KERNELS:
+        raise ValueError(f"kernel: expected one of {KERNELS}, got {kernel!r}")
     H = None                                                        # latents of level d+1
     for d in range(len(plan.levels) - 1, -1, -1):
         lv = plan.levels[d]
-        P = params["P_u"] if lv["kind"] == USER else params["P_i"]
-        parts = []
-        if lv["inner_counts"].size:
-            f = params["f_iu"] if lv["kind"] == USER else params["f_ui"]
-            r = (lv["child_rating"] - centre)[:, None]             # (N_{d+1}, 1)
-            msg = net(f, evidence_features(H, r))                   # (N_{d+1}, D)
-            inner = segment_mean(msg, lv["inner_counts"])          # (N_inner, D)
-            if "log_kappa" in params:                               # shrinkage (see docstring)
-                n = lv["inner_counts"][:, None].astype(float)       # (N_inner, 1)
-                w = n / (n + anp.exp(params["log_kappa"][lv["kind"]]))
-                inner = w * inner + (1.0 - w) * anp.mean(P, axis=0, keepdims=True)
-            parts.append(inner)
-        if lv["proto"].size:
-            parts.append(P[lv["proto"]])
-        if lv["n_fallback"]:
-            parts.append(anp.tile(anp.mean(P, axis=0, keepdims=True), (lv["n_fallback"], 1)))
-        H = anp.concatenate(parts, axis=0)[lv["perm"]]
+        r = None if lv["child_rating"] is None else lv["child_rating"] - centre      # (N_{d+1},)
+        if kernel == "numba":
+            user = lv["kind"] == USER
+            f = params["f_iu"] if user else params["f_ui"]
+            if len(f) != 2:
+                raise ValueError(f"params: kernel 'numba' needs 2-layer evidence nets, got {len(f)} layers")
+            H = level_fused(H, params["P_u"] if user else params["P_i"], params.get("log_kappa"),
+                            f[0][0], f[0][1], f[1][0], f[1][1], r, lv, lv["kind"])
+        else:
+            H = level_twin(params, H, r, lv)
     return H
+
+
+def level_twin(params, H, r, lv):
+    """One level of `forest_latents`, readable: H (N_{d+1}, D) child latents (or None),
+    r (N_{d+1},) their ratings minus the centre -> the level's latents (N_d, D)."""
+    P = params["P_u"] if lv["kind"] == USER else params["P_i"]
+    parts = []
+    if lv["inner_counts"].size:
+        f = params["f_iu"] if lv["kind"] == USER else params["f_ui"]
+        # [EvidenceChains Sec. 3] latent = mean over evidence of f([latent ; rating])
+        msg = net(f, evidence_features(H, r[:, None]))            # (N_{d+1}, D)
+        inner = segment_mean(msg, lv["inner_counts"])              # (N_inner, D)
+        if "log_kappa" in params:                                   # shrinkage (see forest_latents)
+            n = lv["inner_counts"][:, None].astype(float)           # (N_inner, 1)
+            w = n / (n + anp.exp(params["log_kappa"][lv["kind"]]))
+            inner = w * inner + (1.0 - w) * anp.mean(P, axis=0, keepdims=True)
+        parts.append(inner)
+    if lv["proto"].size:
+        parts.append(P[lv["proto"]])
+    if lv["n_fallback"]:
+        parts.append(anp.tile(anp.mean(P, axis=0, keepdims=True), (lv["n_fallback"], 1)))
+    return anp.concatenate(parts, axis=0)[lv["perm"]]
 
 
 def rating_head(params, u, v, predictor="dot"):
@@ -193,21 +221,21 @@ def rating_head(params, u, v, predictor="dot"):
     raise ValueError(f"predictor: expected 'dot', 'biased' or 'mlp', got {predictor!r}")
 
 
-def latents_for(params, graph, kind, ids, centre, mask_u=None, mask_i=None, **tree_kw):
+def latents_for(params, graph, kind, ids, centre, mask_u=None, mask_i=None, kernel="numba", **tree_kw):
     """Latents of the queries `ids` of one kind; `graph` in evidence order (`permute_lists`)."""
     kw = {**DEFAULTS, **tree_kw}
     forest = build_forest(graph, np.full(len(ids), kind), ids, None, None, mask_u, mask_i, **kw)
-    return forest_latents(params, Plan(forest, kind), centre), forest
+    return forest_latents(params, Plan(forest, kind), centre, kernel), forest
 
 
 def predict_pairs(params, graph, users, items, rng, centre=3.0, predictor="dot", mask=None,
-                  return_info=False, **tree_kw):
+                  return_info=False, kernel="numba", **tree_kw):
     """Predicted ratings for the pairs (users[b], items[b]): (B,).
 
     Latents are computed once per distinct user and item in the batch and shared.
     `mask` (optional): indices of training ratings not to be used as evidence (the
     ratings being fitted in a training step). `centre`: subtracted from the ratings fed to
-    the evidence nets (3, the middle of the 1-5 scale)."""
+    the evidence nets (3, the middle of the 1-5 scale). `kernel`: see `forest_latents`."""
     users, items = np.asarray(users, np.int64), np.asarray(items, np.int64)
     graph = permute_lists(graph, rng)                 # this batch's random evidence order
     mask_u = mask_i = None
@@ -218,8 +246,8 @@ def predict_pairs(params, graph, users, items, rng, centre=3.0, predictor="dot",
         mask_i[graph.i_pos[mask]] = True
     uq, u_inv = np.unique(users, return_inverse=True)
     iq, i_inv = np.unique(items, return_inverse=True)
-    U, fu = latents_for(params, graph, USER, uq, centre, mask_u, mask_i, **tree_kw)
-    V, fi = latents_for(params, graph, ITEM, iq, centre, mask_u, mask_i, **tree_kw)
+    U, fu = latents_for(params, graph, USER, uq, centre, mask_u, mask_i, kernel, **tree_kw)
+    V, fi = latents_for(params, graph, ITEM, iq, centre, mask_u, mask_i, kernel, **tree_kw)
     r_hat = rating_head(params, U[u_inv], V[i_inv], predictor)
     if return_info:
         return r_hat, dict(n_nodes=fu.n_nodes + fi.n_nodes, user_fallback=fu.fallback[u_inv],

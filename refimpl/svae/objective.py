@@ -15,8 +15,22 @@ from . import gmm
 LOG2PI = np.log(2 * np.pi)
 
 
-def init_net(rng, d_in, d_out, hidden=(40, 40)):
-    return {"mlp": init_mlp(rng, [d_in, *hidden, d_out]), "W": 0.1 * rng.standard_normal((d_in, d_out))}
+def init_net(rng, d_in, d_out, hidden=(40, 40), mlp_scale=1e-2):
+    """A residual Gaussian net as the official `init_gresnet`: the tanh MLP starts near zero
+    (weights N(0, mlp_scale²)) and the linear path maps x to the first d_out/2 outputs (the
+    mean) by a random partial isometry, to the last half (the log-variance) by zeros. At
+    initialisation the net is thus a norm-preserving linear map with unit variances, so the
+    latent means keep the data's geometry (clusters stay apart) and every node potential has
+    precision ≈ 1. (A small random linear path with a LeCun-scaled MLP instead shrinks the
+    latents into one blob with precisions spread over 1e-2…1e2, and the mixture collapses onto
+    one component: svae/ari = 0 — tests/svae/test_pinwheel.py.)"""
+    half = d_out // 2
+    if d_out != 2 * half:
+        raise ValueError(f"d_out: expected an even width (mean and log-variance halves), got {d_out}")
+    n = max(d_in, half)
+    iso = np.linalg.qr(rng.standard_normal((n, n)))[0][:d_in, :half]  # orthonormal rows or columns
+    W = np.concatenate([iso, np.zeros((d_in, d_out - half))], axis=1)
+    return {"mlp": init_mlp(rng, [d_in, *hidden, d_out], scale=mlp_scale), "W": W}
 
 
 def net(params, x):
