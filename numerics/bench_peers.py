@@ -229,7 +229,7 @@ def kfac_inverse_rows(quick=False):
         fiy = [x @ x.T if i % 4 < 2 else x for i, x in enumerate(b)]
         return _max_rel(fix, fiy)
     return [(f"K-FAC factor inversion, Cholesky (factored damping, both layers' factors; {where}; "
-             "max rel. diff of the inverses)", chol_ours, chol_peer, _max_rel),
+             "max rel. diff of the inverses)", chol_ours, chol_peer, _max_rel, 50),
             (f"Noisy K-FAC inverse refresh, eigh + both dampings ({where}; max rel. diff of "
              "the inverses and L Lᵀ)", eig_ours, eig_peer, eig_cmp, 20)]
 
