@@ -3,39 +3,161 @@
 1. Evidence-tree building: the numba kernel vs the readable recursive Python twin on the
    same queries and random keys (target: >= 50x), plus the numba fast path on lists put in
    evidence order once per batch (`permute_lists`, what training uses).
-2. Training throughput (ratings/s of value-and-gradient steps) and prediction throughput.
-3. One full training epoch on the 90,000 training ratings (target: <= 60 s on one core),
+2. Training throughput (ratings/s of value-and-gradient steps, CPU time of this process)
+   with the levels evaluated by the readable autograd twin (`kernel="twin"`: the code before
+   the fused kernel, line for line) and by the fused numba kernel (`kernel="numba"`), and
+   prediction throughput.
+3. The same training step against a PyTorch port (numerics/peers/evidence_chains_torch.py,
+   float64, 1 thread, same weights, same plans): model part (forests already built) and
+   whole step (tree building + plan + model); loss and gradient agreement printed.
+4. One full training epoch on the 90,000 training ratings (target: <= 60 s on one core),
    as CPU time of this process (run with OPENBLAS_NUM_THREADS=1 it uses one core) and wall.
 
-Writes numerics/results/bench_evidence_chains.md.
-Run: OPENBLAS_NUM_THREADS=1 python numerics/bench_evidence_chains.py
-Timings depend on machine load; the load average is printed with the table.
+Times are CPU seconds of this process (`time.process_time`): on a shared machine, under
+`nice`, wall time measures the other jobs. Writes numerics/results/bench_evidence_chains.md.
+Run: OPENBLAS_NUM_THREADS=1 NUMBA_NUM_THREADS=1 python numerics/bench_evidence_chains.py
 """
 import os
+import platform
+import sys
 import time
 from pathlib import Path
 
 import numpy as np
+from autograd import value_and_grad
+from autograd.misc import flatten
 
-from refimpl.evidence_chains.data import split, synthetic
-from refimpl.evidence_chains.model import init_params, predict_pairs
-from refimpl.evidence_chains.train import build_training_graph, fit, time_steps
-from refimpl.evidence_chains.trees import ITEM, USER, build_forest, permute_lists
-from refimpl.evidence_chains.trees_reference import build_forest_reference
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from refimpl.evidence_chains.data import split, synthetic  # noqa: E402
+from refimpl.evidence_chains.model import Plan, forest_latents, init_params, predict_pairs, rating_head  # noqa: E402
+from refimpl.evidence_chains.train import build_training_graph, fit, time_steps  # noqa: E402
+from refimpl.evidence_chains.trees import ITEM, USER, build_forest, permute_lists  # noqa: E402
+from refimpl.evidence_chains.trees_reference import build_forest_reference  # noqa: E402
 
 OUT = Path(__file__).resolve().parent / "results" / "bench_evidence_chains.md"
+CPU = time.process_time
+
+
+def cpu_name():
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown CPU"
+
+
+def median_cpu(fns, repeats):
+    """Median CPU seconds of each function, calls interleaved (fns[0], fns[1], ... per repeat)."""
+    ts = [[] for _ in fns]
+    for _ in range(repeats):
+        for f, acc in zip(fns, ts):
+            c = CPU()
+            f()
+            acc.append(CPU() - c)
+    return [float(np.median(t)) for t in ts]
+
+
+def step_plans(graph, train, idx, rng, node_cap):
+    """What `predict_pairs(..., mask=idx)` builds before the model: (plan_u, plan_i, u_inv, i_inv)."""
+    gp = permute_lists(graph, rng)
+    mask_u, mask_i = np.zeros(gp.u_items.size, bool), np.zeros(gp.u_items.size, bool)
+    mask_u[gp.u_pos[idx]] = True
+    mask_i[gp.i_pos[idx]] = True
+    uq, u_inv = np.unique(train.users[idx], return_inverse=True)
+    iq, i_inv = np.unique(train.items[idx], return_inverse=True)
+    kw = dict(max_depth=4, evidence=80, node_cap=node_cap, min_evidence=1)
+    fu = build_forest(gp, np.full(uq.size, USER), uq, None, None, mask_u, mask_i, **kw)
+    fi = build_forest(gp, np.full(iq.size, ITEM), iq, None, None, mask_u, mask_i, **kw)
+    return Plan(fu, USER), Plan(fi, ITEM), u_inv, i_inv, fu.n_nodes + fi.n_nodes
+
+
+def leaves_of(v):
+    """An array or tensor -> [v]; an MLP [(W, b), ...] -> [W, b, ...]."""
+    return [a for wb in v for a in wb] if isinstance(v, list) else [v]
+
+
+def torch_rows(params, graph, train, rng, node_cap, batch, repeats):
+    """Rows of the refimpl-vs-PyTorch comparison on one minibatch's plans."""
+    import torch
+    torch.set_num_threads(1)
+    from peers import evidence_chains_torch as T
+    idx = np.sort(rng.choice(len(train), batch, replace=False))
+    pu, pi, u_inv, i_inv, n_nodes = step_plans(graph, train, idx, np.random.default_rng(1), node_cap)
+    r = train.ratings[idx]
+    x, unflatten = flatten(params)
+
+    def ours(kernel):
+        def f(xf):
+            p = unflatten(xf)
+            U, V = forest_latents(p, pu, 3.0, kernel), forest_latents(p, pi, 3.0, kernel)
+            d = rating_head(p, U[u_inv], V[i_inv], "biased") - r
+            return (d * d).sum() / d.shape[0]
+        return value_and_grad(f)
+
+    vg_n, vg_t = ours("numba"), ours("twin")
+    tp = T.to_torch(params)
+    keys = sorted(tp)
+    leaves = [t for k in keys for t in leaves_of(tp[k])]
+    tu, ti = torch.from_numpy(u_inv), torch.from_numpy(i_inv)
+    tr = torch.from_numpy(r)
+
+    def theirs():
+        lu, li = T._level_tensors(pu), T._level_tensors(pi)
+        L = T.loss(tp, lu, li, tu, ti, tr)
+        g = torch.autograd.grad(L, leaves, allow_unused=True)          # "pred" is unused by this head
+        return float(L.detach()), [torch.zeros_like(t) if gi is None else gi for gi, t in zip(g, leaves)]
+
+    # agreement: loss and every gradient leaf
+    (l_n, g_n), (l_t, g_t), (l_p, g_p) = vg_n(x), vg_t(x), theirs()
+    g_nd = unflatten(g_n)
+    g_n_flat = np.concatenate([np.ravel(a) for k in keys for a in leaves_of(g_nd[k])])
+    g_p_flat = np.concatenate([g.numpy().ravel() for g in g_p])
+    rel = lambda a, b: float(np.max(np.abs(a - b)) / np.max(np.abs(b)))                  # noqa: E731
+    agree = (f"loss {abs(l_n - l_p) / abs(l_p):.1e} rel., gradient {rel(g_n_flat, g_p_flat):.1e} "
+             f"(max abs diff / max abs), twin vs kernel gradient {rel(g_n, g_t):.1e}")
+    t_n, t_t, t_p = median_cpu([lambda: vg_n(x), lambda: vg_t(x), theirs], repeats)
+    rows = [("vs PyTorch: model part", f"batch {batch}, cap {node_cap}, {n_nodes} nodes, plans built",
+             f"numba kernel {1e3 * t_n:.1f} ms, twin {1e3 * t_t:.1f} ms, torch {1e3 * t_p:.1f} ms: "
+             f"**ratio numba/torch {t_n / t_p:.2f}**, twin/torch {t_t / t_p:.2f}; agreement: {agree}")]
+
+    def full(model):
+        def run():
+            pu_, pi_, ui, ii, _ = step_plans(graph, train, idx, np.random.default_rng(2), node_cap)
+            model(pu_, pi_, ui, ii)
+        return run
+
+    def ours_full(pu_, pi_, ui, ii):
+        def f(xf):
+            p = unflatten(xf)
+            d = rating_head(p, forest_latents(p, pu_, 3.0)[ui], forest_latents(p, pi_, 3.0)[ii], "biased") - r
+            return (d * d).sum() / d.shape[0]
+        value_and_grad(f)(x)
+
+    def theirs_full(pu_, pi_, ui, ii):
+        L = T.loss(tp, T._level_tensors(pu_), T._level_tensors(pi_), torch.from_numpy(ui), torch.from_numpy(ii), tr)
+        torch.autograd.grad(L, leaves, allow_unused=True)
+
+    f_n, f_p = median_cpu([full(ours_full), full(theirs_full)], repeats)
+    rows.append(("vs PyTorch: whole step", f"batch {batch}, cap {node_cap} (trees + plan + model)",
+                 f"numba {1e3 * f_n:.1f} ms ({batch / f_n:,.0f} ratings/s), torch {1e3 * f_p:.1f} ms "
+                 f"({batch / f_p:,.0f} ratings/s): **ratio {f_n / f_p:.2f}**"))
+    return rows
 
 
 def best_of(f, n):
     ts = []
     for _ in range(n):
-        t0 = time.perf_counter()
+        t0 = CPU()
         f()
-        ts.append(time.perf_counter() - t0)
+        ts.append(CPU() - t0)
     return min(ts)
 
 
 def main():
+    load0 = os.getloadavg()
     rng = np.random.default_rng(0)
     data = synthetic(rng)
     train, test = split(data, rng)
@@ -57,29 +179,44 @@ def main():
         rows.append(("tree building", f"200 queries, cap {cap}, {n} nodes",
                      f"numba {1e3 * t_nb:.1f} ms, Python twin {1e3 * t_py:.0f} ms: **{t_py / t_nb:.0f}x**; "
                      f"presorted fast path {1e3 * t_fast:.1f} ms ({t_py / t_fast:.0f}x)"))
-    # --- 2. throughput ------------------------------------------------------------------------
-    params = init_params(rng)
+    # --- 2. throughput: before (twin) and after (fused numba kernel) ------------------------------
+    params = init_params(rng, 30, 30, 16, 32, kappa=5.0)             # the experiments' model (EC_KW)
     for cap in (64, 256):
-        s = time_steps(params, graph, train, rng, 5, 500, node_cap=cap)
-        rows.append(("training", f"batch 500, cap {cap}", f"{1 / s:,.0f} ratings/s (value and gradient)"))
+        per = {k: time_steps(params, graph, train, rng, 5, 500, "biased", kernel=k, clock=CPU, node_cap=cap)
+               for k in ("twin", "numba")}
+        rows.append(("training", f"batch 500, cap {cap}",
+                     f"twin (before) {1 / per['twin']:,.0f} ratings/s, numba kernel (after) "
+                     f"{1 / per['numba']:,.0f} ratings/s: **{per['twin'] / per['numba']:.2f}x** (value and gradient)"))
         n_pred = 5000
-        predict_pairs(params, graph, test.users[:100], test.items[:100], rng, node_cap=cap)
-        t = best_of(lambda: predict_pairs(params, graph, test.users[:n_pred], test.items[:n_pred], rng,
-                                          node_cap=cap), 2)
-        rows.append(("prediction", f"batch {n_pred}, cap {cap}", f"{n_pred / t:,.0f} predictions/s"))
-    # --- 3. one epoch ---------------------------------------------------------------------------
+        for k in ("twin", "numba"):
+            predict_pairs(params, graph, test.users[:100], test.items[:100], rng, kernel=k, node_cap=cap)
+        t_t, t_n = median_cpu([lambda k=k: predict_pairs(params, graph, test.users[:n_pred], test.items[:n_pred],
+                                                         rng, "biased", kernel=k, node_cap=cap)
+                               for k in ("twin", "numba")], 2)
+        rows.append(("prediction", f"batch {n_pred}, cap {cap}",
+                     f"twin {n_pred / t_t:,.0f}, numba {n_pred / t_n:,.0f} predictions/s"))
+    # --- 3. against the PyTorch peer --------------------------------------------------------------
+    for cap in (64, 256):
+        rows += torch_rows(params, graph, train, np.random.default_rng(cap), cap, 500, 5)
+    # --- 4. one epoch ---------------------------------------------------------------------------
     t0, c0 = time.perf_counter(), time.process_time()
-    _, _, hist = fit(train, rng, epochs=1, batch_size=500, tree_kw=dict(node_cap=64))
+    _, _, hist = fit(train, rng, epochs=1, batch_size=500, tree_kw=dict(node_cap=64), predictor="biased",
+                     kappa=5.0)
     wall, cpu = time.perf_counter() - t0, time.process_time() - c0
     rows.append(("one epoch", f"{len(train)} ratings, batch 500, cap 64",
                  f"**{cpu:.1f} s CPU** (single-threaded process: one core), {wall:.1f} s wall; target <= 60 s"))
     load = os.getloadavg()
+    import torch
     lines = ["# Evidence chains: benchmark", "",
              f"MovieLens-100K-sized synthetic data ({len(train)} training ratings, 943 users, 1682 items), "
-             f"depth 4, evidence 80 halved per level. Load average during the run: "
-             f"{load[0]:.1f} / {load[1]:.1f} / {load[2]:.1f} on {os.cpu_count()} cores "
-             "(timings are inflated by other jobs when it is high).", "",
-             "Command: `OPENBLAS_NUM_THREADS=1 python numerics/bench_evidence_chains.py`", "",
+             f"model of the experiments (D = 16, H = 32, 30 + 30 prototypes, biased head, shrinkage), "
+             f"depth 4, evidence 80 halved per level. CPU: {cpu_name()}, {os.cpu_count()} cores shared "
+             f"with other sessions; load average at the start {load0[0]:.1f} / {load0[1]:.1f} / {load0[2]:.1f}, "
+             f"at the end {load[0]:.1f} / {load[1]:.1f} / {load[2]:.1f}. "
+             f"Times are CPU seconds of this single-threaded process (wall time under `nice` on a loaded "
+             f"machine measures the other jobs); torch {torch.__version__}, float64, 1 thread.", "",
+             "Command: `PYTHONPATH=. OPENBLAS_NUM_THREADS=1 NUMBA_NUM_THREADS=1 nice -n 19 python "
+             "numerics/bench_evidence_chains.py`", "",
              "| what | setting | result |", "|---|---|---|"]
     lines += [f"| {a} | {b} | {c} |" for a, b, c in rows]
     OUT.parent.mkdir(parents=True, exist_ok=True)

@@ -12,9 +12,17 @@ Rows reuse the existing benches and peers (import, not copy):
   dyn.reference, ...)` / `bench_adjoint.torch_side` (torchdiffeq.odeint_adjoint);
 * VAE and IWAE (K = 5, 50) steps with total / STL / DReG — `refimpl.vi.fused.vae_value_and_grad`
   (the tested twin of autograd on `refimpl.vi.vae.vae_surrogate`) against the port in
-  `numerics/peers/vae_torch.py`.
+  `numerics/peers/vae_torch.py`;
+* spiral dynamics fit — `neural-ode-spiral`'s loss (odeint adjoint) against torchdiffeq's
+  `examples/ode_demo.py` iteration (`numerics/peers/ode_demo_torch.py`);
+* planar CNF iteration — `cnf-vs-nf`'s maximum-likelihood loss (hypernetwork θ(t),
+  `planar_cnf_flow`) against a port of torchdiffeq's `examples/cnf.py`
+  (`numerics/peers/planar_cnf_torch.py`);
+* K-FAC's damped factor inverses (Cholesky, and noisy K-FAC's eigh refresh) against
+  torch.linalg on the same matrices; noisy K-FAC, noisy Adam and BBB steps on `nng-uci`'s
+  network against the torch ports in `numerics/peers/nng_torch.py`.
 
-Writes numerics/results/bench_peers.md. Run: nice -n 5 python numerics/bench_peers.py
+Writes numerics/results/bench_peers.md. Run: nice -n 19 python numerics/bench_peers.py
 [--repeats 7] [--only SUBSTRING] (`--quick`: tiny sizes, 2 repeats, prints only).
 """
 import os
@@ -58,10 +66,33 @@ NumPy elementwise calls they wrap: tanh, exp, the VJP's `_mut_add` accumulation)
 The odeint adjoint row (plain autograd dynamics) moved from 1.23 to ~0.9 with no change to its
 code path: that difference is load (bench_adjoint.md measured 0.88 earlier); per VJP call
 refimpl pays ~1.8 ms, mostly autograd tracing (`make_vjp` over (y, leaves list, t) each stage).
-ODE rows: the controllers differ (torchdiffeq steps past T and interpolates), so the first loss
-agrees to the tolerance (1.7e-7), not to 1e-8; the adjoint row compares gradients (no loss).
-Missing rows (not built in this session): latent ODE, ODE-Net classifier, spiral fit, planar
-CNF, noisy K-FAC / noisy Adam / BBB and K-FAC's factor inversion, the newer papers."""
+ODE rows: refimpl's torchdiffeq preset (`controller="torchdiffeq"`, torchdiffeq's dopri5 step for
+step) exists for `refimpl.ode.solve` only (forward solves); `odeint`'s traced and adjoint loops
+take the default controller, so the ODE rows run each library's own controller, report the
+NFE of both sides and agree to the solver tolerance, not to 1e-8 (FFJORD 1.7e-7; at tight
+tolerances the planar CNF port converges to refimpl's loss: 1.2e-10 relative at 1e-10).
+The adjoint row compares gradients (no loss).
+Spiral fit: refimpl clips steps to each of the 10 output times (56 forward NFE), torchdiffeq
+steps past them and interpolates (14); odeint(output="interpolate") also takes 14 forward
+NFE, at about the same time per iteration (29.9 vs 32.0 ms, the 64-NFE backward solve with
+VJPs dominates). torchdiffeq's adjoint solves the 9 intervals backwards one by one, each
+with a fresh initial step (114 backward NFE against refimpl's 64).
+Planar CNF: refimpl's trace is the closed form Σ h'(a_m) u_mᵀ w_m and the adjoint calls the
+hand-written f_and_vjp (plain NumPy, `planar_cnf_augmented_fast`); the peer takes the trace by
+one autograd.grad per dimension (create_graph=True) as examples/cnf.py and FFJORD do, and
+its adjoint differentiates through that graph; the NFE differ as well (one flat RMS-normed
+state against torchdiffeq's tuple state).
+nng rows (1 x 50 ReLU on bostonHousing split 0, batch 32, nng-uci's hyperparameters): the
+random draws come from NumPy Generators with one seed on both sides, so the steps are
+compared exactly (μ after step 1; BBB also its gradient, as Adam's first step is ±lr
+whatever the gradient). Noisy K-FAC's draw W = M + L_A ε L_Sᵀ goes through eigenvectors of
+rank-deficient factors (the output layer's A is 51 x 51 from 32 examples), whose null-space
+basis eigh leaves arbitrary, so the check replays step 1 with W = M on both sides. The
+factor-inversion rows are LAPACK on both sides (cProfile over 500 calls: eigh 7.3 s of 8.4 in
+refimpl, 7.2 s of 10.0 in the peer; Cholesky: potrf/potri plus NumPy's trace/tril calls against
+torch's cholesky and cholesky_inverse), so their ratio is per-call overhead on small matrices
+(14, 50, 51, 1) and moves with the load.
+Missing rows (not built in this session): latent ODE, ODE-Net classifier, the newer papers."""
 
 def vae_row(objective, estimator, K, quick=False, seed=0):
     """VAE/IWAE step: x (B, X) binary, encoder X-H-H-2Dz, decoder Dz-H-H-X (tanh), loss -bound."""
@@ -229,7 +260,7 @@ def kfac_inverse_rows(quick=False):
         fiy = [x @ x.T if i % 4 < 2 else x for i, x in enumerate(b)]
         return _max_rel(fix, fiy)
     return [(f"K-FAC factor inversion, Cholesky (factored damping, both layers' factors; {where}; "
-             "max rel. diff of the inverses)", chol_ours, chol_peer, _max_rel),
+             "max rel. diff of the inverses)", chol_ours, chol_peer, _max_rel, 50),
             (f"Noisy K-FAC inverse refresh, eigh + both dampings ({where}; max rel. diff of "
              "the inverses and L Lᵀ)", eig_ours, eig_peer, eig_cmp, 20)]
 
@@ -357,7 +388,7 @@ def main(repeats=7, quick=False, only=None, write=True):
             f"{platform.processor() or platform.machine()}, 2 cores shared; load average "
             f"{load[0]:.2f} {load[1]:.2f} {load[2]:.2f} at the end of the run; torch {torch.__version__}, "
             f"NumPy {np.__version__}. Median process CPU time of {repeats} interleaved steps after one warm-up "
-            f"(`nice -n 5 python numerics/bench_peers.py --repeats {repeats}`).", ""]
+            f"(`nice -n 19 python numerics/bench_peers.py --repeats {repeats}`); rows under 1 ms time blocks of 20-50 calls.", ""]
     notes = ["", NOTES]
     text = "\n".join(head + lines + notes) + "\n"
     if write and not quick:
