@@ -92,6 +92,11 @@ factor-inversion rows are LAPACK on both sides (cProfile over 500 calls: eigh 7.
 refimpl, 7.2 s of 10.0 in the peer; Cholesky: potrf/potri plus NumPy's trace/tril calls against
 torch's cholesky and cholesky_inverse), so their ratio is per-call overhead on small matrices
 (14, 50, 51, 1) and moves with the load.
+IWAE total K=50 is behind (1.10 in this run): cProfile (30 steps) puts refimpl's time in the
+two hand-written passes, `_backward` ~40 % and `_forward` ~25 % (the decoder's (K B, 200) x
+(200, 784) products, the same BLAS work as torch's), and ~30 % in the elementwise NumPy of
+`vae_value_and_grad`'s own body (softplus, exp and the Bernoulli term on the (K B, 784)
+logits, one temporary per operation), where torch runs fused elementwise kernels.
 Missing rows (not built in this session): latent ODE, ODE-Net classifier, the newer papers."""
 
 def vae_row(objective, estimator, K, quick=False, seed=0):
