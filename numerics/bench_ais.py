@@ -211,7 +211,7 @@ def main():
         "",
         f"    {cmd}",
         "",
-        f"CPU: {cpu_name()}, shared by several sessions; the job ran under `nice -n 19`. "
+        f"CPU: {cpu_name()}, shared by several sessions; the job ran at niceness {os.nice(0)}. "
         f"Load average (1, 5, 15 min) at the start {fmt(load_start)}, after the timing {fmt(load_mid)}, "
         f"at the end {fmt(load_end)}. float64, 1 thread (torch.set_num_threads(1), OPENBLAS 1). "
         f"numpy {np.__version__}, torch {torch.__version__}. Whole run {total / 60:.1f} min.",
