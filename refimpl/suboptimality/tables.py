@@ -36,12 +36,13 @@ KEYS = ("log_px", "elbo_qstar_flow", "elbo_qstar_ffg", "elbo_q", "approximation_
 
 
 def table_config(quick):
-    """The sizes of a gap-table run (quick: seconds on 2 cores; full: the issue's evaluation)."""
+    """The sizes of a gap-table run (quick: seconds on 2 cores; full: the issue's evaluation). Both
+    run the columns in two processes (`processes`): one core each."""
     if quick:
         return dict(size=14, n_train=1000, z_dim=10, hidden=(100, 100), iters=400, warmup=150, n_eval=10,
                     n_bound=1000, ais_dists=200, ais_chains=16,
                     stop=dict(lr=1e-2, check_every=50, patience=5), flow_hidden=50,
-                    flow_local=dict(flow_steps=2, flow_hidden=10))
+                    flow_local=dict(flow_steps=2, flow_hidden=10), processes=2)
     # full: the two columns in two processes (one core each); the amortised flow's networks
     # have the evaluation code's width 200; the local flow's 50 (one per datapoint: 100 of them)
     return dict(size=28, n_train=4000, z_dim=50, hidden=(200, 200), iters=6000, warmup=1500, n_eval=100,
