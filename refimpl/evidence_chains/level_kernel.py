@@ -108,9 +108,10 @@ def _assemble_vjp(G, M, P, kappa, shrink, b2, typ, slot, cptr):
 
 @njit(cache=True, fastmath=_FM)
 def _child_cotangents(ga, A, r, typ, cptr):
-    """[g_z, r g_z] (N_{d+1}, 2 Hd), g_z of child c = g_a(parent) (1 - a_c²) (tanh' = 1 - a²)."""
+    """(GZ2 = [g_z, r g_z] (N_{d+1}, 2 Hd), Σ_c g_z, Σ_c r_c g_z), g_z of child c =
+    g_a(parent) (1 - a_c²) (tanh' = 1 - a²). Every child row has an inner parent."""
     Hd = A.shape[1]
-    GZ2 = np.zeros((A.shape[0], 2 * Hd))
+    GZ2, gb1, gwr = np.empty((A.shape[0], 2 * Hd)), np.zeros(Hd), np.zeros(Hd)
     for j in range(typ.size):
         if typ[j] == INNER:
             for c in range(cptr[j], cptr[j + 1]):
@@ -118,7 +119,9 @@ def _child_cotangents(ga, A, r, typ, cptr):
                     gz = ga[j, m] * (1.0 - A[c, m] * A[c, m])
                     GZ2[c, m] = gz
                     GZ2[c, Hd + m] = r[c] * gz
-    return GZ2
+                    gb1[m] += gz
+                    gwr[m] += r[c] * gz
+    return GZ2, gb1, gwr
 
 
 @njit(cache=True, fastmath=_FM)
@@ -157,10 +160,9 @@ def level_backward(G, A, H, r, P, kappa, shrink, W1, b1, W2, b2, typ, slot, cptr
     S = _segment_sums(A, typ, cptr)                             # (N_d, Hd) Σ_c a_c
     gmsg, gP, g_logk, gb2 = _assemble_vjp(G, S @ W2, P, kappa, shrink, b2, typ, slot, cptr)
     gW2 = S.T @ gmsg                                            # Σ_j (Σ_c a_c) ⊗ g_msg_j
-    GZ2 = _child_cotangents(gmsg @ W2.T, A, r, typ, cptr)       # g_a = g_msg W2ᵀ once per parent
+    GZ2, gb1, gwr = _child_cotangents(gmsg @ W2.T, A, r, typ, cptr)   # g_a = g_msg W2ᵀ once per parent
     F = H.T @ GZ2                                               # (D, 2 Hd): [Hᵀ g_z, Hᵀ (r g_z)]
-    gW1 = np.concatenate([F[:, :Hd], GZ2[:, Hd:].sum(0)[None], F[:, Hd:]], axis=0)
-    gb1 = GZ2[:, :Hd].sum(0)
+    gW1 = np.concatenate([F[:, :Hd], gwr[None], F[:, Hd:]], axis=0)
     gH = GZ2 @ _split_W1(W1, D).T                               # g_z W1[:D]ᵀ + r g_z W1[D+1:]ᵀ
     return gH, gP, g_logk, gW1, gb1, gW2, gb2
 
