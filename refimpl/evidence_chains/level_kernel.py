@@ -68,7 +68,8 @@ def _segment_sums(A, src, typ, cptr):
     for j in range(typ.size):
         if typ[j] == INNER:
             for c in range(cptr[j], cptr[j + 1]):
-                S[j] += A[src[c]]
+                for m in range(A.shape[1]):                     # explicit loops: no temporaries
+                    S[j, m] += A[src[c], m]
     return S
 
 
@@ -80,7 +81,8 @@ def _scatter_parents(ga, src, typ, cptr, n_rows):
     for j in range(typ.size):
         if typ[j] == INNER:
             for c in range(cptr[j], cptr[j + 1]):
-                GA[src[c]] += ga[j]
+                for m in range(ga.shape[1]):
+                    GA[src[c], m] += ga[j, m]
     return GA
 
 
@@ -95,11 +97,14 @@ def _assemble(M, P, kappa, shrink, b2, typ, slot, cptr):
         if typ[j] == INNER:
             n = cptr[j + 1] - cptr[j]
             w = _weight(n, kappa, shrink)
-            out[j] = w * (M[j] / n + b2) + (1.0 - w) * Pbar
+            for k in range(D):
+                out[j, k] = w * (M[j, k] / n + b2[k]) + (1.0 - w) * Pbar[k]
         elif typ[j] == PROTO:
-            out[j] = P[slot[j]]
+            for k in range(D):
+                out[j, k] = P[slot[j], k]
         else:
-            out[j] = Pbar
+            for k in range(D):
+                out[j, k] = Pbar[k]
     return out
 
 
@@ -112,18 +117,21 @@ def _assemble_vjp(G, M, P, kappa, shrink, b2, typ, slot, cptr):
     gmsg, gP, gPbar, gb2, g_logk = np.zeros((N, D)), np.zeros(P.shape), np.zeros(D), np.zeros(D), 0.0
     for j in range(N):
         if typ[j] == PROTO:
-            gP[slot[j]] += G[j]
+            for k in range(D):
+                gP[slot[j], k] += G[j, k]
         elif typ[j] == FALLBACK:
-            gPbar += G[j]
+            for k in range(D):
+                gPbar[k] += G[j, k]
         else:
             n = cptr[j + 1] - cptr[j]
             w = _weight(n, kappa, shrink)
-            gmsg[j] = w * G[j] / n
-            gb2 += w * G[j]
-            gPbar += (1.0 - w) * G[j]
-            if shrink:                                          # d w / d log κ = -n κ / (n + κ)²
-                dw = -n * kappa / ((n + kappa) * (n + kappa))
-                g_logk += dw * np.sum(G[j] * (M[j] / n + b2 - Pbar))
+            dw = -n * kappa / ((n + kappa) * (n + kappa))       # d w / d log κ = -n κ / (n + κ)²
+            for k in range(D):
+                gmsg[j, k] = w * G[j, k] / n
+                gb2[k] += w * G[j, k]
+                gPbar[k] += (1.0 - w) * G[j, k]
+                if shrink:
+                    g_logk += dw * G[j, k] * (M[j, k] / n + b2[k] - Pbar[k])
     gP += gPbar / nP                                            # P̄ = mean_p P_p
     return gmsg, gP, g_logk, gb2
 
@@ -161,6 +169,20 @@ def _split_W1(W1, D):
     return np.concatenate([W1[:D], W1[D + 1:]], axis=1)
 
 
+@njit(cache=True, fastmath=_FM)
+def _split_rows(gHs, own, k_slot, n_child, n_pc):
+    """Transpose of `_rows`: cotangents of the first-layer inputs -> (gH (n_child, D), gPc)."""
+    D = gHs.shape[1]
+    gH, gPc = np.zeros((n_child, D)), np.zeros((n_pc, D))
+    for i in range(own.size):
+        for k in range(D):
+            gH[own[i], k] = gHs[i, k]
+    for i in range(k_slot.size):
+        for k in range(D):
+            gPc[k_slot[i], k] += gHs[own.size + i, k]
+    return gH, gPc
+
+
 def _rows(H, r, Pc, own, k_row, k_slot):
     """Inputs of the first-layer rows: [H[own]; Pc[k_slot]] (M, D) and their ratings (M,)."""
     return np.concatenate([H[own], Pc[k_slot]]), np.concatenate([r[own], r[k_row]])
@@ -192,10 +214,7 @@ def level_backward(G, A, H, r, P, Pc, kappa, shrink, W1, b1, W2, b2, typ, slot, 
     F = Hs.T @ GZ2                                              # (D, 2 Hd): [Hᵀ g_z, Hᵀ (r g_z)]
     gW1 = np.concatenate([F[:, :Hd], gwr[None], F[:, Hd:]], axis=0)
     gHs = GZ2 @ _split_W1(W1, D).T                              # g_z W1[:D]ᵀ + r g_z W1[D+1:]ᵀ
-    gH = np.zeros(H.shape)
-    gH[own] = gHs[:own.size]
-    gPc = np.zeros(Pc.shape)
-    np.add.at(gPc, k_slot, gHs[own.size:])                      # prototype children read Pc
+    gH, gPc = _split_rows(gHs, own, k_slot, H.shape[0], Pc.shape[0])
     return gH, gP, gPc, g_logk, gW1, gb1, gW2, gb2
 
 
