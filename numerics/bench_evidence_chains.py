@@ -191,7 +191,7 @@ def main():
         for k in ("twin", "numba"):
             predict_pairs(params, graph, test.users[:100], test.items[:100], rng, kernel=k, node_cap=cap)
         t_t, t_n = median_cpu([lambda k=k: predict_pairs(params, graph, test.users[:n_pred], test.items[:n_pred],
-                                                         rng, "biased", kernel=k, node_cap=cap)
+                                                         rng, predictor="biased", kernel=k, node_cap=cap)
                                for k in ("twin", "numba")], 2)
         rows.append(("prediction", f"batch {n_pred}, cap {cap}",
                      f"twin {n_pred / t_t:,.0f}, numba {n_pred / t_n:,.0f} predictions/s"))

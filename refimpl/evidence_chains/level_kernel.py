@@ -1,6 +1,6 @@
 """One level of the evidence chains as a fused numba kernel with a hand-written VJP.
 
-    H_d = level_fused(H_child, P, log_kappa, W1, b1, W2, b2, r, lv, kind)     # (N_d, D)
+    H_d = level_fused(H_child, P, P_child, log_kappa, W1, b1, W2, b2, r, lv, kind)   # (N_d, D)
 
 is the same function as `model.level_twin` (the readable autograd version: features,
 MLP, segment mean, shrinkage, concatenation, permutation) in one autograd primitive, so a
@@ -13,14 +13,24 @@ Node j of the level (pre-order = level order) is, by lv["typ"][j]:
   PROTO    h_j = P[lv["slot"][j]];
   FALLBACK h_j = P̄ = mean_k P_k.
 
-Two identities make it cheap (exact algebra, rounding-level differences from the twin):
-the second layer is affine, so mean_c (a_c W2 + b2) = (mean_c a_c) W2 + b2 (one product per
-parent, not per child), and the first layer on [h, r, r h] is
-z = b1 + r W1[D] + h (W1[:D] + r W1[D+1:]). In the VJP the message cotangent
-g_msg = w g_j / n is the same for every child of j, so g_a = g_msg W2ᵀ is computed once per
-parent. The VJP recomputes the hidden activations (nothing is stored between passes).
+Three facts make it cheap (exact algebra, rounding-level differences from the twin):
+* shared prototype leaves: a child that is a prototype has h_c = P[slot], so its hidden
+  activation depends only on (slot, rating); the first layer runs once per distinct pair
+  (lv["k_row"], lv["k_slot"]: at most n_P x 10 rows) and once per non-prototype child
+  (lv["own"]); lv["src"][c] is child c's row in [own rows; distinct pairs]. Most children
+  are prototypes (66 % at node cap 64, 85 % at 256, on MovieLens-100K-sized data). The level
+  therefore reads P_child (the prototypes of the children's kind), not H, at prototype
+  child rows: its gradient reaches P_child directly and is 0 in H there (callers pass H
+  with H[c] = P_child[slot_c] at those rows, as `forest_latents` does);
+* the second layer is affine, so mean_c (a_c W2 + b2) = (mean_c a_c) W2 + b2 (one product
+  per parent, not per child);
+* the first layer on [h, r, r h] is z = b1 + r W1[D] + h W1[:D] + r (h W1[D+1:]), and in the
+  VJP the message cotangent g_msg = w g_j / n is the same for every child of j, so
+  g_a = g_msg W2ᵀ is computed once per parent; the hidden activations are kept from the
+  forward pass (returned beside the latents, so autograd holds them for the VJP).
 
-Shapes: H_child (N_{d+1}, D), r (N_{d+1},) = ratings - centre, P (n_P, D), W1 (2D+1, Hd),
+Shapes: H_child (N_{d+1}, D), r (N_{d+1},) = ratings - centre, P (n_P, D) and P_child
+(n_P', D) the prototypes of the level's and of the children's kind, W1 (2D+1, Hd),
 b1 (Hd,), W2 (Hd, D), b2 (D,).
 
 References
@@ -52,14 +62,28 @@ def _weight(n, kappa, shrink):
 
 
 @njit(cache=True, fastmath=_FM)
-def _segment_sums(A, typ, cptr):
-    """S[j] = Σ_{c in cptr[j]:cptr[j+1]} A[c] for inner nodes j, 0 elsewhere: (N_d, Hd)."""
+def _segment_sums(A, src, typ, cptr):
+    """S[j] = Σ_{c in cptr[j]:cptr[j+1]} A[src[c]] for inner nodes j, 0 elsewhere: (N_d, Hd)."""
     S = np.zeros((typ.size, A.shape[1]))
     for j in range(typ.size):
         if typ[j] == INNER:
             for c in range(cptr[j], cptr[j + 1]):
-                S[j] += A[c]
+                for m in range(A.shape[1]):                     # explicit loops: no temporaries
+                    S[j, m] += A[src[c], m]
     return S
+
+
+@njit(cache=True, fastmath=_FM)
+def _scatter_parents(ga, src, typ, cptr, n_rows):
+    """GA[m] = Σ_{children c with src[c] = m} g_a(parent of c): (n_rows, Hd) (transpose of
+    the gather in `_segment_sums`)."""
+    GA = np.zeros((n_rows, ga.shape[1]))
+    for j in range(typ.size):
+        if typ[j] == INNER:
+            for c in range(cptr[j], cptr[j + 1]):
+                for m in range(ga.shape[1]):
+                    GA[src[c], m] += ga[j, m]
+    return GA
 
 
 @njit(cache=True, fastmath=_FM)
@@ -73,11 +97,14 @@ def _assemble(M, P, kappa, shrink, b2, typ, slot, cptr):
         if typ[j] == INNER:
             n = cptr[j + 1] - cptr[j]
             w = _weight(n, kappa, shrink)
-            out[j] = w * (M[j] / n + b2) + (1.0 - w) * Pbar
+            for k in range(D):
+                out[j, k] = w * (M[j, k] / n + b2[k]) + (1.0 - w) * Pbar[k]
         elif typ[j] == PROTO:
-            out[j] = P[slot[j]]
+            for k in range(D):
+                out[j, k] = P[slot[j], k]
         else:
-            out[j] = Pbar
+            for k in range(D):
+                out[j, k] = Pbar[k]
     return out
 
 
@@ -90,35 +117,39 @@ def _assemble_vjp(G, M, P, kappa, shrink, b2, typ, slot, cptr):
     gmsg, gP, gPbar, gb2, g_logk = np.zeros((N, D)), np.zeros(P.shape), np.zeros(D), np.zeros(D), 0.0
     for j in range(N):
         if typ[j] == PROTO:
-            gP[slot[j]] += G[j]
+            for k in range(D):
+                gP[slot[j], k] += G[j, k]
         elif typ[j] == FALLBACK:
-            gPbar += G[j]
+            for k in range(D):
+                gPbar[k] += G[j, k]
         else:
             n = cptr[j + 1] - cptr[j]
             w = _weight(n, kappa, shrink)
-            gmsg[j] = w * G[j] / n
-            gb2 += w * G[j]
-            gPbar += (1.0 - w) * G[j]
-            if shrink:                                          # d w / d log κ = -n κ / (n + κ)²
-                dw = -n * kappa / ((n + kappa) * (n + kappa))
-                g_logk += dw * np.sum(G[j] * (M[j] / n + b2 - Pbar))
+            dw = -n * kappa / ((n + kappa) * (n + kappa))       # d w / d log κ = -n κ / (n + κ)²
+            for k in range(D):
+                gmsg[j, k] = w * G[j, k] / n
+                gb2[k] += w * G[j, k]
+                gPbar[k] += (1.0 - w) * G[j, k]
+                if shrink:
+                    g_logk += dw * G[j, k] * (M[j, k] / n + b2[k] - Pbar[k])
     gP += gPbar / nP                                            # P̄ = mean_p P_p
     return gmsg, gP, g_logk, gb2
 
 
 @njit(cache=True, fastmath=_FM)
-def _child_cotangents(ga, A, r, typ, cptr):
-    """[g_z, r g_z] (N_{d+1}, 2 Hd), g_z of child c = g_a(parent) (1 - a_c²) (tanh' = 1 - a²)."""
+def _row_cotangents(GA, A, rs):
+    """(GZ2 = [g_z, r g_z] (M, 2 Hd), Σ_m g_z, Σ_m r_m g_z) for the first-layer rows m, with
+    g_z = GA[m] (1 - a_m²) (tanh' = 1 - a²)."""
     Hd = A.shape[1]
-    GZ2 = np.zeros((A.shape[0], 2 * Hd))
-    for j in range(typ.size):
-        if typ[j] == INNER:
-            for c in range(cptr[j], cptr[j + 1]):
-                for m in range(Hd):
-                    gz = ga[j, m] * (1.0 - A[c, m] * A[c, m])
-                    GZ2[c, m] = gz
-                    GZ2[c, Hd + m] = r[c] * gz
-    return GZ2
+    GZ2, gb1, gwr = np.empty((A.shape[0], 2 * Hd)), np.zeros(Hd), np.zeros(Hd)
+    for c in range(A.shape[0]):
+        for m in range(Hd):
+            gz = GA[c, m] * (1.0 - A[c, m] * A[c, m])
+            GZ2[c, m] = gz
+            GZ2[c, Hd + m] = rs[c] * gz
+            gb1[m] += gz
+            gwr[m] += rs[c] * gz
+    return GZ2, gb1, gwr
 
 
 @njit(cache=True, fastmath=_FM)
@@ -138,71 +169,95 @@ def _split_W1(W1, D):
     return np.concatenate([W1[:D], W1[D + 1:]], axis=1)
 
 
-def level_forward(H, r, P, kappa, shrink, W1, b1, W2, b2, typ, slot, cptr):
-    """(latents of the level (N_d, D), hidden activations of the children (N_{d+1}, Hd)).
+@njit(cache=True, fastmath=_FM)
+def _split_rows(gHs, own, k_slot, n_child, n_pc):
+    """Transpose of `_rows`: cotangents of the first-layer inputs -> (gH (n_child, D), gPc)."""
+    D = gHs.shape[1]
+    gH, gPc = np.zeros((n_child, D)), np.zeros((n_pc, D))
+    for i in range(own.size):
+        for k in range(D):
+            gH[own[i], k] = gHs[i, k]
+    for i in range(k_slot.size):
+        for k in range(D):
+            gPc[k_slot[i], k] += gHs[own.size + i, k]
+    return gH, gPc
+
+
+def _rows(H, r, Pc, own, k_row, k_slot):
+    """Inputs of the first-layer rows: [H[own]; Pc[k_slot]] (M, D) and their ratings (M,)."""
+    return np.concatenate([H[own], Pc[k_slot]]), np.concatenate([r[own], r[k_row]])
+
+
+def level_forward(H, r, P, Pc, kappa, shrink, W1, b1, W2, b2, typ, slot, cptr, own, k_row, k_slot, src):
+    """(latents of the level (N_d, D), hidden activations of the first-layer rows (M, Hd)).
     kappa = exp(log κ) of the level's kind (unused unless shrink)."""
     D = P.shape[1]
-    # first layer on [h, r, r h]: z = b1 + r W1[D] + h W1[:D] + r (h W1[D+1:])     (Nc, Hd)
-    A = _first_layer(H @ _split_W1(W1, D), r, W1[D], b1)
+    Hs, rs = _rows(H, r, Pc, own, k_row, k_slot)                # (M, D), (M,)
+    # first layer on [h, r, r h]: z = b1 + r W1[D] + h W1[:D] + r (h W1[D+1:])     (M, Hd)
+    A = _first_layer(Hs @ _split_W1(W1, D), rs, W1[D], b1)
     np.tanh(A, out=A)                                           # NumPy's SIMD tanh
     # mean message of node j = (Σ_c a_c / n) W2 + b2, then shrinkage toward P̄
-    M = _segment_sums(A, typ, cptr) @ W2                        # (N_d, D)
+    M = _segment_sums(A, src, typ, cptr) @ W2                   # (N_d, D)
     return _assemble(M, P, kappa, shrink, b2, typ, slot, cptr), A
 
 
-def level_backward(G, A, H, r, P, kappa, shrink, W1, b1, W2, b2, typ, slot, cptr):
-    """Cotangents (gH, gP, g_log_kappa, gW1, gb1, gW2, gb2) of `level_forward` for the
+def level_backward(G, A, H, r, P, Pc, kappa, shrink, W1, b1, W2, b2, typ, slot, cptr, own, k_row, k_slot, src):
+    """Cotangents (gH, gP, gPc, g_log_kappa, gW1, gb1, gW2, gb2) of `level_forward` for the
     output cotangent G (N_d, D); A: the hidden activations it returned."""
     D, Hd = P.shape[1], b1.size
-    S = _segment_sums(A, typ, cptr)                             # (N_d, Hd) Σ_c a_c
+    S = _segment_sums(A, src, typ, cptr)                        # (N_d, Hd) Σ_c a_c
     gmsg, gP, g_logk, gb2 = _assemble_vjp(G, S @ W2, P, kappa, shrink, b2, typ, slot, cptr)
     gW2 = S.T @ gmsg                                            # Σ_j (Σ_c a_c) ⊗ g_msg_j
-    GZ2 = _child_cotangents(gmsg @ W2.T, A, r, typ, cptr)       # g_a = g_msg W2ᵀ once per parent
-    F = H.T @ GZ2                                               # (D, 2 Hd): [Hᵀ g_z, Hᵀ (r g_z)]
-    gW1 = np.concatenate([F[:, :Hd], GZ2[:, Hd:].sum(0)[None], F[:, Hd:]], axis=0)
-    gb1 = GZ2[:, :Hd].sum(0)
-    gH = GZ2 @ _split_W1(W1, D).T                               # g_z W1[:D]ᵀ + r g_z W1[D+1:]ᵀ
-    return gH, gP, g_logk, gW1, gb1, gW2, gb2
+    GA = _scatter_parents(gmsg @ W2.T, src, typ, cptr, A.shape[0])   # g_a = g_msg W2ᵀ once per parent
+    Hs, rs = _rows(H, r, Pc, own, k_row, k_slot)
+    GZ2, gb1, gwr = _row_cotangents(GA, A, rs)
+    F = Hs.T @ GZ2                                              # (D, 2 Hd): [Hᵀ g_z, Hᵀ (r g_z)]
+    gW1 = np.concatenate([F[:, :Hd], gwr[None], F[:, Hd:]], axis=0)
+    gHs = GZ2 @ _split_W1(W1, D).T                              # g_z W1[:D]ᵀ + r g_z W1[D+1:]ᵀ
+    gH, gPc = _split_rows(gHs, own, k_slot, H.shape[0], Pc.shape[0])
+    return gH, gP, gPc, g_logk, gW1, gb1, gW2, gb2
 
 
-def _args(H, P, log_kappa, W1, b1, W2, b2, r, lv, kind):
+def _args(H, P, Pc, log_kappa, W1, b1, W2, b2, r, lv, kind):
     shrink = log_kappa is not None
     kappa = float(np.exp(log_kappa[kind])) if shrink else 0.0
     D = P.shape[1]
     H = np.zeros((0, D)) if H is None else np.ascontiguousarray(H, dtype=float)
     r = np.zeros(0) if r is None else np.ascontiguousarray(r, dtype=float)
-    return (H, r, np.ascontiguousarray(P, dtype=float), kappa, shrink, np.ascontiguousarray(W1, dtype=float),
+    return (H, r, np.ascontiguousarray(P, dtype=float), np.ascontiguousarray(Pc, dtype=float), kappa, shrink, np.ascontiguousarray(W1, dtype=float),
             np.ascontiguousarray(b1, dtype=float), np.ascontiguousarray(W2, dtype=float),
-            np.ascontiguousarray(b2, dtype=float), lv["typ"], lv["slot"], lv["cptr"])
+            np.ascontiguousarray(b2, dtype=float), lv["typ"], lv["slot"], lv["cptr"], lv["own"], lv["k_row"],
+            lv["k_slot"], lv["src"])
 
 
 @primitive
-def _level_and_hidden(H, P, log_kappa, W1, b1, W2, b2, r, lv, kind):
+def _level_and_hidden(H, P, Pc, log_kappa, W1, b1, W2, b2, r, lv, kind):
     """(level latents, hidden activations): the activations ride along for the VJP."""
-    return level_forward(*_args(H, P, log_kappa, W1, b1, W2, b2, r, lv, kind))
+    return level_forward(*_args(H, P, Pc, log_kappa, W1, b1, W2, b2, r, lv, kind))
 
 
-def level_fused(H, P, log_kappa, W1, b1, W2, b2, r, lv, kind):
+def level_fused(H, P, Pc, log_kappa, W1, b1, W2, b2, r, lv, kind):
     """Latents of one level (N_d, D) — `model.level_twin` fused. H: child-level latents
-    (N_{d+1}, D) or None (no inner node); log_kappa: (2,) or None (no shrinkage, REC);
+    (N_{d+1}, D) or None (no inner node); P, Pc: prototypes of the level's kind and of the
+    children's kind; log_kappa: (2,) or None (no shrinkage, REC);
     r: (N_{d+1},) child ratings minus the centre, or None; lv: a `model.Plan` level (its
-    index arrays typ, slot, cptr); kind: USER/ITEM."""
-    return _level_and_hidden(H, P, log_kappa, W1, b1, W2, b2, r, lv, kind)[0]
+    index arrays typ, slot, cptr, own, k_row, k_slot, src); kind: USER/ITEM."""
+    return _level_and_hidden(H, P, Pc, log_kappa, W1, b1, W2, b2, r, lv, kind)[0]
 
 
 def _level_vjp(argnums, ans, args, kwargs):
-    """VJP wrt the requested arguments (0..6) from ONE `level_backward` pass; autograd's
+    """VJP wrt the requested arguments (0..7) from ONE `level_backward` pass; autograd's
     `defvjp` with one maker per argument would run the backward kernel once per argument."""
-    H, P, log_kappa, W1, b1, W2, b2, r, lv, kind = args
+    H, P, Pc, log_kappa, W1, b1, W2, b2, r, lv, kind = args
 
     def vjp(g):                                                 # g = (g_out, g_A = 0)
         grads = level_backward(np.ascontiguousarray(g[0], dtype=float), ans[1],
-                               *_args(H, P, log_kappa, W1, b1, W2, b2, r, lv, kind))
+                               *_args(H, P, Pc, log_kappa, W1, b1, W2, b2, r, lv, kind))
         out = []
         for i in argnums:
-            if i == 2:                                          # log κ: (2,), this kind's entry
+            if i == 3:                                          # log κ: (2,), this kind's entry
                 gk = np.zeros(2)
-                gk[kind] = grads[2]
+                gk[kind] = grads[3]
                 out.append(gk)
             else:
                 out.append(grads[i])

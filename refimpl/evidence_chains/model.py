@@ -104,7 +104,10 @@ class Plan:
     perm, child_rating): the level's latents are concat([inner, prototypes, fallback])[perm]
     in pre-order, inner = segment_mean(f([H_{d+1}; r - centre]), inner_counts). The same
     level for the numba kernel: typ (N_d,) INNER/PROTO/FALLBACK, slot (N_d,) prototype row
-    (or -1), cptr (N_d+1,) children of node j = child-level rows cptr[j]:cptr[j+1]."""
+    (or -1), cptr (N_d+1,) children of node j = child-level rows cptr[j]:cptr[j+1]; own
+    (child rows that are not prototypes), k_row / k_slot (one child row and the prototype
+    slot of each distinct (prototype, rating) pair among the prototype children), src
+    (N_{d+1},) child c's row in [own; pairs] (see `level_kernel`)."""
 
     def __init__(self, forest, root_kind):
         depth, parent = forest.depth, forest.parent
@@ -131,9 +134,29 @@ class Plan:
                                     n_fallback=int(fb.sum()), perm=perm, child_rating=child_rating,
                                     typ=typ, slot=np.where(is_proto, forest.proto[nodes], -1).astype(np.int64),
                                     cptr=cptr))
+        for d in range(D + 1):                                      # the children's first-layer rows
+            self.levels[d].update(_shared_rows(self.levels[d + 1] if d < D else None,
+                                               self.levels[d]["child_rating"]))
 
 
 make_plan = Plan
+
+
+def _shared_rows(child, rating):
+    """own, k_row, k_slot, src of a level whose children are the level `child` (None: none)."""
+    if child is None:
+        e = np.zeros(0, np.int64)
+        return dict(own=e, k_row=e, k_slot=e, src=e)
+    is_proto = child["typ"] == PROTO
+    own = np.nonzero(~is_proto)[0]
+    pr = np.nonzero(is_proto)[0]
+    _, r_code = np.unique(rating[pr], return_inverse=True)
+    key = child["slot"][pr] * (int(r_code.max(initial=0)) + 1) + r_code.ravel()
+    _, first, pair = np.unique(key, return_index=True, return_inverse=True)
+    src = np.empty(rating.size, np.int64)
+    src[own] = np.arange(own.size)
+    src[pr] = own.size + pair.ravel()
+    return dict(own=own, k_row=pr[first], k_slot=child["slot"][pr[first]], src=src)
 
 
 def evidence_features(h, r):
@@ -177,7 +200,8 @@ def forest_latents(params, plan, centre, kernel="numba"):
             f = params["f_iu"] if user else params["f_ui"]
             if len(f) != 2:
                 raise ValueError(f"params: kernel 'numba' needs 2-layer evidence nets, got {len(f)} layers")
-            H = level_fused(H, params["P_u"] if user else params["P_i"], params.get("log_kappa"),
+            H = level_fused(H, params["P_u"] if user else params["P_i"], params["P_i"] if user else params["P_u"],
+                            params.get("log_kappa"),
                             f[0][0], f[0][1], f[1][0], f[1][1], r, lv, lv["kind"])
         else:
             H = level_twin(params, H, r, lv)

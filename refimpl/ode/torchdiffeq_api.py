@@ -17,16 +17,18 @@ torchdiffeq's ``odeint``. What it takes from torchdiffeq:
   "heun2" (= "heun"), "heun3", "rk4" (torchdiffeq's rk4 is Kutta's 3/8 rule, "rk38");
   the implicit fixed-grid family "implicit_euler", "implicit_midpoint", "trapezoid", "gl4",
   "gl6", "radauIIA3", "radauIIA5", "sdirk2", "trbdf2" (``refimpl.ode.implicit``);
-  "scipy_solver" (``_scipy_solver``); "explicit_adams", "implicit_adams", "fixed_adams" are
-  not implemented (ValueError);
+  "explicit_adams", "implicit_adams" (alias "fixed_adams"; ``refimpl.ode.fixed_adams``,
+  options ``max_order``, ``max_iters``); "scipy_solver" (``_scipy_solver``);
 * ``options``: adaptive methods ``first_step``, ``max_num_steps``, ``norm`` (a callable on
   the scaled error — a tuple of arrays for tuple states; default RMS, and for tuples
-  torchdiffeq's mixed norm, the max of the elements' RMS); fixed-step methods
+  torchdiffeq's mixed norm, the max of the elements' RMS), ``min_step``, ``max_step``,
+  ``step_t``, ``jump_t`` (``refimpl.ode.traced.integrate``; not with ``event_fn``) and the
+  step callbacks ``func.callback_step`` / ``callback_accept_step`` /
+  ``callback_reject_step``; fixed-step methods
   ``step_size`` (default: one step per interval of ``t``), ``grid_constructor``,
   ``perturb`` (``refimpl.ode.fixed_grid``), ``func.callback_step`` and ``interp`` ("linear", the
   default, or "cubic" Hermite) for outputs between grid points; other torchdiffeq options
-  (``safety``, ``ifactor``, ``dfactor``, ``step_t``, ``jump_t``, ``min_step``,
-  ``max_step``, ``dtype``) raise a ValueError naming them;
+  (``safety``, ``ifactor``, ``dfactor``, ``dtype``) raise a ValueError naming them;
 * ``event_fn(t, y) -> array``: integrate from ``t[0]`` until a component of ``event_fn``
   reaches 0 (``len(t) == 2``, ``t[1]`` only sets the direction and the first horizon);
   returns ``(event_t, ys)`` with ``ys = [y0, y(event_t)]``. Located by scipy's method on
@@ -58,6 +60,8 @@ from autograd.tracer import getval, isbox
 
 from .control import rms_norm
 from .events import EventTracker
+from .fixed_adams import adams_grid
+from .fixed_events import until_event_on_grid
 from .fixed_grid import fixed_grid
 from .implicit import IMPLICIT_TABLEAUS
 from .solve import solve
@@ -73,12 +77,18 @@ TORCHDIFFEQ_METHODS = {"dopri8": "dopri8", "dopri5": "dopri5", "tsit5": "tsit5",
                        "heun3": "heun3", "rk4": "rk38"}
 #: torchdiffeq's implicit fixed-grid family (``refimpl.ode.implicit``)
 IMPLICIT_METHODS = tuple(IMPLICIT_TABLEAUS)
-NOT_IMPLEMENTED = ("explicit_adams", "implicit_adams", "fixed_adams")
+#: torchdiffeq's fixed-grid Adams methods (``refimpl.ode.fixed_adams``); "fixed_adams" is
+#: torchdiffeq's old name of "implicit_adams"
+ADAMS_ALIASES = {"explicit_adams": "explicit_adams", "implicit_adams": "implicit_adams",
+                 "fixed_adams": "implicit_adams"}
 #: scipy_solver's solvers: refimpl's own (the engine) and scipy's stiff ones (a pass-through,
 #: as torchdiffeq's scipy_solver is one; forward only)
 SCIPY_OWN, SCIPY_PASS = ("RK45", "RK23", "DOP853"), ("Radau", "BDF", "LSODA")
-ADAPTIVE_OPTIONS = ("first_step", "max_num_steps", "norm")
+ADAPTIVE_OPTIONS = ("first_step", "max_num_steps", "norm", "min_step", "max_step", "step_t",
+                    "jump_t")
+EVENT_UNSUPPORTED = ("min_step", "max_step", "step_t", "jump_t")
 FIXED_OPTIONS = ("step_size", "interp", "max_num_steps", "perturb", "grid_constructor")
+ADAMS_OPTIONS = FIXED_OPTIONS + ("max_order", "max_iters")
 
 
 def _state(y0):
@@ -140,19 +150,22 @@ def torchdiffeq_odeint(func, y0, t, rtol=1e-7, atol=1e-9, method=None, options=N
                        event_fn=None):
     """torchdiffeq's ``odeint`` on NumPy arrays (module docstring)."""
     method = "dopri5" if method is None else method
-    if method in NOT_IMPLEMENTED:
-        raise ValueError(f"method: {method!r} (torchdiffeq's Adams / scipy wrapper) is not "
-                         "implemented in refimpl.ode")
     if method == "scipy_solver":
         return _scipy_solver(func, y0, t, rtol, atol, dict(options or {}))
-    if method not in TORCHDIFFEQ_METHODS and method not in IMPLICIT_METHODS:
-        raise ValueError(f"method: expected one of "
-                         f"{', '.join(tuple(TORCHDIFFEQ_METHODS) + IMPLICIT_METHODS)}, got {method!r}")
-    tab = (IMPLICIT_TABLEAUS[method] if method in IMPLICIT_METHODS
-           else get_tableau(TORCHDIFFEQ_METHODS[method]))
+    known = tuple(TORCHDIFFEQ_METHODS) + IMPLICIT_METHODS + tuple(ADAMS_ALIASES)
+    if method not in known:
+        raise ValueError(f"method: expected one of {', '.join(known + ('scipy_solver',))}, "
+                         f"got {method!r}")
+    if method in ADAMS_ALIASES:
+        tab = ADAMS_ALIASES[method]                  # a name: refimpl.ode.fixed_adams
+    elif method in IMPLICIT_METHODS:
+        tab = IMPLICIT_TABLEAUS[method]
+    else:
+        tab = get_tableau(TORCHDIFFEQ_METHODS[method])
     adaptive = getattr(tab, "adaptive", False)
     options = dict(options or {})
-    allowed = ADAPTIVE_OPTIONS if adaptive else FIXED_OPTIONS
+    allowed = (ADAPTIVE_OPTIONS if adaptive else
+               ADAMS_OPTIONS if method in ADAMS_ALIASES else FIXED_OPTIONS)
     bad = sorted(set(options) - set(allowed))
     if bad:
         raise ValueError(f"options: {', '.join(map(repr, bad))} not supported for method "
@@ -168,9 +181,12 @@ def torchdiffeq_odeint(func, y0, t, rtol=1e-7, atol=1e-9, method=None, options=N
     if tv.ndim != 1 or tv.size < 1:
         raise ValueError(f"t: expected a non-empty 1-D array of times, got shape {tv.shape}")
     if event_fn is not None:
-        if method in IMPLICIT_METHODS:
-            raise ValueError(f"event_fn: event handling with the implicit method {method!r} "
-                             "is not implemented in refimpl.ode")
+        bad = sorted(set(options) & set(EVENT_UNSUPPORTED))
+        if bad:
+            raise ValueError(f"options: {', '.join(map(repr, bad))} not supported with event_fn")
+        if method in IMPLICIT_METHODS or method in ADAMS_ALIASES:
+            return _until_event_own_loop(fun, y, tv, tab, rtol, atol, options, event_fn,
+                                         to_user, shapes)
         return _until_event(fun, y, tv, tab, rtol, atol, options, event_fn, to_user, shapes)
     if adaptive:
         norm = options.get("norm")
@@ -185,9 +201,10 @@ def torchdiffeq_odeint(func, y0, t, rtol=1e-7, atol=1e-9, method=None, options=N
         output = "interpolate" if tab.dense == "poly" or tab.order <= 4 else "clip"
         ys, _ = integrate(lambda s, v: fun(s, v), y, t, tab=tab, rtol=rtol, atol=atol,
                           norm=norm, first_step=options.get("first_step"),
-                          max_steps=max_steps, output=output)
+                          max_steps=max_steps, output=output,
+                          callbacks=_step_callbacks(func, to_user), **_step_options(options))
     else:
-        ys = _fixed(fun, y, t, tv, tab, options, max_steps, (func, y0))
+        ys = _fixed(fun, y, t, tv, tab, options, max_steps, (func, y0), (rtol, atol))
     ys = anp.stack(ys)                                                  # (N, n)
     if shapes is None:
         return anp.reshape(ys, (len(tv),) + np.shape(getval(y0)))
@@ -196,11 +213,48 @@ def torchdiffeq_odeint(func, y0, t, rtol=1e-7, atol=1e-9, method=None, options=N
                      np.cumsum([int(np.prod(s, dtype=np.int64)) for s in shapes]), shapes))
 
 
-def _fixed(fun, y, t, tv, tab, options, max_steps, user=None):
+def _step_options(options):
+    """torchdiffeq's min_step, max_step, step_t, jump_t (``rk_common.py``) for ``integrate``."""
+    out = {}
+    for name in ("min_step", "max_step"):
+        if name in options:
+            v = float(getval(options[name]))
+            if not v >= 0:
+                raise ValueError(f"options: {name} must be >= 0, got {options[name]!r}")
+            out[name] = v
+    for name in ("step_t", "jump_t"):
+        if options.get(name) is not None:
+            out[name] = np.asarray(getval(options[name]), dtype=float)
+    return out
+
+
+def _step_callbacks(func, to_user):
+    """torchdiffeq's ``func.callback_step`` / ``callback_accept_step`` / ``callback_reject_step``,
+    each called as ``cb(t, y, h)`` with y in the user's layout (refimpl: h signed)."""
+    names = {"step": "callback_step", "accept": "callback_accept_step",
+             "reject": "callback_reject_step"}
+    return {k: (lambda s, v, h, cb=getattr(func, n): cb(s, to_user(v), h))
+            for k, n in names.items() if hasattr(func, n)}
+
+
+def _grid_runner(fun, y, tab, options, tols, callback=None):
+    """``run_grid(grid) -> [y at each grid point]`` for an implicit tableau or an Adams
+    method (``tab`` its name; ``tols`` its corrector's rtol, atol)."""
+    perturb = bool(options.get("perturb", False))
+    if isinstance(tab, str):                           # Adams: refimpl.ode.fixed_adams
+        kw = {k: options[k] for k in ("max_order", "max_iters") if k in options}
+        return lambda g: adams_grid(fun, y, g, tab == "implicit_adams", tols[0], tols[1],
+                                    perturb=perturb, callback=callback, **kw)
+    return lambda g: fixed_grid(fun, y, g, tab, perturb=perturb, callback=callback)
+
+
+def _fixed(fun, y, t, tv, tab, options, max_steps, user=None, tols=(1e-7, 1e-9)):
     """torchdiffeq's fixed grid: ``t`` itself, ``t0 + k step_size`` (last point ``t[-1]``),
     or ``grid_constructor(func, y0, t)``, with outputs interpolated ("linear" or "cubic"
     Hermite) between grid points. Implicit tableaus and ``perturb`` step through
-    ``refimpl.ode.fixed_grid``; explicit ones otherwise through the engine's traced loop."""
+    ``refimpl.ode.fixed_grid``, the Adams methods (``tab`` their name) through
+    ``refimpl.ode.fixed_adams`` (``tols``: its corrector's rtol, atol); explicit tableaus
+    otherwise through the engine's traced loop."""
     step = options.get("step_size")
     interp = options.get("interp", "linear")
     perturb = bool(options.get("perturb", False))
@@ -209,12 +263,14 @@ def _fixed(fun, y, t, tv, tab, options, max_steps, user=None):
         raise ValueError(f"options: interp must be 'linear' or 'cubic', got {interp!r}")
     if step is not None and constructor is not None:
         raise ValueError("options: step_size and grid_constructor are mutually exclusive")
-    implicit = not hasattr(tab, "adaptive")
+    implicit = not hasattr(tab, "adaptive")         # implicit RK or Adams: own step loops
     callback = getattr(user[0], "callback_step", None) if user is not None else None
     for name in ("callback_accept_step", "callback_reject_step"):   # torchdiffeq warns too
         if user is not None and hasattr(user[0], name):
-            warnings.warn(f"func.{name} is not used by the fixed-grid method {tab.name!r} "
-                          "(only callback_step is)", UserWarning, stacklevel=3)
+            warnings.warn(f"func.{name} is not used by the fixed-grid method "
+                          f"{getattr(tab, 'name', tab)!r} (only callback_step is)", UserWarning,
+                          stacklevel=3)
+    run_grid = _grid_runner(fun, y, tab, options, tols, callback)
     if constructor is not None:
         grid = np.asarray(getval(constructor(user[0], user[1], t)), dtype=float)
         if grid.ndim != 1 or grid.size < 2:
@@ -227,7 +283,7 @@ def _fixed(fun, y, t, tv, tab, options, max_steps, user=None):
             ys, _ = integrate(fun, y, t, tab=tab, rtol=0.0, atol=0.0, step_size=math.inf,
                               max_steps=max_steps)
             return ys
-        return fixed_grid(fun, y, t, tab, perturb=perturb, callback=callback)
+        return run_grid(t)
     else:
         step = float(step)
         if not step > 0:
@@ -243,7 +299,7 @@ def _fixed(fun, y, t, tv, tab, options, max_steps, user=None):
     m = len(grid) - 1
     d = 1.0 if grid[-1] >= grid[0] else -1.0
     if implicit or perturb or callback is not None:
-        gy = fixed_grid(fun, y, grid, tab, perturb=perturb, callback=callback)
+        gy = run_grid(grid)
     else:
         gy, _ = integrate(fun, y, grid, tab=tab, rtol=0.0, atol=0.0, step_size=math.inf,
                           max_steps=max_steps)
@@ -355,6 +411,43 @@ def _until_event(fun, y, tv, tab, rtol, atol, options, event_fn, to_user, shapes
         return t_star, ys_out
     parts0, parts1 = to_user(y), to_user(y_star)
     return t_star, tuple(anp.stack([a, b]) for a, b in zip(parts0, parts1))
+
+
+def _until_event_own_loop(fun, y, tv, tab, rtol, atol, options, event_fn, to_user, shapes):
+    """Events with the implicit RK and Adams methods: ``refimpl.ode.fixed_events`` (torchdiffeq's
+    fixed-grid event loop: ``step_size`` steps, the root on the ``interp`` interpolant;
+    at most ``max_num_steps``, default 20000 as torchdiffeq's). Forward only."""
+    if len(tv) != 2:
+        raise ValueError(f"t: event handling needs len(t) == 2, got len(t) = {len(tv)}")
+    if options.get("step_size") is None:
+        raise ValueError("options: event handling at fixed steps needs step_size")
+    step = float(options["step_size"])
+    if not step > 0:
+        raise ValueError(f"options: step_size must be positive, got {step!r}")
+    if tv[1] == tv[0]:
+        raise ValueError("t: t[1] must differ from t[0] (it sets the direction)")
+    bad = sorted(set(options) & {"grid_constructor"})
+    if bad:
+        raise ValueError("options: grid_constructor is not supported with event_fn")
+    if isbox(y) or isbox(fun(tv[0], y)):
+        raise ValueError(f"event_fn: gradients through the event time are not implemented for "
+                         f"the method {getattr(tab, 'name', tab)!r} (implicit RK / Adams); use "
+                         "an explicit method")
+    y0 = np.asarray(y, dtype=float)
+    raw = lambda s, v: np.asarray(getval(fun(s, v)), dtype=float)       # noqa: E731
+    sign0 = np.sign(np.atleast_1d(np.asarray(getval(event_fn(tv[0], to_user(y0))),
+                                             dtype=float)))
+
+    def combined(s, v):                                # torchdiffeq: min(c * initial signs)
+        return float(np.min(np.asarray(getval(event_fn(s, to_user(v))), dtype=float) * sign0))
+    run_grid = _grid_runner(raw, y0, tab, options, (rtol, atol))
+    tau, y_event = until_event_on_grid(run_grid, raw, y0, float(tv[0]), float(tv[1]), step,
+                                       combined, options.get("interp", "linear"),
+                                       int(options.get("max_num_steps", 20_000)))
+    y_event = np.asarray(y_event)
+    if shapes is None:
+        return tau, np.stack([y0, y_event])
+    return tau, tuple(np.stack([a, b]) for a, b in zip(to_user(y0), to_user(y_event)))
 
 
 def _scipy_solver(func, y0, t, rtol, atol, options):

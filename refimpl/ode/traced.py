@@ -41,7 +41,8 @@ import autograd.numpy as anp
 import numpy as np
 from autograd.tracer import getval, isbox
 
-from .control import DEFAULT, dop853_error_norm, error_scale, rms_norm, min_step
+from .control import DEFAULT, dop853_error_norm, error_scale, rms_norm
+from .control import min_step as ulp_floor
 from .dense import TRACED_KINDS, eval_step_traced
 from .errors import (SolverError, STATUS_MAX_STEPS, STATUS_NONFINITE,  # noqa: F401
                      STATUS_STEP_UNDERFLOW)
@@ -49,7 +50,7 @@ from .errors import (SolverError, STATUS_MAX_STEPS, STATUS_NONFINITE,  # noqa: F
 from .flat import FlatODE, flat_concat, flat_split, tree_flatten, tree_unflatten  # noqa: F401
 
 __all__ = ["GroupNorm", "FlatODE", "rk_step", "integrate", "tree_flatten", "tree_unflatten",
-           "flat_concat", "flat_split", "OUTPUTS", "check_output"]
+           "flat_concat", "flat_split", "OUTPUTS", "check_output", "Barriers"]
 
 OUTPUTS = ("clip", "interpolate")      # how `integrate` produces y(t_i) (module docstring)
 
@@ -154,7 +155,8 @@ def rk_step(func, t, y, h, f0, tab, args=(), coeffs=None, t_new=None):
 # --- the driver --------------------------------------------------------------------------
 def integrate(func, y0, t, args=(), *, tab, rtol, atol, controller=DEFAULT, norm=None,
               first_step=None, max_step=math.inf, max_steps=100_000, step_size=None,
-              on_accept=None, output="clip"):
+              on_accept=None, output="clip", min_step=0.0, step_t=None, jump_t=None,
+              callbacks=None):
     """Solve y' = func(t, y, *args) from t[0], returning y at every t[i] (a list of (n,)).
 
     y0: (n,) flat, float32 or float64 (the arithmetic's dtype); t: (N,) strictly monotonic
@@ -162,6 +164,12 @@ def integrate(func, y0, t, args=(), *, tab, rtol, atol, controller=DEFAULT, norm
     `on_accept(i_target, h, t_before, y_before)` is called after each accepted step
     (i_target: index of the output time the step was clipped to, or -1; h: the float step).
     output: "clip" | "interpolate" (module docstring).
+    Adaptive runs also take torchdiffeq's ``min_step`` (every |h| >= min_step; a step of
+    |h| <= min_step is accepted whatever its error), ``step_t`` / ``jump_t`` (times the steps
+    land on, `Barriers`: at a ``jump_t`` the stage at the step's end is evaluated one float
+    before it and f after it one float past it, the two sides of a discontinuity of f in t)
+    and ``callbacks`` (a dict with optional "step", "accept", "reject": ``cb(t, y, h)``
+    before each attempt / after an accepted / a rejected one; h signed).
 
     Returns (ys, stats) with stats: nfev, n_steps, n_accepted, n_rejected, h_next (the step
     the controller proposes after the last point; a `first_step` for a continuation).
@@ -193,6 +201,9 @@ def integrate(func, y0, t, args=(), *, tab, rtol, atol, controller=DEFAULT, norm
         return _integrate_fixed(func, y, f0, t, t_vals, args, tab, coeffs, float(step_size),
                                 direction, stats, max_steps, on_accept, stops, emit)
     q = tab.error_order
+    barriers = Barriers(step_t, jump_t, t_vals[0], direction)
+    cb = dict(callbacks or {})
+    min_step = float(min_step)
     if first_step is None:
         raw_fun = lambda s, v: getval(func(s, v, *args))  # noqa: E731
         h_abs, n = controller.initial_step(raw_fun, tc_val, np.asarray(getval(y)),
@@ -208,15 +219,29 @@ def integrate(func, y0, t, args=(), *, tab, rtol, atol, controller=DEFAULT, norm
             if stats["n_steps"] >= max_steps:
                 raise SolverError(f"max_steps={max_steps} exceeded", t=tc_val, h=h_abs,
                                   status=STATUS_MAX_STEPS, **_counts(stats))
-            h_abs = min(h_abs, max_step)
+            h_abs = min(max(h_abs, min_step), max_step)
             h_val = controller.last_step(tc_val, h_abs, target, direction)   # signed float
             clipped = (h_val == target - tc_val or tc_val + h_val == target
                        or abs(h_val) >= abs(target - tc_val))
-            if abs(h_val) < min_step(tc_val, direction) and not clipped:
+            # a step_t / jump_t time inside the step (or at its end): land on it
+            b, is_jump = barriers.next_within(tc_val, target)
+            on_barrier = False
+            if b is not None and b != target:
+                hb = controller.last_step(tc_val, h_abs, b, direction)
+                if hb == b - tc_val:
+                    h_val, clipped, on_barrier = hb, False, True
+            elif b is not None:                         # a barrier at the output time
+                on_barrier = clipped
+            if abs(h_val) < ulp_floor(tc_val, direction) and not clipped and not on_barrier:
                 raise SolverError("step size underflow", t=tc_val, h=h_val,
                                   status=STATUS_STEP_UNDERFLOW, **_counts(stats))
+            if "step" in cb:
+                cb["step"](tc, y, h_val)
             h = (t[i] - tc) if clipped else h_val      # the clipped step carries d/dt
-            y_new, ks = rk_step(func, tc, y, h, f0, tab, args, coeffs,
+            f_step = func
+            if on_barrier and is_jump:                  # the step's end: f's left limit
+                f_step = _left_of(func, b, direction)
+            y_new, ks = rk_step(f_step, tc, y, h, f0, tab, args, coeffs,
                                 t_new=t[i] if clipped else None)
             stats["nfev"] += tab.n_stages - 1
             stats["n_steps"] += 1
@@ -224,7 +249,9 @@ def integrate(func, y0, t, args=(), *, tab, rtol, atol, controller=DEFAULT, norm
             err = _error_norm(tab, K, h_val, getval(y), getval(y_new), rtol, atol,
                               controller, norm)
             fac = controller.factor(err, q, rejected)
-            if controller.accept(err) and math.isfinite(err):
+            if (controller.accept(err) or abs(h_val) <= min_step) and math.isfinite(err):
+                if "accept" in cb:
+                    cb["accept"](tc, y, h_val)
                 if on_accept is not None:
                     on_accept(i if clipped else -1, h_val, tc_val, y)
                 stats["n_accepted"] += 1
@@ -237,7 +264,15 @@ def integrate(func, y0, t, args=(), *, tab, rtol, atol, controller=DEFAULT, norm
                 else:
                     tc = tc + h_val
                     tc_val = float(getval(tc))
-                if tab.fsal:
+                if on_barrier:
+                    barriers.passed()
+                    if not clipped:                      # exactly on the barrier
+                        tc_val = b
+                        tc = tc if isbox(tc) else b
+                if on_barrier and is_jump:               # f's right limit past a jump
+                    f0 = func(np.nextafter(b, direction * math.inf), y, *args)
+                    stats["nfev"] += 1
+                elif tab.fsal:
                     f0 = ks[-1]
                 else:
                     f0 = func(tc, y, *args)
@@ -246,7 +281,10 @@ def integrate(func, y0, t, args=(), *, tab, rtol, atol, controller=DEFAULT, norm
                     raise SolverError("non-finite state or derivative", t=tc_val, h=h_val,
                                       status=STATUS_NONFINITE, **_counts(stats))
                 if emit is not None:
-                    emit(tc_old, h, tc_val, ks, y_old, y, f0)
+                    f_end = f0                           # f at the step's end, left side
+                    if on_barrier and is_jump:
+                        f_end = ks[-1] if tab.fsal else f_step(tc, y, *args)
+                    emit(tc_old, h, tc_val, ks, y_old, y, f_end)
                 if clipped:
                     h_abs = max(h_abs, h_prev_abs) if i < n_out - 1 else h_abs
                     break
@@ -255,12 +293,57 @@ def integrate(func, y0, t, args=(), *, tab, rtol, atol, controller=DEFAULT, norm
                 if not math.isfinite(err) and not np.all(np.isfinite(getval(f0))):
                     raise SolverError("non-finite derivative", t=tc_val, h=h_val,
                                       status=STATUS_NONFINITE, **_counts(stats))
+                if "reject" in cb:
+                    cb["reject"](tc, y, h_val)
                 stats["n_rejected"] += 1
                 h_abs = abs(h_val) * fac
                 rejected = True
         ys.append(y)
     stats["h_next"] = h_abs
     return ys, stats
+
+
+class Barriers:
+    """torchdiffeq's ``step_t`` / ``jump_t`` (``rk_common.py``): the times after ``t0`` (in
+    the direction of integration) that the steps must land on, in order; ``jump_t`` marks a
+    discontinuity of f in t. A time in both lists is an error (as in torchdiffeq)."""
+
+    def __init__(self, step_t, jump_t, t0, direction):
+        def times(name, v):
+            v = np.atleast_1d(np.asarray(getval(v) if v is not None else [], dtype=float))
+            if v.ndim != 1 or not np.all(np.isfinite(v)):
+                raise ValueError(f"options: {name} must be a 1-D array of finite times")
+            return v
+        s, j = times("step_t", step_t), times("jump_t", jump_t)
+        if np.intersect1d(s, j).size:
+            raise ValueError("options: step_t and jump_t must not share a time")
+        pts = [(float(v), False) for v in s] + [(float(v), True) for v in j]
+        self.direction = direction
+        self.pts = sorted((p for p in pts if direction * (p[0] - t0) > 0),
+                          key=lambda p: direction * p[0])
+        self.k = 0
+
+    def next_within(self, t, target):
+        """(the next barrier b with t < b <= target in the direction, is_jump) or (None, False)."""
+        d = self.direction
+        while self.k < len(self.pts) and d * (self.pts[self.k][0] - t) <= 0:
+            self.k += 1                                  # already behind (e.g. at an output)
+        if self.k < len(self.pts) and d * (target - self.pts[self.k][0]) >= 0:
+            return self.pts[self.k]
+        return None, False
+
+    def passed(self):
+        self.k += 1
+
+
+def _left_of(func, b, direction):
+    """func with evaluations at or past ``b`` moved to the float just before it (the left
+    limit at a jump; torchdiffeq's ``Perturb.PREV`` on the stage at the step's end)."""
+    b_in = np.nextafter(b, -direction * math.inf)
+
+    def f(s, y, *args):
+        return func(b_in if direction * (float(getval(s)) - b) >= 0 else s, y, *args)
+    return f
 
 
 class _Emitter:

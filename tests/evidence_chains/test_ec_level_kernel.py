@@ -37,17 +37,21 @@ def _params(seed, shrink, dim=4, hidden=6):
 
 
 def _level_inputs(params, plan, d, seed):
-    """Random child latents and the arguments of level d of `plan`."""
-    lv = plan.levels[d]
-    n_child = lv["child_rating"].size
-    H = np.random.default_rng(seed).standard_normal((n_child, params["P_u"].shape[1]))
+    """Random child latents (prototype children: their prototype row, as in a forest) and
+    the arguments of level d of `plan`."""
+    lv, child = plan.levels[d], plan.levels[d + 1]
+    H = np.random.default_rng(seed).standard_normal((child["typ"].size, params["P_u"].shape[1]))
+    P = params["P_u"] if child["kind"] == USER else params["P_i"]
+    pr = child["typ"] == 1
+    H[pr] = P[child["slot"][pr]]
     return H, lv["child_rating"] - 3.0, lv
 
 
 def _fused(params, H, r, lv):
     user = lv["kind"] == USER
     f = params["f_iu"] if user else params["f_ui"]
-    return level_fused(H, params["P_u"] if user else params["P_i"], params.get("log_kappa"),
+    return level_fused(H, params["P_u"] if user else params["P_i"], params["P_i"] if user else params["P_u"],
+                       params.get("log_kappa"),
                        f[0][0], f[0][1], f[1][0], f[1][1], r, lv, lv["kind"])
 
 
@@ -77,10 +81,10 @@ def test_level_vjp_finite_differences(small, shrink):
     f = params["f_iu"]
     lk = params.get("log_kappa")
 
-    def fun(H, P, W1, b1, W2, b2, *lk_):
-        out = level_fused(H, P, lk_[0] if lk_ else None, W1, b1, W2, b2, r, lv, lv["kind"])
+    def fun(H, P, Pc, W1, b1, W2, b2, *lk_):
+        out = level_fused(H, P, Pc, lk_[0] if lk_ else None, W1, b1, W2, b2, r, lv, lv["kind"])
         return np.sin(out)                                                  # a non-linear read-out
-    args = (H, params["P_u"], f[0][0], f[0][1], f[1][0], f[1][1]) + ((lk,) if shrink else ())
+    args = (H, params["P_u"], params["P_i"], f[0][0], f[0][1], f[1][0], f[1][1]) + ((lk,) if shrink else ())
     np.random.seed(0)
     check_grads(fun, modes=["rev"], order=1)(*args)
 

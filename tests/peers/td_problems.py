@@ -1,6 +1,6 @@
 """torchdiffeq's ``tests/problems.py`` (rtqichen/torchdiffeq @ 657943a, MIT licence,
-Copyright (c) 2018 Ricky Tian Qi Chen), with the method lists cut to what refimpl.ode has
-(marked ``refimpl:`` below); everything else as written."""
+Copyright (c) 2018 Ricky Tian Qi Chen), as written but for the ``__main__`` plot at its
+end (left out)."""
 import math
 import numpy as np
 import scipy.linalg
@@ -69,12 +69,10 @@ DTYPES = (torch.float32, torch.float64)
 DEVICES = ['cpu']
 if torch.cuda.is_available():
     DEVICES.append('cuda')
-# refimpl: the methods refimpl.ode has; not applicable (not implemented): 'explicit_adams',
-# 'implicit_adams'
-FIXED_EXPLICIT_METHODS = ('euler', 'midpoint', 'heun2', 'heun3', 'rk4')
+FIXED_EXPLICIT_METHODS = ('euler', 'midpoint', 'heun2', 'heun3', 'rk4', 'explicit_adams', 'implicit_adams')
 FIXED_IMPLICIT_METHODS = ('implicit_euler', 'implicit_midpoint', 'trapezoid', 'radauIIA3', 'gl4', 'radauIIA5', 'gl6', 'sdirk2', 'trbdf2')
 FIXED_METHODS = FIXED_EXPLICIT_METHODS + FIXED_IMPLICIT_METHODS
-ADAMS_METHODS = ()
+ADAMS_METHODS = ('explicit_adams', 'implicit_adams')
 ADAPTIVE_METHODS = ('adaptive_heun', 'fehlberg2', 'bosh3', 'tsit5', 'dopri5', 'dopri8')
 SCIPY_METHODS = ('scipy_solver',)
 IMPLICIT_METHODS = FIXED_IMPLICIT_METHODS
