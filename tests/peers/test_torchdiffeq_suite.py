@@ -130,12 +130,15 @@ def _run_upstream(module, names):
 def test_min_max_step_fails_only_where_torchdiffeq_fails():
     """dopri5's four (min_step, max_step) cases pass; the test then fails on its LSODA half,
     ``f.nfe < 50`` with min_step = 2: scipy 1.17's LSODA ignores ``min_step`` (171
-    evaluations with min_step 0, 2 or 5), so torchdiffeq itself fails it identically here."""
+    evaluations with min_step 0, 2 or 5; the count depends on the random problem, 160-200), so
+    torchdiffeq itself fails it the same way here."""
+    import re
     name = "TestMinMaxStep.test_min_max_step"
     for counts, r in (run_tests("td_odeint_tests", [name]), _run_upstream("td_odeint_tests",
                                                                           [name])):
         (_, _, ok, err), = r.rows
-        assert not ok and "191 not less than 50" in str(err[1]), err
+        m = re.fullmatch(r"(\d+) not less than 50", str(err[1])) if not ok else None
+        assert m and int(m.group(1)) >= 50, err
 
 
 def test_grid_constructor_forward():
