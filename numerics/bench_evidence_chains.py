@@ -18,7 +18,6 @@ Times are CPU seconds of this process (`time.process_time`): on a shared machine
 Run: OPENBLAS_NUM_THREADS=1 NUMBA_NUM_THREADS=1 python numerics/bench_evidence_chains.py
 """
 import os
-import platform
 import sys
 import time
 from pathlib import Path
@@ -31,22 +30,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from refimpl.evidence_chains.data import split, synthetic  # noqa: E402
 from refimpl.evidence_chains.model import Plan, forest_latents, init_params, predict_pairs, rating_head  # noqa: E402
+from refimpl.provenance import cpu_name  # noqa: E402
 from refimpl.evidence_chains.train import build_training_graph, fit, time_steps  # noqa: E402
 from refimpl.evidence_chains.trees import ITEM, USER, build_forest, permute_lists  # noqa: E402
 from refimpl.evidence_chains.trees_reference import build_forest_reference  # noqa: E402
 
 OUT = Path(__file__).resolve().parent / "results" / "bench_evidence_chains.md"
 CPU = time.process_time
-
-
-def cpu_name():
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown CPU"
 
 
 def median_cpu(fns, repeats):

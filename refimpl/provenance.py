@@ -23,7 +23,8 @@ def _git_commit():
         return None
 
 
-def _cpu():
+def cpu_name():
+    """The CPU's model name (/proc/cpuinfo), else what `platform` knows."""
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
             if line.startswith("model name"):
@@ -57,7 +58,7 @@ def provenance():
         "numba": _version("numba"),
         "matplotlib": _version("matplotlib"),
         "platform": platform.platform(),
-        "cpu": _cpu(),
+        "cpu": cpu_name(),
         "blas": _blas(),
         "command": " ".join(sys.argv),
     }
