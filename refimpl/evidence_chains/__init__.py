@@ -9,6 +9,7 @@ latents are generated on demand from the ratings matrix and a fixed pool of para
 
 Modules: `data` (generator, u.data reader, split, CSR/CSC graph), `trees` (numba evidence
 tree builder + recursive Python twin), `model` (level-by-level differentiable evaluation),
+`level_kernel` (one level as a fused numba kernel with a hand VJP; twin `model.level_twin`),
 `train` (minibatch Adam), `baselines` (means, MF-SGD, MF-ALS, fold-in), `experiments`.
 
 References
