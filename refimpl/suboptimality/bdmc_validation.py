@@ -97,8 +97,9 @@ def bdmc_validation(cfg):
     X, _, _, _ = load(cfg.data_dir, rng=cfg.rng(0), n_train=c["n_train"], n_test=10, size=c["size"])
     kinds = ("ffg",) if cfg.quick else ("ffg", "flow")
     _JOB.update(cfg=cfg, c=c, X=X, schedule=schedule, n_sim=n_sim)
-    if c.get("processes", 1) > 1 and len(kinds) > 1:          # one decoder per core
-        import multiprocessing
+    import multiprocessing
+    if c.get("processes", 1) > 1 and len(kinds) > 1 and not multiprocessing.current_process().daemon:
+        # one decoder per core (not inside a pool worker, e.g. `refimpl tour --jobs`: no children)
         with multiprocessing.get_context("fork").Pool(len(kinds)) as pool:
             done = pool.map(_decoder_sweep, list(enumerate(kinds)), chunksize=1)
     else:

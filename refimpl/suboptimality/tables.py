@@ -75,9 +75,11 @@ def run_columns(cfg, c, jobs):
     X, _, _, _ = load(cfg.data_dir, rng=cfg.rng(0), n_train=c["n_train"], n_test=10, size=c["size"])
     _JOB.update(cfg=cfg, c=c, X=X, x=X[:c["n_eval"]])      # training points, as the paper evaluates
     args = [(("ffg", "flow").index(kind), kind, enc) for _, enc, kind in jobs]
+    import multiprocessing
     n_proc = min(int(c.get("processes", 1)), len(jobs))
+    if multiprocessing.current_process().daemon:
+        n_proc = 1                  # inside a pool worker (e.g. `refimpl tour --jobs`): no children
     if n_proc > 1:
-        import multiprocessing
         order = sorted(range(len(jobs)), key=lambda j: jobs[j][2] != "flow")   # q*_flow columns are the long ones
         with multiprocessing.get_context("fork").Pool(n_proc) as pool:
             res = dict(zip(order, pool.starmap(_column, [args[j] for j in order], chunksize=1)))

@@ -130,3 +130,25 @@ def test_encoder_capacity_fits_only_the_own_family_q_star():
     assert "elbo_qstar_flow" in g_flow and "elbo_qstar_ffg" not in g_flow
     np.testing.assert_allclose(g_flow["approximation_gap"], g_flow["log_px"] - g_flow["elbo_qstar_flow"])
     assert np.all(g_flow["log_px"] >= g_flow["iwae_q"])
+
+
+def _columns_in_a_daemon(q):
+    try:
+        _, per, _ = gap_table(_cfg(), c=dict(TINY, flow_hidden=4, processes=2))
+        q.put(per["ffg"]["log_px"])
+    except Exception as e:                                         # report, do not hang the parent
+        q.put(repr(e))
+
+
+def test_columns_run_serially_inside_a_pool_worker():
+    """`refimpl tour --jobs` runs experiments in daemonic workers, which may not fork a pool."""
+    import multiprocessing
+    ctx = multiprocessing.get_context("fork")
+    q = ctx.Queue()
+    p = ctx.Process(target=_columns_in_a_daemon, args=(q,), daemon=True)
+    p.start()
+    got = q.get(timeout=1800)                                      # a hang guard only
+    p.join()
+    assert not isinstance(got, str), got
+    _, serial, _ = gap_table(_cfg(), c=dict(TINY, flow_hidden=4))
+    np.testing.assert_array_equal(got, serial["ffg"]["log_px"])
