@@ -29,7 +29,7 @@ from scipy.special import logsumexp
 from ._common import LOG_2PI
 from .vae import OBJECTIVES
 
-__all__ = ["vae_value_and_grad", "grad_buffers"]
+__all__ = ["vae_value_and_grad", "grad_buffers", "tree_views"]
 
 
 def _forward(layers, h):
@@ -123,19 +123,24 @@ def vae_value_and_grad(params, x, eps, objective="vae", estimator="total", out=N
     return float(value), {"enc": g_enc, "dec": g_dec}
 
 
-def grad_buffers(params):
-    """(flat (n,), tree): a gradient tree for `vae_value_and_grad(..., out=tree)` whose arrays
-    are views into one flat vector, in the order of `autograd.misc.flatten(params)` (dict keys
-    sorted, lists in order): after the call, `flat` is the flattened gradient."""
-    keys = sorted(params)
-    sizes = [W.size + b.size for k in keys for W, b in params[k]]
-    flat = np.zeros(sum(sizes))
+def tree_views(flat, params):
+    """The {"enc", "dec"} tree of `params`' shapes as views into `flat`, in the order of
+    `autograd.misc.flatten(params)` (dict keys sorted, lists in order): a cheap unflatten
+    (autograd's runs a backward pass, ~5 ms for the 784-200-200-50 VAE)."""
     tree, i = {}, 0
-    for k in keys:
+    for k in sorted(params):
         tree[k] = []
         for W, b in params[k]:
             gW = flat[i:i + W.size].reshape(W.shape)
             i += W.size
             tree[k].append((gW, flat[i:i + b.size].reshape(b.shape)))
             i += b.size
-    return flat, tree
+    return tree
+
+
+def grad_buffers(params):
+    """(flat (n,), tree): a gradient tree for `vae_value_and_grad(..., out=tree)` whose arrays
+    are views into one flat vector (`tree_views`): after the call, `flat` is the flattened
+    gradient."""
+    flat = np.zeros(sum(W.size + b.size for k in params for W, b in params[k]))
+    return flat, tree_views(flat, params)

@@ -12,7 +12,7 @@ import numpy as onp
 from autograd import value_and_grad
 from autograd.misc import flatten
 
-from .fused import grad_buffers, vae_value_and_grad
+from .fused import grad_buffers, tree_views, vae_value_and_grad
 from .vae import vae_surrogate
 
 
@@ -60,7 +60,7 @@ def fit_vae(params, X, *, objective, estimator, K, n_epochs, batch_size, step_si
         g_flat, g_tree = grad_buffers(params)                       # views of one flat vector
 
         def vg_fn(x_flat, xb, eps):
-            value, _ = vae_value_and_grad(unflatten(x_flat), xb, eps, objective, estimator, out=g_tree)
+            value, _ = vae_value_and_grad(tree_views(x_flat, params), xb, eps, objective, estimator, out=g_tree)
             return value, g_flat.copy()
     history = []
     for epoch in range(start_epoch, n_epochs):
