@@ -42,3 +42,24 @@ def test_ode_rows_same_first_loss():
 def test_quick_main_runs():
     text = bench_peers.main(repeats=1, quick=True, only="IWAE stl K=5", write=False)
     assert "ratio" in text and "IWAE stl K=5" in text
+
+
+@pytest.mark.parametrize("gradient", ["backprop", "adjoint"])
+def test_latent_ode_peer_same_first_loss_and_second(gradient):
+    """The example's model built from refimpl's blocks = the torch port: the first loss to the
+    solver tolerance, and the loss after one Adam step too (so the gradients agree)."""
+    _, ours, peer, compare = bench_peers.latent_ode_row(gradient, quick=True)
+    a, b = ours(), peer()
+    assert compare(a, b) <= 1e-5
+    a2, b2 = ours(), peer()
+    assert abs(a2[0] - a[0]) > 1e-3 * abs(a[0])          # the step moved the weights
+    assert compare(a2, b2) <= 1e-5
+
+
+def test_odenet_classifier_peer_same_first_loss_and_second():
+    _, ours, peer, compare = bench_peers.odenet_classifier_row(quick=True)
+    a, b = ours(), peer()
+    assert compare(a, b) <= 1e-3
+    a2, b2 = ours(), peer()
+    assert abs(a2[0] - a[0]) > 1e-4 * abs(a[0])
+    assert compare(a2, b2) <= 1e-3
