@@ -291,7 +291,7 @@ def odenet_classifier_row(quick=False, controller=None):
     batch, width = (8, 8) if quick else (s["batch"], s["width"])
     folder = Path("/work/shared/data/mnist5k")
     data_dir = folder if folder.is_dir() and not quick else None
-    X, y = images.load(data_dir, rng=np.random.default_rng(0), n_train=0, n_test=batch,
+    X, y = images.load(data_dir, rng=np.random.default_rng(0), n_train=1, n_test=batch,
                        size=14, binarize=False)[2:]
     params = init_classifier(np.random.default_rng(1), "odenet", X.shape[1], width)
     ode_kw = {"controller": controller} if controller else {}
