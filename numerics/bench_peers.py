@@ -495,7 +495,35 @@ def rows(quick=False):
     return out
 
 
-def main(repeats=7, quick=False, only=None, write=True):
+def _row_key(line):
+    """'| Latent ODE iteration (...) | ...' -> 'Latent ODE iteration' (the row's name)."""
+    return line[2:].split(" (")[0].split(" |")[0]
+
+
+def splice(new_lines, repeats, path=None):
+    """Put `new_lines` (rows of this script's table) into the existing bench_peers.md: a row
+    with the same name is replaced, a new one appended to the table; the other rows and the
+    header stay as they were measured. Each spliced row gets a note with its own load."""
+    path = path or RESULTS / "bench_peers.md"
+    text = path.read_text().rstrip("\n").split("\n")
+    start = next(i for i, ln in enumerate(text) if ln.startswith("|---"))
+    end = next((i for i in range(start + 1, len(text)) if not text[i].startswith("|")), len(text))
+    table, rest = text[start + 1:end], text[end:]
+    load = os.getloadavg()
+    for line in new_lines:
+        key = _row_key(line)
+        same = [i for i, ln in enumerate(table) if _row_key(ln) == key]
+        if same:
+            table[same[0]] = line
+        else:
+            table.append(line)
+        note = (f"Spliced row '{key}': measured alone (`--only \"{key}\" --splice`, median of "
+                f"{repeats}), load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f} at its end.")
+        rest = [ln for ln in rest if not ln.startswith(f"Spliced row '{key}':")] + [note]
+    path.write_text("\n".join(text[:start + 1] + table + rest) + "\n")
+
+
+def main(repeats=7, quick=False, only=None, write=True, splice_rows=False):
     lines = ["| row | refimpl ms | peer ms | ratio (refimpl / peer) | before | first-loss rel. diff |",
              "|---|---|---|---|---|---|"]
     print(lines[0], flush=True)
@@ -521,7 +549,9 @@ def main(repeats=7, quick=False, only=None, write=True):
             f"(`nice -n 19 python numerics/bench_peers.py --repeats {repeats}`); rows under 1 ms time blocks of 20-50 calls.", ""]
     notes = ["", NOTES]
     text = "\n".join(head + lines + notes) + "\n"
-    if write and not quick:
+    if splice_rows and not quick:
+        splice(lines[2:], repeats)
+    elif write and not quick:
         RESULTS.mkdir(exist_ok=True)
         (RESULTS / "bench_peers.md").write_text(text)
     print(text)
@@ -533,5 +563,11 @@ if __name__ == "__main__":
     ap.add_argument("--repeats", type=int, default=7)
     ap.add_argument("--quick", action="store_true", help="tiny sizes, 2 repeats, writes nothing")
     ap.add_argument("--only", default=None, help="run only rows whose description contains this")
+    ap.add_argument("--splice", action="store_true",
+                    help="with --only: replace (or append) these rows in results/bench_peers.md, "
+                         "leaving the other rows as measured")
     a = ap.parse_args()
-    main(2 if a.quick else a.repeats, quick=a.quick, only=a.only, write=a.only is None)
+    if a.splice and not a.only:
+        ap.error("--splice: needs --only (a full run rewrites the whole file)")
+    main(2 if a.quick else a.repeats, quick=a.quick, only=a.only, write=a.only is None,
+         splice_rows=a.splice)

@@ -63,3 +63,14 @@ def test_odenet_classifier_peer_same_first_loss_and_second():
     a2, b2 = ours(), peer()
     assert abs(a2[0] - a[0]) > 1e-4 * abs(a[0])
     assert compare(a2, b2) <= 1e-3
+
+
+def test_splice_replaces_a_row_by_name_and_appends_new_ones(tmp_path):
+    md = tmp_path / "b.md"
+    md.write_text("# T\n\nhead\n\n| row | a |\n|---|---|\n| FFJORD toy iteration (x) | 1 |\n"
+                  "| VAE total K=1 (y) | 2 |\n\nNotes.\n")
+    bench_peers.splice(["| VAE total K=1 (z) | 3 |", "| Latent ODE iteration (w) | 4 |"], 7, md)
+    lines = md.read_text().split("\n")
+    assert lines[6:9] == ["| FFJORD toy iteration (x) | 1 |", "| VAE total K=1 (z) | 3 |",
+                          "| Latent ODE iteration (w) | 4 |"]
+    assert lines[10] == "Notes." and "Spliced row 'Latent ODE iteration'" in lines[-2]
