@@ -204,6 +204,118 @@ def planar_cnf_row(quick=False):
     return desc, ours, peer, _loss_and_grad_diff
 
 
+def _refimpl_training_step(loss, params, lr, info):
+    """value_and_grad(loss) then an Adam step (`refimpl.neural_ode.train.Optimizer`, as the
+    experiments' `fit`); returns a closure () -> (loss before the step, nfe fwd, nfe bwd)."""
+    from autograd import value_and_grad
+    from refimpl.neural_ode.train import Optimizer
+    opt = Optimizer(params, "adam", lr=lr)
+    vg = value_and_grad(loss)
+
+    def step():
+        v, g = vg(opt.params)
+        opt.step(g)
+        return v, info.get("nfev_forward", 0), info.get("nfev_backward", 0)
+    return step
+
+
+def latent_ode_row(gradient="backprop", quick=False, controller=None):
+    """torchdiffeq's examples/latent_ode.py training iteration (RecognitionRNN read backwards
+    over every observation, ELU LatentODEfunc 4-20-20-4, ReLU Decoder 4-20-2, Gaussian
+    log-likelihood σ = 0.3 and the analytic KL, Adam lr 0.01, dopri5 rtol 1e-7 atol 1e-9)
+    with refimpl's building blocks (`rnn.run_rnn`, `nn.mlp_dynamics("elu")`, `odeint`,
+    `latent_ode.decode / gaussian_loglik / gaussian_kl`) against the port in
+    `numerics/peers/latent_ode_torch.py`. refimpl's own `neural-ode-latent` model differs
+    (softplus dynamics, the RNN also reads the time gaps, subsampled observations), so the
+    row builds the example's model, not refimpl's experiment."""
+    import autograd.numpy as anp
+    from peers import latent_ode_torch
+    from refimpl import nn
+    from refimpl.neural_ode.latent_ode import decode, gaussian_kl, gaussian_loglik
+    from refimpl.neural_ode.rnn import init_rnn_cell, run_rnn
+    from refimpl.neural_ode.spirals import archimedean_spirals
+    from refimpl.ode import odeint
+    L, obs, nh, nh_rnn, noise_std, lr = 4, 2, 20, 25, 0.3, 0.01
+    n_spirals, n_samp, rtol, atol = (16, 20, 1e-5, 1e-7) if quick else (1000, 100, 1e-7, 1e-9)
+    # the example's data: generate_spiral2d(nspiral=1000, start=0, stop=6π, noise_std=0.3,
+    # a=0, b=0.3) with its default ntotal = 500 (the main block does not pass its 1000)
+    data = archimedean_spirals(np.random.default_rng(0), n_spirals, n_total=500, n_window=n_samp,
+                               n_extrapolate=0)
+    x, ts = data["x_obs"], data["ts"]                               # (B, T, 2), (T,)
+    x_tb = np.ascontiguousarray(np.swapaxes(x, 0, 1))               # (T, B, 2)
+    rng = np.random.default_rng(1)
+    params = {"rec": {"cell": init_rnn_cell(rng, obs, nh_rnn),
+                      "out": nn.init_mlp(rng, [nh_rnn, 2 * L])[0]},
+              "dyn": nn.init_mlp_dynamics(rng, L, hidden=(nh, nh), time_input=False),
+              "dec": nn.init_mlp(rng, [L, nh, obs])}
+    eps = np.random.default_rng(2).standard_normal((n_spirals, L))
+    dyn = nn.mlp_dynamics("elu", time_input=False)
+    ode_kw = dict(method="dopri5", rtol=rtol, atol=atol, gradient=gradient)
+    ode_kw.update({"controller": controller} if controller else {"output": "interpolate"})
+    info = {}
+
+    def loss(p):
+        _, h = run_rnn(p["rec"]["cell"], x, reverse=True)           # (B, H), read backwards
+        W, b = p["rec"]["out"]
+        out = anp.dot(h, W) + b                                     # (B, 2L)
+        mean, logvar = out[:, :L], out[:, L:]
+        z0 = eps * anp.exp(0.5 * logvar) + mean                     # (B, L)
+        zs = odeint(dyn, z0, ts, (p["dyn"],), info=info, **ode_kw)  # (T, B, L)
+        loglik = anp.sum(gaussian_loglik(x_tb, decode(p["dec"], zs), noise_std), axis=0)  # (B,)
+        return -anp.mean(loglik - gaussian_kl(mean, logvar))
+    ours = _refimpl_training_step(loss, params, lr, info)
+    peer = latent_ode_torch.step_fn(params, x, ts, eps, noise_std, lr, rtol, atol,
+                                    adjoint=gradient == "adjoint")
+    (_, nf, nb), (_, pf, pb) = ours(), peer()
+    ours = _refimpl_training_step(loss, params, lr, info)           # fresh optimizers
+    peer = latent_ode_torch.step_fn(params, x, ts, eps, noise_std, lr, rtol, atol,
+                                    adjoint=gradient == "adjoint")
+    how = "adjoint" if gradient == "adjoint" else "backprop through the solver"
+    nfe = (f"NFE fwd+bwd refimpl {nf}+{nb}, torchdiffeq {pf}+{pb}" if gradient == "adjoint"
+           else f"NFE refimpl {nf}, torchdiffeq {pf}")
+    desc = (f"Latent ODE iteration{' adjoint' if gradient == 'adjoint' else ''} (latent_ode.py: "
+            f"{n_spirals} spirals x {n_samp} samples, RNN 25 backwards, ELU 4-{nh}-{nh}-4, "
+            f"decoder 4-{nh}-2, σ {noise_std}, Adam {lr}; dopri5 rtol {rtol:g} atol {atol:g}, "
+            f"{how}, controller {controller or 'default (interpolated outputs)'}; {nfe})")
+    return desc, ours, peer, _first_loss_diff
+
+
+def odenet_classifier_row(quick=False, controller=None):
+    """`odenet-classifier`'s ODE-Net training step (refimpl/neural_ode/classifier.py: 196-64
+    input layer, dynamics [h, t]-64-64 tanh, dopri5 rtol = atol 1e-3, adjoint, 64-10 head,
+    softmax cross-entropy, Adam 3e-3, batch 100) against torchdiffeq's odenet_mnist.py
+    structure at that size (`numerics/peers/odenet_mnist_torch.py`)."""
+    from peers import odenet_mnist_torch
+    from refimpl.datasets import images
+    from refimpl.neural_ode.classifier import cross_entropy, init_classifier
+    from refimpl.neural_ode.exp_classifier import LR, SETTINGS
+    s = SETTINGS["full"]
+    batch, width = (8, 8) if quick else (s["batch"], s["width"])
+    folder = Path("/work/shared/data/mnist5k")
+    data_dir = folder if folder.is_dir() and not quick else None
+    X, y = images.load(data_dir, rng=np.random.default_rng(0), n_train=1, n_test=batch,
+                       size=14, binarize=False)[2:]
+    params = init_classifier(np.random.default_rng(1), "odenet", X.shape[1], width)
+    ode_kw = {"controller": controller} if controller else {}
+    info = {}
+
+    def loss(p):
+        return cross_entropy("odenet", p, X, y, ode_kw, info)
+    ours = _refimpl_training_step(loss, params, LR, info)
+    (_, nf, nb), (_, pf, pb) = ours(), odenet_mnist_torch.step_fn(params, X, y, 1e-3, LR)()
+    ours = _refimpl_training_step(loss, params, LR, info)
+    peer = odenet_mnist_torch.step_fn(params, X, y, 1e-3, LR)
+    desc = (f"ODE-Net classifier step (odenet-classifier: {'MNIST' if data_dir else 'procedural'} "
+            f"14x14, batch {batch}, 196-{width}, dynamics [h, t]-{width}-{width} tanh, "
+            f"{width}-10, Adam {LR:g}; dopri5 rtol = atol 1e-3, adjoint, controller "
+            f"{controller or 'default'}; NFE fwd+bwd refimpl {nf}+{nb}, torchdiffeq {pf}+{pb})")
+    return desc, ours, peer, _first_loss_diff
+
+
+def _first_loss_diff(a, b):
+    return abs(a[0] - b[0]) / abs(b[0])
+
+
 def _uci_problem(quick):
     """nng-uci's setting: bostonHousing split 0 (13 inputs; the synthetic set without the data),
     1 x 50 ReLU, batch 32, τ̄ = the initial E[τ] of GammaNoise, HYPER of `uci_run`."""
@@ -362,6 +474,13 @@ def time_row(ours, peer, repeats, inner=1):
     return first, statistics.median(t[0]), statistics.median(t[1])
 
 
+def _keyed(key, build):
+    """A row builder whose description starts with `key`: `--only` can skip it unbuilt (the
+    builders run a first iteration on both sides)."""
+    build.key = key
+    return build
+
+
 def rows(quick=False):
     """Row builders in the issue's order of priority (ODE/CNF, VAE/IWAE, then the adjoint row)."""
     out = [lambda: ffjord_row(quick), lambda: spiral_row(quick), lambda: planar_cnf_row(quick)]
@@ -369,6 +488,9 @@ def rows(quick=False):
         for est in ("total", "stl", "dreg"):
             out.append(lambda o=objective, e=est, k=K: vae_row(o, e, k, quick))
     out.append(lambda: adjoint_plain_row(quick))
+    out += [_keyed("Latent ODE iteration", lambda: latent_ode_row("backprop", quick)),
+            _keyed("Latent ODE iteration adjoint", lambda: latent_ode_row("adjoint", quick)),
+            _keyed("ODE-Net classifier step", lambda: odenet_classifier_row(quick))]
     out.append(lambda: kfac_inverse_rows(quick)[0])
     out.append(lambda: kfac_inverse_rows(quick)[1])
     out += [lambda m=m: nng_step_row(m, quick) for m in ("noisy_kfac", "noisy_adam", "bbb")]
@@ -376,11 +498,42 @@ def rows(quick=False):
     return out
 
 
-def main(repeats=7, quick=False, only=None, write=True):
+def _row_key(line):
+    """'| Latent ODE iteration (...) | ...' -> 'Latent ODE iteration' (the row's name)."""
+    return line[2:].split(" (")[0].split(" |")[0]
+
+
+def splice(new_lines, repeats, path=None):
+    """Put `new_lines` (rows of this script's table) into the existing bench_peers.md: a row
+    with the same name is replaced, a new one appended to the table; the other rows and the
+    header stay as they were measured. Each spliced row gets a note with its own load."""
+    path = path or RESULTS / "bench_peers.md"
+    text = path.read_text().rstrip("\n").split("\n")
+    start = next(i for i, ln in enumerate(text) if ln.startswith("|---"))
+    end = next((i for i in range(start + 1, len(text)) if not text[i].startswith("|")), len(text))
+    table, rest = text[start + 1:end], text[end:]
+    load = os.getloadavg()
+    for line in new_lines:
+        key = _row_key(line)
+        same = [i for i, ln in enumerate(table) if _row_key(ln) == key]
+        if same:
+            table[same[0]] = line
+        else:
+            table.append(line)
+        note = (f"Spliced row '{key}': measured alone (`--only \"{key}\" --splice`, median of "
+                f"{repeats}), load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f} at its end.")
+        rest = [ln for ln in rest if not ln.startswith(f"Spliced row '{key}':")] + [note]
+    path.write_text("\n".join(text[:start + 1] + table + rest) + "\n")
+
+
+def main(repeats=7, quick=False, only=None, write=True, splice_rows=False):
     lines = ["| row | refimpl ms | peer ms | ratio (refimpl / peer) | before | first-loss rel. diff |",
              "|---|---|---|---|---|---|"]
     print(lines[0], flush=True)
     for build in rows(quick):
+        key = getattr(build, "key", None)
+        if only and key and not (only.lower() in key.lower() or key.lower() in only.lower()):
+            continue
         desc, ours, peer, compare, *inner = build()
         if only and only.lower() not in desc.lower():
             continue
@@ -399,7 +552,9 @@ def main(repeats=7, quick=False, only=None, write=True):
             f"(`nice -n 19 python numerics/bench_peers.py --repeats {repeats}`); rows under 1 ms time blocks of 20-50 calls.", ""]
     notes = ["", NOTES]
     text = "\n".join(head + lines + notes) + "\n"
-    if write and not quick:
+    if splice_rows and not quick:
+        splice(lines[2:], repeats)
+    elif write and not quick:
         RESULTS.mkdir(exist_ok=True)
         (RESULTS / "bench_peers.md").write_text(text)
     print(text)
@@ -411,5 +566,11 @@ if __name__ == "__main__":
     ap.add_argument("--repeats", type=int, default=7)
     ap.add_argument("--quick", action="store_true", help="tiny sizes, 2 repeats, writes nothing")
     ap.add_argument("--only", default=None, help="run only rows whose description contains this")
+    ap.add_argument("--splice", action="store_true",
+                    help="with --only: replace (or append) these rows in results/bench_peers.md, "
+                         "leaving the other rows as measured")
     a = ap.parse_args()
-    main(2 if a.quick else a.repeats, quick=a.quick, only=a.only, write=a.only is None)
+    if a.splice and not a.only:
+        ap.error("--splice: needs --only (a full run rewrites the whole file)")
+    main(2 if a.quick else a.repeats, quick=a.quick, only=a.only, write=a.only is None,
+         splice_rows=a.splice)

@@ -86,13 +86,16 @@ def elman_rnn(u, W, b, h0, reverse):
     B, T, d_u = u.shape
     H = W.shape[1]
     # the input part of every step in one product, time-major: (T, B, H)
-    pre = (onp.swapaxes(u, 0, 1).reshape(T * B, d_u) @ W[:d_u]).reshape(T, B, H) + b
+    pre = (onp.swapaxes(u, 0, 1).reshape(T * B, d_u) @ W[:d_u]).reshape(T, B, H)
+    pre += b
     Wh = W[d_u:]
     hs = onp.empty((T, B, H))
     h = h0
     for i in (range(T - 1, -1, -1) if reverse else range(T)):
-        h = onp.tanh(pre[i] + h @ Wh)
-        hs[i] = h
+        # h_i = tanh(pre_i + h_prev W_h), written into hs[i] without temporaries
+        onp.matmul(h, Wh, out=hs[i])
+        hs[i] += pre[i]
+        h = onp.tanh(hs[i], out=hs[i])
     return onp.swapaxes(hs, 0, 1)
 
 
@@ -104,16 +107,16 @@ def _elman_vjp(argnums, hs_bt, args, kwargs):
         H = W.shape[1]
         Wh_T = W[d_u:].T.copy()
         hs, gt = onp.swapaxes(hs_bt, 0, 1), onp.swapaxes(g, 0, 1)     # (T, B, H)
-        order = list(range(T - 1, -1, -1)) if reverse else list(range(T))
-        da = onp.empty((T, B, H))                      # ∂L/∂(pre-activation)
-        prev = onp.empty((T, B, H))                    # the state each step read
+        # the state each step read: the next one in reading order (h0 for the first read)
+        prev = (onp.concatenate([hs[1:], h0[None]]) if reverse
+                else onp.concatenate([h0[None], hs[:-1]]))          # (T, B, H)
+        da = 1.0 - hs * hs                             # tanh' at every step, then ∂L/∂a in place
         dh = onp.zeros((B, H))                         # ∂L/∂h carried backwards in time
-        for k in range(T - 1, -1, -1):
-            i = order[k]
-            prev[i] = hs[order[k - 1]] if k > 0 else h0
+        for i in (range(T) if reverse else range(T - 1, -1, -1)):
             # backpropagation through time: h_i = tanh(a_i), a_i = u_i W_u + h_prev W_h + b
-            da[i] = (gt[i] + dh) * (1.0 - hs[i] ** 2)
-            dh = da[i] @ Wh_T
+            dh += gt[i]
+            da[i] *= dh                                # ∂L/∂a_i = (g_i + ∂L/∂h_i) ⊙ (1 − h_i²)
+            onp.matmul(da[i], Wh_T, out=dh)            # ∂L/∂h_prev = ∂L/∂a_i W_hᵀ
         da2, ut = da.reshape(T * B, H), onp.swapaxes(u, 0, 1).reshape(T * B, d_u)
         out = []
         for k in argnums:

@@ -20,6 +20,7 @@ Hairer's ``dop853.f`` (subroutine ``CONTD8``).
 import autograd.numpy as anp
 import numpy as np
 from autograd.tracer import getval, isbox
+from .traced_ops import stack
 
 __all__ = ["DenseSolution", "step_coefficients", "eval_coefficients", "eval_step",
            "TRACED_KINDS", "eval_step_traced"]
@@ -99,7 +100,7 @@ def eval_step_traced(tab, ks, y, y_new, f1, h, thetas):
     if kind == "poly":
         # Hairer I eq. (6.7): y(θ) = y0 + Σ_j θ^j C_j,  C_j = h (Kᵀ P)[:, j-1]
         P = np.asarray(tab.P, dtype)                                  # (s, p)
-        C = anp.dot(P.T, anp.stack(ks[:P.shape[0]])) * h              # (p, n)
+        C = anp.dot(P.T, stack(ks[:P.shape[0]])) * h                  # (p, n)
     elif kind == "hermite":
         # Hairer I eq. (6.7'): the cubic through (y0, f0) and (y1, f1), power form
         d = y_new - y

@@ -48,6 +48,7 @@ from .errors import (SolverError, STATUS_MAX_STEPS, STATUS_NONFINITE,  # noqa: F
                      STATUS_STEP_UNDERFLOW)
 # re-exported: the flat-state helpers lived here (refimpl/ode/flat.py)
 from .flat import FlatODE, flat_concat, flat_split, tree_flatten, tree_unflatten  # noqa: F401
+from .traced_ops import lincomb
 
 __all__ = ["GroupNorm", "FlatODE", "rk_step", "integrate", "tree_flatten", "tree_unflatten",
            "flat_concat", "flat_split", "OUTPUTS", "check_output", "Barriers"]
@@ -133,7 +134,7 @@ def rk_step(func, t, y, h, f0, tab, args=(), coeffs=None, t_new=None):
     def comb(coef, i):                                  # Σ_{j<i} coef_j k_j, shape (n,)
         if K is not None:
             return np.dot(K[:i].T, coef)
-        return anp.dot(anp.transpose(anp.stack(ks[:i])), coef)
+        return lincomb(coef, ks[:i])                    # one primitive (traced_ops)
 
     def add(i, k):
         nonlocal K

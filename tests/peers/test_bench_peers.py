@@ -54,3 +54,35 @@ def test_newer_paper_rows_agree_with_their_peers(builder):
     assert compare(a, b) <= 1e-10, desc
     a2 = ours()                                   # a second call repeats the step (no hidden state)
     assert compare(a2, b) <= 1e-10, desc
+
+
+@pytest.mark.parametrize("gradient", ["backprop", "adjoint"])
+def test_latent_ode_peer_same_first_loss_and_second(gradient):
+    """The example's model built from refimpl's blocks = the torch port: the first loss to the
+    solver tolerance, and the loss after one Adam step too (so the gradients agree)."""
+    _, ours, peer, compare = bench_peers.latent_ode_row(gradient, quick=True)
+    a, b = ours(), peer()
+    assert compare(a, b) <= 1e-5
+    a2, b2 = ours(), peer()
+    assert abs(a2[0] - a[0]) > 1e-3 * abs(a[0])          # the step moved the weights
+    assert compare(a2, b2) <= 1e-5
+
+
+def test_odenet_classifier_peer_same_first_loss_and_second():
+    _, ours, peer, compare = bench_peers.odenet_classifier_row(quick=True)
+    a, b = ours(), peer()
+    assert compare(a, b) <= 1e-3
+    a2, b2 = ours(), peer()
+    assert abs(a2[0] - a[0]) > 1e-4 * abs(a[0])
+    assert compare(a2, b2) <= 1e-3
+
+
+def test_splice_replaces_a_row_by_name_and_appends_new_ones(tmp_path):
+    md = tmp_path / "b.md"
+    md.write_text("# T\n\nhead\n\n| row | a |\n|---|---|\n| FFJORD toy iteration (x) | 1 |\n"
+                  "| VAE total K=1 (y) | 2 |\n\nNotes.\n")
+    bench_peers.splice(["| VAE total K=1 (z) | 3 |", "| Latent ODE iteration (w) | 4 |"], 7, md)
+    lines = md.read_text().split("\n")
+    assert lines[6:9] == ["| FFJORD toy iteration (x) | 1 |", "| VAE total K=1 (z) | 3 |",
+                          "| Latent ODE iteration (w) | 4 |"]
+    assert lines[10] == "Notes." and "Spliced row 'Latent ODE iteration'" in lines[-2]
