@@ -71,7 +71,7 @@ from autograd.tracer import getval, isbox
 from .control import DEFAULT
 from .events import EventTracker
 from .fixed_adams import adams_grid
-from .fixed_events import until_event_on_grid
+from .fixed_events import traced_event, until_event_on_grid
 from .fixed_grid import fixed_grid
 from .implicit import IMPLICIT_TABLEAUS
 from .solve import solve
@@ -361,7 +361,8 @@ def _until_event(fun, y, tv, tab, rtol, atol, options, event_fn, S, ctrl):
 def _until_event_own_loop(fun, y, tv, tab, rtol, atol, options, event_fn, S):
     """Events with the implicit RK and Adams methods: ``refimpl.ode.fixed_events`` (torchdiffeq's
     fixed-grid event loop: ``step_size`` steps, the root on the ``interp`` interpolant;
-    at most ``max_num_steps``, default 20000 as torchdiffeq's). Forward only."""
+    at most ``max_num_steps``, default 20000 as torchdiffeq's). Differentiable (event time
+    and state) by the implicit function theorem on the interpolant (``traced_event``)."""
     if len(tv) != 2:
         raise ValueError(f"t: event handling needs len(t) == 2, got len(t) = {len(tv)}")
     if options.get("step_size") is None:
@@ -374,11 +375,9 @@ def _until_event_own_loop(fun, y, tv, tab, rtol, atol, options, event_fn, S):
     bad = sorted(set(options) & {"grid_constructor"})
     if bad:
         raise ValueError("options: grid_constructor is not supported with event_fn")
-    if isbox(y) or isbox(fun(tv[0], y)):
-        raise ValueError(f"event_fn: gradients through the event time are not implemented for "
-                         f"the method {getattr(tab, 'name', tab)!r} (implicit RK / Adams); use "
-                         "an explicit method")
-    y0, to_user = np.asarray(y, dtype=float), S.to_user
+    to_user = S.to_user
+    traced = isbox(y) or isbox(fun(tv[0], y)) or isbox(event_fn(tv[0], to_user(y)))
+    y0 = np.asarray(getval(y), dtype=float)
     raw = lambda s, v: np.asarray(getval(fun(s, v)), dtype=float)       # noqa: E731
     sign0 = np.sign(np.atleast_1d(np.asarray(getval(event_fn(tv[0], to_user(y0))),
                                              dtype=float)))
@@ -386,10 +385,24 @@ def _until_event_own_loop(fun, y, tv, tab, rtol, atol, options, event_fn, S):
     def combined(s, v):                                # torchdiffeq: min(c * initial signs)
         return float(np.min(np.asarray(getval(event_fn(s, to_user(v))), dtype=float) * sign0))
     run_grid = _grid_runner(raw, y0, tab, options, (rtol, atol))
+    interp = options.get("interp", "linear")
     tau, y_event = until_event_on_grid(run_grid, raw, y0, float(tv[0]), float(tv[1]), step,
-                                       combined, options.get("interp", "linear"),
+                                       combined, interp,
                                        int(options.get("max_num_steps", 20_000)))
-    return tau, S.stack_user(np.stack([y0, np.asarray(y_event)]))
+    if not traced:
+        return tau, S.stack_user(np.stack([y0, np.asarray(y_event)]))
+    # differentiable event time and state: the implicit function theorem on the grid
+    # interpolant (refimpl.ode.fixed_events.traced_event)
+    k = int(np.argmin(np.asarray(getval(event_fn(tau, to_user(np.asarray(y_event)))),
+                                 dtype=float) * sign0))
+
+    def g(s, v):                                       # the component that fired, traced
+        return anp.reshape(event_fn(s, to_user(v)), (-1,))[k] * sign0[k]
+    with warnings.catch_warnings():                    # g may not depend on t (or on y)
+        warnings.simplefilter("ignore", UserWarning)
+        t_star, y_star = traced_event(_grid_runner(fun, y, tab, options, (rtol, atol)), fun,
+                                      float(tv[0]), float(tv[1]), step, tau, g, interp)
+    return t_star, S.stack_user(anp.stack([y, y_star]))
 
 
 def _scipy_solver(func, y0, t, rtol, atol, options):
