@@ -185,3 +185,19 @@ def test_scipy_solver_refuses_complex():
     with pytest.raises(ValueError, match="complex"):
         odeint(lambda s, y: 1j * y, np.array([1.0 + 0j]), np.array([0.0, 1.0]),
                method="scipy_solver", options=dict(solver="RK45"))
+
+
+def test_event_search_uses_the_options():
+    # the event search (solve with TorchdiffeqRule) takes torchdiffeq's rule too: a small
+    # ifactor costs more evaluations and finds the same event time
+    out = {}
+    for name, opts in [("default", {}), ("slow growth", dict(ifactor=1.2))]:
+        calls = []
+        f = lambda t, y: calls.append(t) or np.array([y[1], -9.81])        # noqa: E731
+        t_ev, _ = odeint(f, np.array([2.0, 1.5]), np.array([0.0, 5.0]), method="bosh3",
+                         event_fn=lambda t, y: y[0], options=opts)
+        out[name] = (t_ev, len(calls))
+    s = np.sqrt(1.5 ** 2 + 2 * 9.81 * 2.0)
+    for t_ev, _ in out.values():
+        assert t_ev == pytest.approx((1.5 + s) / 9.81, rel=1e-9)
+    assert out["slow growth"][1] > out["default"][1]
