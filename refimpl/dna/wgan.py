@@ -11,6 +11,7 @@ import autograd.numpy as np
 from autograd import elementwise_grad, value_and_grad
 from autograd.misc import flatten
 
+from . import wgan_fused
 from .layers import conv1d, init_conv, init_linear, linear, relu, softmax
 
 __all__ = ["init_generator", "init_critic", "generate", "critic", "gradient_penalty",
@@ -107,36 +108,52 @@ _gc = value_and_grad(critic_loss, 0)
 _gg = value_and_grad(generator_loss, 0)
 
 
-def wgan_iteration(optD, optG, x_reals, zs, epss, z_gen, lam=LAMBDA):
+def _gc_fused(cparams, gparams, x_real, z, eps, lam, ws):
+    x_fake = wgan_fused.generate_plain(gparams, z, ws)
+    return wgan_fused.critic_value_and_grad(cparams, x_real, x_fake, eps, lam, ws)
+
+
+def wgan_iteration(optD, optG, x_reals, zs, epss, z_gen, lam=LAMBDA, fused=True, ws=None):
     """One WGAN-GP iteration: a critic step per batch in ``x_reals`` (n_critic of them, with
     codes ``zs`` and interpolation weights ``epss``), then one generator step on ``z_gen``.
-    Returns (critic losses before each critic step, generator loss before its step)."""
+    Returns (critic losses before each critic step, generator loss before its step).
+    ``fused``: gradients by the hand-written twin `wgan_fused` (default, ~3x faster), else
+    by autograd through `critic_loss` / `generator_loss` (the definition); ``ws``: the
+    fused path's `wgan_fused.Workspace`, to reuse across iterations (None: a fresh one)."""
+    ws = wgan_fused.Workspace() if ws is None else ws
     d_losses = []
     for xb, z, eps in zip(x_reals, zs, epss):
-        loss, g = _gc(optD.params, optG.params, xb, z, eps, lam)
+        if fused:
+            loss, g = _gc_fused(optD.params, optG.params, xb, z, eps, lam, ws)
+        else:
+            loss, g = _gc(optD.params, optG.params, xb, z, eps, lam)
         optD.step(g)
         d_losses.append(float(loss))
-    loss, g = _gg(optG.params, optD.params, z_gen)
+    if fused:
+        loss, g = wgan_fused.generator_value_and_grad(optG.params, optD.params, z_gen, ws)
+    else:
+        loss, g = _gg(optG.params, optD.params, z_gen)
     optG.step(g)
     return d_losses, float(loss)
 
 
 def train_wgan(rng, X, iters, dim=32, batch=64, n_critic=5, lr=1e-4, lam=LAMBDA,
-               callback=None, every=100):
+               callback=None, every=100, fused=True):
     """Train on one-hot ``X: (N, L, V)`` for ``iters`` generator steps; returns generator
     params, critic params and a list of (iter, critic loss, generator loss).
-    ``callback(it, gparams)`` runs every ``every`` iterations."""
+    ``callback(it, gparams)`` runs every ``every`` iterations. ``fused``: as `wgan_iteration`."""
     if X.ndim != 3:
         raise ValueError(f"X: expected one-hot (N, L, V), got shape {X.shape}")
     N, L, V = X.shape
     optG = Adam(init_generator(rng, L, dim, V), lr)
     optD = Adam(init_critic(rng, L, dim, V), lr)
-    history = []
+    history, ws = [], wgan_fused.Workspace()
     for it in range(iters):
         xs = [X[rng.integers(0, N, batch)] for _ in range(n_critic)]
         zs = [rng.standard_normal((batch, LATENT)) for _ in range(n_critic)]
         epss = [rng.uniform(size=batch) for _ in range(n_critic)]
-        d_losses, g_loss = wgan_iteration(optD, optG, xs, zs, epss, rng.standard_normal((batch, LATENT)), lam)
+        d_losses, g_loss = wgan_iteration(optD, optG, xs, zs, epss, rng.standard_normal((batch, LATENT)), lam,
+                                           fused, ws)
         if (it + 1) % every == 0 or it + 1 == iters:
             history.append((it + 1, d_losses[-1], g_loss))
             if callback is not None:
