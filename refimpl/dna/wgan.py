@@ -80,27 +80,59 @@ def generator_loss(gparams, cparams, z):
     return -np.mean(critic(cparams, generate(gparams, z)))
 
 
+def _leaves(tree):
+    """The arrays of a container in `autograd.misc.flatten`'s order: dict keys sorted, lists
+    and tuples in order."""
+    if isinstance(tree, dict):
+        return [a for k in sorted(tree) for a in _leaves(tree[k])]
+    if isinstance(tree, (list, tuple)):
+        return [a for v in tree for a in _leaves(v)]
+    return [tree]
+
+
+def _tree_views(flat, tree):
+    """``tree``'s arrays as views into ``flat`` (in `_leaves` order): `flatten`'s unflatten
+    without its backward pass (~2 ms a call, measured)."""
+    out, i = [], 0
+    for a in _leaves(tree):
+        out.append(flat[i:i + np.size(a)].reshape(np.shape(a)))
+        i += np.size(a)
+    it = iter(out)
+
+    def build(t):
+        if isinstance(t, dict):
+            return {k: build(t[k]) for k in sorted(t)}
+        if isinstance(t, (list, tuple)):
+            return type(t)(build(v) for v in t)
+        return next(it)
+    return build(tree)
+
+
 class Adam:
-    """Adam on a parameter container (flattened with `autograd.misc.flatten`). A class
+    """Adam on a parameter container (flattened as `autograd.misc.flatten` does). A class
     because a GAN interleaves two optimisers, which `autograd.misc.optimizers.adam`'s
-    closed loop cannot."""
+    closed loop cannot. ``params`` are read-only views of the current flat vector."""
 
     def __init__(self, params, lr=1e-4, b1=0.5, b2=0.9, eps=1e-8):
-        self.flat, self.unflatten = flatten(params)
+        self.flat, self._template = flatten(params)[0], params
+        self.flat.flags.writeable = False
         self.m, self.v = np.zeros_like(self.flat), np.zeros_like(self.flat)
         self.lr, self.b1, self.b2, self.eps, self.t = lr, b1, b2, eps, 0
 
     @property
     def params(self):
-        return self.unflatten(self.flat)
+        return _tree_views(self.flat, self._template)
 
     def step(self, g):
-        g = flatten(g)[0]
+        g = np.concatenate([np.ravel(a) for a in _leaves(g)])
+        if g.shape != self.flat.shape:
+            raise ValueError(f"g: expected {self.flat.size} numbers in the parameters' structure, got {g.size}")
         self.t += 1
         self.m = self.b1 * self.m + (1 - self.b1) * g
         self.v = self.b2 * self.v + (1 - self.b2) * g ** 2
         mhat, vhat = self.m / (1 - self.b1 ** self.t), self.v / (1 - self.b2 ** self.t)
         self.flat = self.flat - self.lr * mhat / (np.sqrt(vhat) + self.eps)
+        self.flat.flags.writeable = False
         return self.params
 
 

@@ -126,3 +126,22 @@ def test_constants_and_bad_input():
     cp["res"][0][0]["W"] = np.zeros((4, 2, 2))
     with pytest.raises(ValueError, match="odd"):
         wf.penalty_value_and_grad(cp, x)
+
+
+def test_adam_views_unflatten_as_autograd_does():
+    # Adam.params are views into the flat vector in autograd.misc.flatten's order (sorted dict
+    # keys, lists and tuples in order); a wrong order would hand one layer another's weights
+    rng = np.random.default_rng(10)
+    tree = {"b": [rng.standard_normal((2, 3)), (rng.standard_normal(4), {"z": rng.standard_normal(1),
+                                                                        "a": rng.standard_normal((2, 2))})],
+            "a": rng.standard_normal(5)}
+    flat, unflatten = flatten(tree)
+    v = wgan._tree_views(flat + 1.0, tree)
+    u = unflatten(flat + 1.0)
+    assert np.array_equal(flatten(v)[0], flatten(u)[0])
+    assert isinstance(v["b"][1], tuple) and v["b"][1][1]["a"].shape == (2, 2)
+    opt = wgan.Adam(tree)
+    with pytest.raises(ValueError):
+        opt.params["a"][0] = 1.0                                  # read-only: no silent edits
+    with pytest.raises(ValueError, match="g"):
+        opt.step({"a": np.zeros(5)})
