@@ -190,7 +190,8 @@ def advance(fun, s, y, f, dt, targets, tab, *, rtol, atol, norm=rms, max_steps,
     constants, as torchdiffeq's ``_optimal_step_size`` runs under ``no_grad``).
     on_attempt(s, dt, err, accepted, s_new, y_new, coeffs): called after every attempt
     (plain floats for s, dt; ``sign`` only scales the times in error messages).
-    Returns (y at every target (list), counts dict nfev / n_steps / n_accepted / n_rejected)."""
+    Returns (y at every target (list), counts dict nfev / n_steps / n_accepted / n_rejected
+    and dt_next, the step proposed after the last attempt)."""
     alpha = [float(v) for v in tab.c[1:]]
     beta = [tab.A[i, :i] for i in range(1, tab.n_stages)]
     traced = any(isbox(v) for v in (s, y, f, dt))
@@ -241,6 +242,7 @@ def advance(fun, s, y, f, dt, targets, tab, *, rtol, atol, norm=rms, max_steps,
                            s_val, getval(y), coeffs)
             dt = ctrl.next_step(dt_val, err)                # a constant from here on
         out.append(_interp_evaluate(coeffs, s_prev, s, target))
+    c["dt_next"] = float(getval(dt))
     return out, c
 
 
@@ -299,7 +301,7 @@ def integrate_torchdiffeq(func, y0, t, args=(), *, tab, rtol, atol, norm=None,
                           ctrl=CONTROLLER):
     """``torchdiffeq.odeint(func, y0, t, method="dopri5")`` on a flat state, traceable: y at
     every t[i] (a list; ys[0] = y0) and stats (nfev, n_steps, n_accepted, n_rejected,
-    h_next=None). The engine of ``odeint(controller="torchdiffeq")`` in both gradient modes
+    h_next: the step torchdiffeq would try next). The engine of ``odeint(controller="torchdiffeq")`` in both gradient modes
     (``refimpl.ode.traced.integrate`` dispatches here). norm: None (RMS) or a GroupNorm."""
     t_vals = [float(v) for v in np.asarray(getval(t))]
     stats = dict(nfev=0, n_steps=0, n_accepted=0, n_rejected=0, h_next=None)
@@ -328,6 +330,7 @@ def integrate_torchdiffeq(func, y0, t, args=(), *, tab, rtol, atol, norm=None,
     except E.SolverError as e:
         e.nfev = getattr(e, "nfev", 0) + stats["nfev"]
         raise
-    for k in c:
+    for k in ("nfev", "n_steps", "n_accepted", "n_rejected"):
         stats[k] += c[k]
+    stats["h_next"] = c["dt_next"]      # unused by the adjoint here (fresh_adjoint_intervals)
     return [y0] + ys, stats
