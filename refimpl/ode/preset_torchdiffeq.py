@@ -157,7 +157,7 @@ class TorchdiffeqController:
 def _interp_fit(y0, y1, k, dt):
     """Quartic through y0, y_mid, y1 with slopes f0, f1 (interp.py): its power-form
     coefficients [e, d, c, b, a] (x^0 .. x^4) as a list (traceable)."""
-    y_mid = y0 + _wsum(dt * TD_C_MID, k)
+    y_mid = y0 + _wsum(dt * TD_C_MID.astype(np.result_type(getval(dt))), k)
     f0, f1 = k[0], k[-1]
     a = 2 * dt * (f1 - f0) - 8 * (y1 + y0) + 16 * y_mid
     b = dt * (5 * f0 - 3 * f1) + 18 * y0 + 14 * y1 - 32 * y_mid
@@ -165,8 +165,15 @@ def _interp_fit(y0, y1, k, dt):
     return [y0, dt * f0, c, b, a]
 
 
-def _interp_evaluate(coeffs, t0, t1, t):
+def _cast(x, dtype):
+    """x (a float or an autograd box) in `dtype` (torch's ``.to(dtype)``, ``type_as``)."""
+    return x.astype(dtype) if isbox(x) else dtype.type(x)
+
+
+def _interp_evaluate(coeffs, t0, t1, t, dtype=np.float64):
     x = (t - t0) / (t1 - t0)
+    if dtype != np.float64:
+        x = _cast(x, dtype)
     total = coeffs[0] + x * coeffs[1]
     x_power = x
     for coefficient in coeffs[2:]:
@@ -193,9 +200,12 @@ def advance(fun, s, y, f, dt, targets, tab, *, rtol, atol, norm=rms, max_steps,
     Returns (y at every target (list), counts dict nfev / n_steps / n_accepted / n_rejected
     and dt_next, the step proposed after the last attempt)."""
     alpha = [float(v) for v in tab.c[1:]]
-    beta = [tab.A[i, :i] for i in range(1, tab.n_stages)]
+    # torchdiffeq's mixed precision: tableau and dt in the state's dtype, times in float64
+    dtype = np.result_type(getval(y))
+    beta = [tab.A[i, :i].astype(dtype) for i in range(1, tab.n_stages)]
+    c_error = TD_C_ERROR.astype(dtype)
     traced = any(isbox(v) for v in (s, y, f, dt))
-    K = [None] * tab.n_stages if traced else np.empty((tab.n_stages, np.size(y)))
+    K = [None] * tab.n_stages if traced else np.empty((tab.n_stages, np.size(y)), dtype)
     c = dict(nfev=0, n_steps=0, n_accepted=0, n_rejected=0)
     coeffs, s_prev = None, s
     s_val = float(getval(s))
@@ -216,22 +226,23 @@ def advance(fun, s, y, f, dt, targets, tab, *, rtol, atol, norm=rms, max_steps,
             if dt_val > max_step:
                 dt = dt_val = max_step
             s1 = s + dt
+            dt_y = dt if dtype == np.float64 else _cast(dt, dtype)
             K[0] = f                                       # rk_common.py::_runge_kutta_step
             for i, (a_i, b_i) in enumerate(zip(alpha, beta), start=1):
                 ti = s1 if a_i == 1.0 else s + a_i * dt
-                yi = y + _wsum(b_i * dt, K)
+                yi = y + _wsum(b_i * dt_y, K)
                 K[i] = fun(ti, yi)
             c["nfev"] += tab.n_stages - 1
             c["n_steps"] += 1
             y1 = yi                                        # FSAL: the last stage state
             y_raw, y1_raw = getval(y), getval(y1)
             Kv = K if not traced else [getval(k) for k in K]
-            err_vec = _wsum(dt_val * TD_C_ERROR, Kv)       # _compute_error_ratio (plain values)
+            err_vec = _wsum(getval(dt_y) * c_error, Kv)   # _compute_error_ratio (plain values)
             err = float(norm(err_vec / (atol + rtol * np.maximum(np.abs(y_raw), np.abs(y1_raw)))))
             accepted = ctrl.accept(err)
             if accepted:
                 c["n_accepted"] += 1
-                coeffs = _interp_fit(y, y1, K, dt)
+                coeffs = _interp_fit(y, y1, K, dt_y)
                 s_prev, s, y = s, s1, y1
                 s_val = float(getval(s))
                 f = K[-1] if traced else K[-1].copy()
@@ -241,7 +252,7 @@ def advance(fun, s, y, f, dt, targets, tab, *, rtol, atol, norm=rms, max_steps,
                 on_attempt(float(getval(s_prev if accepted else s)), dt_val, err, accepted,
                            s_val, getval(y), coeffs)
             dt = ctrl.next_step(dt_val, err)                # a constant from here on
-        out.append(_interp_evaluate(coeffs, s_prev, s, target))
+        out.append(_interp_evaluate(coeffs, s_prev, s, target, dtype))
     c["dt_next"] = float(getval(dt))
     return out, c
 
@@ -308,12 +319,15 @@ def integrate_torchdiffeq(func, y0, t, args=(), *, tab, rtol, atol, norm=None,
     if len(t_vals) == 1:
         return [y0], stats
     d = 1.0 if t_vals[-1] >= t_vals[0] else -1.0             # misc.py::_check_inputs
+    dtype = np.result_type(getval(y0))
+    # _PerturbFunc: func sees t in the state's dtype (float32 mode: t rounded to float32)
+    tcast = (lambda s: s) if dtype == np.float64 else (lambda s: _cast(s, dtype))
     if d > 0:
         def fun(s, y):
-            return func(s, y, *args)
+            return func(tcast(s), y, *args)
     else:
         def fun(s, y):                                       # _ReverseFunc(mul=-1)
-            return -1.0 * func(-s, y, *args)
+            return -1.0 * func(tcast(-s), y, *args)
     s0 = t[0] if d > 0 else -t[0]
     f0 = fun(s0, y0)
     norm = td_norm(norm)

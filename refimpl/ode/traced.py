@@ -24,6 +24,11 @@ last-step rule) as `refimpl.ode.solve`, so on the same problem both give the sam
   t_i - t depends on the traced times. This is the exact gradient of the discrete solve.
 * The error norm may be a group norm (`GroupNorm`): the adjoint's mixed norm and seminorm.
 * dtype follows y0: tableau coefficients and times are cast to it (float32 mode).
+* `controller=TorchdiffeqController()` (odeint's controller="torchdiffeq") hands the whole
+  solve to torchdiffeq's own loop, `refimpl.ode.preset_torchdiffeq.integrate_torchdiffeq`
+  (dopri5; steps past the output times and interpolates; its first step is traced), the
+  engine `solve(controller="torchdiffeq")` runs too; options it has no counterpart for
+  (step_size, min_step, step_t, jump_t, callbacks, on_accept) raise a ValueError.
 
 When nothing is boxed the stages go into one preallocated (s, n) array and combinations are
 BLAS products, as in `solve`.

@@ -158,3 +158,24 @@ def test_check_grads_on_the_interpolated_traced_path(wrt):
 def test_bad_arguments_name_themselves(kwargs, name):
     with pytest.raises(ValueError, match=name):
         odeint(lambda t, y: -y, np.ones(2), np.array([0.0, 1.0]), **kwargs)
+
+
+@pytest.mark.parametrize("gradient", ["backprop", "adjoint"])
+def test_float32_state_stays_float32_with_torchdiffeqs_steps(gradient):
+    """torchdiffeq's mixed precision: the state (and tableau, dt in the stages) in float32,
+    times in float64; the outputs stay float32 and the step count is torchdiffeq's (values
+    to float32 rounding, ~5e-6 here: the two sum their stages in different orders)."""
+    y0 = np.linspace(1.0, 2.0, 3).astype(np.float32)
+    t = np.array([0.0, 0.5, 1.0])
+    calls = [0]
+
+    def g(s, y):
+        calls[0] += 1
+        return -y * (1 + s)
+    info = {}
+    ys = odeint(lambda s, y: -y * (1 + s), y0, t, rtol=1e-4, atol=1e-6, gradient=gradient,
+                controller="torchdiffeq", info=info)
+    ref = torchdiffeq.odeint(g, torch.tensor(y0), torch.tensor(t), rtol=1e-4, atol=1e-6)
+    assert ys.dtype == np.float32
+    assert info["nfev_forward"] == calls[0]
+    np.testing.assert_allclose(ys, ref.numpy(), rtol=3e-5)
