@@ -142,7 +142,7 @@ def odeint(func, y0, t, args=(), *, method="dopri5", rtol=1e-7, atol=1e-9, gradi
         ys, stats = integrate(ode_fun, p.y0, p.t, (p.leaves,), tab=p.tab, rtol=p.rtol,
                               atol=p.atol, norm=p.norm, output=output, controller=ctrl,
                               **p.options)
-        ys = anp.stack(ys)
+        ys = anp.stack(ys) if isinstance(ys, list) else ys    # the torchdiffeq preset: (N, n)
         counters["forward"] = {k: stats[k] for k in _zero_counts()}
     else:
         theta = flat_concat(p.leaves)                     # (p,) the differentiable args

@@ -85,7 +85,10 @@ TD_C_MID = np.array([6025192743 / 30085553152 / 2, 0, 51252292925 / 65400821598 
 
 def _wsum(w, K):
     """``Σ_j K_j w_j`` left to right (torch.sum over the stage axis of ``k * w``); K an (s, n)
-    array or a list of (n,) arrays / autograd boxes."""
+    array. For a list of stages (a traced run, ``advance``): one stacked product, two autograd
+    operations instead of 2 len(w) (the same sum, in BLAS order)."""
+    if isinstance(K, list):
+        return anp.dot(w, anp.stack(K[:len(w)]))
     acc = K[0] * w[0]
     for j in range(1, len(w)):
         acc = acc + K[j] * w[j]
@@ -170,6 +173,18 @@ def _cast(x, dtype):
     return x.astype(dtype) if isbox(x) else dtype.type(x)
 
 
+def _interp_block(coeffs, t0, t1, ts, dtype=np.float64):
+    """``_interp_evaluate`` at every t in ts (m times) as one product: (m, n), traceable."""
+    traced = any(isbox(v) for v in ts)
+    tv = anp.stack(ts) if traced else np.array([float(v) for v in ts])
+    x = (tv - t0) / (t1 - t0)                                     # (m,)
+    if dtype != np.float64:
+        x = _cast(x, dtype)
+    x2 = x * x
+    powers = anp.stack([anp.ones_like(x), x, x2, x2 * x, x2 * x2], axis=1)   # (m, 5)
+    return anp.dot(powers, anp.stack(coeffs))                     # (m, 5) @ (5, n)
+
+
 def _interp_evaluate(coeffs, t0, t1, t, dtype=np.float64):
     x = (t - t0) / (t1 - t0)
     if dtype != np.float64:
@@ -197,8 +212,10 @@ def advance(fun, s, y, f, dt, targets, tab, *, rtol, atol, norm=rms, max_steps,
     constants, as torchdiffeq's ``_optimal_step_size`` runs under ``no_grad``).
     on_attempt(s, dt, err, accepted, s_new, y_new, coeffs): called after every attempt
     (plain floats for s, dt; ``sign`` only scales the times in error messages).
-    Returns (y at every target (list), counts dict nfev / n_steps / n_accepted / n_rejected
-    and dt_next, the step proposed after the last attempt)."""
+    Returns (outputs, counts dict nfev / n_steps / n_accepted / n_rejected and dt_next, the
+    step proposed after the last attempt); outputs: y at every target, a list of (n,) rows,
+    or for a traced run a list of (m, n) blocks, one per accepted step that reached targets
+    (its quartic evaluated at all of them in one product: ``_interp_block``)."""
     alpha = [float(v) for v in tab.c[1:]]
     # torchdiffeq's mixed precision: tableau and dt in the state's dtype, times in float64
     dtype = np.result_type(getval(y))
@@ -209,8 +226,9 @@ def advance(fun, s, y, f, dt, targets, tab, *, rtol, atol, norm=rms, max_steps,
     c = dict(nfev=0, n_steps=0, n_accepted=0, n_rejected=0)
     coeffs, s_prev = None, s
     s_val = float(getval(s))
-    out = []
-    for target in targets:
+    out, j = [], 0
+    while j < len(targets):
+        target = targets[j]
         while float(getval(target)) > s_val:                # _advance: step past the target
             if c["n_steps"] >= max_steps:
                 raise E.SolverError(f"max_steps={max_steps} exceeded", t=sign * s_val,
@@ -252,7 +270,15 @@ def advance(fun, s, y, f, dt, targets, tab, *, rtol, atol, norm=rms, max_steps,
                 on_attempt(float(getval(s_prev if accepted else s)), dt_val, err, accepted,
                            s_val, getval(y), coeffs)
             dt = ctrl.next_step(dt_val, err)                # a constant from here on
-        out.append(_interp_evaluate(coeffs, s_prev, s, target, dtype))
+        if traced:                  # every target this step reached, at once
+            k = j + 1
+            while k < len(targets) and float(getval(targets[k])) <= s_val:
+                k += 1
+            out.append(_interp_block(coeffs, s_prev, s, targets[j:k], dtype))
+            j = k
+        else:
+            out.append(_interp_evaluate(coeffs, s_prev, s, target, dtype))
+            j += 1
     c["dt_next"] = float(getval(dt))
     return out, c
 
@@ -311,7 +337,7 @@ def integrate_torchdiffeq(func, y0, t, args=(), *, tab, rtol, atol, norm=None,
                           first_step=None, max_step=math.inf, max_steps=100_000,
                           ctrl=CONTROLLER):
     """``torchdiffeq.odeint(func, y0, t, method="dopri5")`` on a flat state, traceable: y at
-    every t[i] (a list; ys[0] = y0) and stats (nfev, n_steps, n_accepted, n_rejected,
+    every t[i] (a list; ys[0] = y0; a traced run returns one (N, n) array) and stats (nfev, n_steps, n_accepted, n_rejected,
     h_next: the step torchdiffeq would try next). The engine of ``odeint(controller="torchdiffeq")`` in both gradient modes
     (``refimpl.ode.traced.integrate`` dispatches here). norm: None (RMS) or a GroupNorm."""
     t_vals = [float(v) for v in np.asarray(getval(t))]
@@ -347,4 +373,6 @@ def integrate_torchdiffeq(func, y0, t, args=(), *, tab, rtol, atol, norm=None,
     for k in ("nfev", "n_steps", "n_accepted", "n_rejected"):
         stats[k] += c[k]
     stats["h_next"] = c["dt_next"]      # unused by the adjoint here (fresh_adjoint_intervals)
+    if ys and np.ndim(getval(ys[0])) == 2:              # traced: blocks -> one (N, n) array
+        return anp.concatenate([anp.reshape(y0, (1, -1))] + ys), stats
     return [y0] + ys, stats
