@@ -68,22 +68,21 @@ NumPy elementwise calls they wrap: tanh, exp, the VJP's `_mut_add` accumulation)
 The odeint adjoint row (plain autograd dynamics) moved from 1.23 to ~0.9 with no change to its
 code path: that difference is load (bench_adjoint.md measured 0.88 earlier); per VJP call
 refimpl pays ~1.8 ms, mostly autograd tracing (`make_vjp` over (y, leaves list, t) each stage).
-ODE rows: refimpl's torchdiffeq preset (`controller="torchdiffeq"`, torchdiffeq's dopri5 step for
-step) exists for `refimpl.ode.solve` only (forward solves); `odeint`'s traced and adjoint loops
-take the default controller, so the ODE rows run each library's own controller, report the
-NFE of both sides and agree to the solver tolerance, not to 1e-8 (FFJORD 1.7e-7; at tight
-tolerances the planar CNF port converges to refimpl's loss: 1.2e-10 relative at 1e-10).
+ODE rows take the same steps on both sides: refimpl runs `odeint(..., controller="torchdiffeq")`,
+torchdiffeq 0.2.x's odeint_adjoint step for step (its initial step, embedded weights and step
+rule, steps past the output times with its quartic interpolant, a fresh solve with a fresh
+initial step on every backward interval, its adjoint norm with a_t always in the state), and
+the CNF rows solve the tuple state (z, Δlog p) as FFJORD and examples/cnf.py do
+(`state="tuple"`, `refimpl.ffjord.tuple_state`: the same fused kernels), so the error norm is
+the same max of the two RMS's. The NFE (fwd+bwd, in each row) are equal and the first losses
+agree to rounding (tests/peers/test_bench_peers_ode.py: equal counts, <= 1e-8). Before (each
+library's own controller): FFJORD 1.7e-7, spiral 3e-9 (refimpl clipped steps to the 10 output
+times: 56+64 NFE against 14+114), planar CNF 2.3e-7 (flat state, RMS norm).
 The adjoint row compares gradients (no loss).
-Spiral fit: refimpl clips steps to each of the 10 output times (56 forward NFE), torchdiffeq
-steps past them and interpolates (14); odeint(output="interpolate") also takes 14 forward
-NFE, at about the same time per iteration (29.9 vs 32.0 ms, the 64-NFE backward solve with
-VJPs dominates). torchdiffeq's adjoint solves the 9 intervals backwards one by one, each
-with a fresh initial step (114 backward NFE against refimpl's 64).
 Planar CNF: refimpl's trace is the closed form Σ h'(a_m) u_mᵀ w_m and the adjoint calls the
 hand-written f_and_vjp (plain NumPy, `planar_cnf_augmented_fast`); the peer takes the trace by
 one autograd.grad per dimension (create_graph=True) as examples/cnf.py and FFJORD do, and
-its adjoint differentiates through that graph; the NFE differ as well (one flat RMS-normed
-state against torchdiffeq's tuple state).
+its adjoint differentiates through that graph (the same function: equal to rounding).
 nng rows (1 x 50 ReLU on bostonHousing split 0, batch 32, nng-uci's hyperparameters): the
 random draws come from NumPy Generators with one seed on both sides, so the steps are
 compared exactly (μ after step 1; BBB also its gradient, as Adam's first step is ±lr
@@ -129,10 +128,13 @@ def ffjord_row(quick=False):
     rng = np.random.default_rng(0)
     params = init_concatsquash_dynamics(rng, 2, hidden)
     x = toy2d.sample("8gaussians", batch, rng)
-    step_ours, _ = bf.refimpl_side("flat", params, x)
+    # torchdiffeq's steps on the refimpl side: FFJORD's tuple state (z, Δlog p), the preset
+    step_ours, _ = bf.refimpl_side("flat", params, x, state="tuple", controller="torchdiffeq")
     step_peer, _ = bf.torch_side(params, x)
+    (_, _, nf, nb), (_, _, pf, pb) = step_ours(), step_peer()
     desc = (f"FFJORD toy iteration (8gaussians, concatsquash 2-{'-'.join(map(str, hidden))}-2, "
-            f"batch {batch}, dopri5 1e-5, exact trace, adjoint)")
+            f"batch {batch}, dopri5 1e-5, exact trace, adjoint, torchdiffeq steps; NFE fwd+bwd "
+            f"refimpl {nf}+{nb}, torchdiffeq {pf}+{pb})")
     return (desc, lambda: step_ours()[:2], lambda: step_peer()[:2],
             lambda a, b: abs(a[0] - b[0]) / abs(b[0]))
 
@@ -155,7 +157,7 @@ def spiral_row(quick=False):
 
     def loss(p, info):                          # exp_spiral.run_neural_ode_spiral's loss
         pred = odeint(spiral_model, y[start], t[:BATCH_TIME], (p,), info=info,
-                      gradient="adjoint", **ODE_KW)                    # (T, B, 2)
+                      gradient="adjoint", controller="torchdiffeq", **ODE_KW)  # (T, B, 2)
         return anp.mean(anp.abs(pred - target))
     vg = value_and_grad(loss)
 
@@ -166,8 +168,8 @@ def spiral_row(quick=False):
     peer = ode_demo_torch.step_fn(params, t, y, start, BATCH_TIME, ODE_KW["rtol"], ODE_KW["atol"])
     (_, _, nf, nb), (_, _, pf, pb) = ours(), peer()
     desc = (f"Spiral dynamics fit (ode_demo.py: MLP 2-50-2 tanh on y**3, batch_time {BATCH_TIME}, "
-            f"batch {batch_size}, dopri5 rtol {ODE_KW['rtol']:g} atol {ODE_KW['atol']:g}, adjoint; "
-            f"NFE fwd+bwd refimpl {nf}+{nb}, torchdiffeq {pf}+{pb})")
+            f"batch {batch_size}, dopri5 rtol {ODE_KW['rtol']:g} atol {ODE_KW['atol']:g}, adjoint, "
+            f"torchdiffeq steps; NFE fwd+bwd refimpl {nf}+{nb}, torchdiffeq {pf}+{pb})")
     return desc, ours, peer, _loss_and_grad_diff
 
 
@@ -188,7 +190,8 @@ def planar_cnf_row(quick=False):
     info = {}
 
     def loss(p):        # exp_cnf_vs_nf.train's ML loss, model_log_prob("cnf", ...) written out
-        z, dlogp = planar_cnf_flow(p, x, t0=0.0, t1=T_END, rtol=tol, atol=tol, info=info)
+        z, dlogp = planar_cnf_flow(p, x, t0=0.0, t1=T_END, rtol=tol, atol=tol, info=info,
+                                   state="tuple", controller="torchdiffeq")
         return -anp.mean(standard_normal_logprob(z) - dlogp)
     vg = value_and_grad(loss)
 
@@ -199,8 +202,8 @@ def planar_cnf_row(quick=False):
     peer = planar_cnf_torch.step_fn(params, x, T_END, tol)
     _, pf, pb = peer()
     desc = (f"Planar CNF iteration (cnf-vs-nf ML loss, circles, M {M} units, hypernetwork 1-32-32, "
-            f"batch {batch}, dopri5 rtol = atol {tol:g}, exact trace, adjoint; NFE fwd+bwd refimpl "
-            f"{nf}+{nb}, torchdiffeq {pf}+{pb})")
+            f"batch {batch}, dopri5 rtol = atol {tol:g}, exact trace, adjoint, torchdiffeq steps; "
+            f"NFE fwd+bwd refimpl {nf}+{nb}, torchdiffeq {pf}+{pb})")
     return desc, ours, peer, _loss_and_grad_diff
 
 

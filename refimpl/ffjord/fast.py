@@ -33,6 +33,7 @@ from autograd.tracer import isbox
 
 from . import sweep
 from .layers import concatsquash_dynamics
+from .tuple_state import TupleState
 
 __all__ = ["f_and_divergence", "fast_concatsquash_dynamics", "augmented_dynamics",
            "AugmentedDynamics", "fast_log_prob"]
@@ -178,11 +179,13 @@ def augmented_dynamics(E):
 
 
 def fast_log_prob(params, x, *, t1=0.5, trace="exact", eps=None, rtol=1e-5, atol=1e-5,
-                  info=None, **odeint_kw):
+                  info=None, state="flat", **odeint_kw):
     """log p(x), (B,), as `refimpl.ffjord.log_prob(concatsquash_dynamics, ...)` but solving the
-    augmented ODE as one flat (B, D + 1) state with the fused kernels (no autograd tracing
-    per evaluation in the adjoint). The error norm is the RMS over [z, Δlog p] (`log_prob`
-    takes the max of the two RMS's), so step sequences can differ slightly.
+    augmented ODE with the fused kernels (no autograd tracing per evaluation in the adjoint).
+    state="flat": one (B, D + 1) array, error norm the RMS over [z, Δlog p] (`log_prob` takes
+    the max of the two RMS's), so step sequences can differ slightly; state="tuple": the
+    tuple (z, Δlog p) of `log_prob` and FFJORD (`tuple_state.TupleState`, the same kernels),
+    with `controller="torchdiffeq"` (in odeint_kw) FFJORD's own steps.
     trace="hutchinson" needs eps (B, D)."""
     from refimpl.ode import odeint
     from .cnf import _check_t1, _check_x, standard_normal_logprob
@@ -197,7 +200,14 @@ def fast_log_prob(params, x, *, t1=0.5, trace="exact", eps=None, rtol=1e-5, atol
     else:
         raise ValueError(f"trace/eps: expected trace='exact', or 'hutchinson' with eps of shape "
                          f"{(B, D)}; got trace={trace!r}, eps shape {np.shape(eps)}")
+    if state not in ("flat", "tuple"):
+        raise ValueError(f"state: expected 'flat' or 'tuple', got {state!r}")
     theta = [layer[k] for layer in params for k in _KEYS]
+    if state == "tuple":
+        z1, dlogp = odeint(TupleState(AugmentedDynamics(E)), (x, anp.zeros(B)),
+                           anp.array([0.0, t1]), (theta,), rtol=rtol, atol=atol, info=info,
+                           **odeint_kw)
+        return standard_normal_logprob(z1[-1]) - dlogp[-1]
     y0 = anp.concatenate([x, anp.zeros((B, 1))], axis=1)
     y1 = odeint(AugmentedDynamics(E), y0, anp.array([0.0, t1]), (theta,), rtol=rtol,
                 atol=atol, info=info, **odeint_kw)[-1]

@@ -4,7 +4,9 @@ step, several loops that take it, and (in ``odeint``) differentiable solves.
 * ``solve(func, t_span, y0, ...)`` — forward solver; argument order follows
   ``scipy.integrate.solve_ivp``; ``controller="scipy" | "hairer" | "torchdiffeq"`` replays
   solve_ivp, Hairer's codes (scipy.integrate.ode) or torchdiffeq step for step.
-* ``odeint(func, y0, t, ...)`` — differentiable solves (adjoint, backprop, checkpoint).
+* ``odeint(func, y0, t, ...)`` — differentiable solves (adjoint, backprop, checkpoint);
+  ``controller="torchdiffeq"`` replays torchdiffeq's ``odeint`` / ``odeint_adjoint`` (dopri5)
+  step for step, on the engine of ``solve``'s preset (``preset_torchdiffeq``).
 * ``get_tableau(name)`` / ``METHODS`` — the methods' data (``butcher``, ``tableaus``,
   ``tableau_dop853``).
 * ``refimpl.ode.control`` — the default controller's pieces.

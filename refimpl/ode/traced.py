@@ -25,6 +25,11 @@ last-step rule) as `refimpl.ode.solve`, so on the same problem both give the sam
   t_i - t depends on the traced times. This is the exact gradient of the discrete solve.
 * The error norm may be a group norm (`GroupNorm`): the adjoint's mixed norm and seminorm.
 * dtype follows y0: tableau coefficients and times are cast to it (float32 mode).
+* `controller=TorchdiffeqController()` (odeint's controller="torchdiffeq") hands the whole
+  solve to torchdiffeq's own loop, `refimpl.ode.preset_torchdiffeq.integrate_torchdiffeq`
+  (dopri5; steps past the output times and interpolates; its first step is traced), the
+  engine `solve(controller="torchdiffeq")` runs too; options it has no counterpart for
+  (step_size, min_step, step_t, jump_t, callbacks, on_accept) raise a ValueError.
 
 When nothing is boxed the stages go into one preallocated (s, n) array and combinations are
 BLAS products, as in `solve`.
@@ -179,6 +184,14 @@ def integrate(func, y0, t, args=(), *, tab, rtol, atol, controller=DEFAULT, norm
     ceil(|t_i - t_{i-1}| / step_size) steps of that size, the last one clipped to t_i
     ("interpolate": the one interval [t_0, t_{N-1}])."""
     check_output(output, tab)
+    if getattr(controller, "name", None) == "torchdiffeq":
+        return _integrate_torchdiffeq(func, y0, t, args, tab=tab, rtol=rtol, atol=atol,
+                                      controller=controller, norm=norm, first_step=first_step,
+                                      max_step=max_step, max_steps=max_steps, output=output,
+                                      unsupported=dict(step_size=step_size, on_accept=on_accept,
+                                                       step_t=step_t, jump_t=jump_t,
+                                                       callbacks=callbacks),
+                                      min_step=min_step)
     dtype = np.result_type(getval(y0))
     coeffs = _coeffs(tab, dtype)
     if np.result_type(getval(t)) != dtype:
@@ -304,6 +317,26 @@ def integrate(func, y0, t, args=(), *, tab, rtol, atol, controller=DEFAULT, norm
         ys.append(y)
     stats["h_next"] = h_abs
     return ys, stats
+
+
+def _integrate_torchdiffeq(func, y0, t, args, *, tab, rtol, atol, controller, norm, first_step,
+                           max_step, max_steps, output, unsupported, min_step):
+    """controller="torchdiffeq": torchdiffeq's own loop (steps past the output times and
+    interpolates; `refimpl.ode.preset_torchdiffeq.integrate_torchdiffeq`), dopri5 only."""
+    from .preset_torchdiffeq import integrate_torchdiffeq
+    if tab.name != "dopri5":
+        raise ValueError(f"method: controller='torchdiffeq' reproduces torchdiffeq's dopri5 "
+                         f"only, got method {tab.name!r}")
+    if output != "clip":
+        raise ValueError("output: controller='torchdiffeq' always steps past the output times "
+                         "and interpolates (torchdiffeq's rule); leave output unset")
+    bad = sorted(k for k, v in unsupported.items() if v is not None)
+    if bad or min_step:
+        raise ValueError(f"options: {bad or ['min_step']} not supported with "
+                         f"controller='torchdiffeq'")
+    return integrate_torchdiffeq(func, y0, t, args, tab=tab, rtol=rtol, atol=atol, norm=norm,
+                                 first_step=first_step, max_step=max_step,
+                                 max_steps=max_steps, ctrl=controller)
 
 
 class Barriers:
