@@ -20,10 +20,17 @@ Rows reuse the existing benches and peers (import, not copy):
   (`numerics/peers/planar_cnf_torch.py`);
 * K-FAC's damped factor inverses (Cholesky, and noisy K-FAC's eigh refresh) against
   torch.linalg on the same matrices; noisy K-FAC, noisy Adam and BBB steps on `nng-uci`'s
-  network against the torch ports in `numerics/peers/nng_torch.py`.
+  network against the torch ports in `numerics/peers/nng_torch.py`;
+* latent ODE iteration (backprop through the solver; adjoint) — torchdiffeq's
+  `examples/latent_ode.py` model built from refimpl's blocks against a copy of the example's
+  classes (`numerics/peers/latent_ode_torch.py`); ODE-Net classifier step — `odenet-classifier`'s
+  loss against `examples/odenet_mnist.py`'s ODEBlock at that size
+  (`numerics/peers/odenet_mnist_torch.py`). These three rows time a whole training iteration
+  (forward, gradient, Adam step: the weights move, identically on both sides).
 
 Writes numerics/results/bench_peers.md. Run: nice -n 19 python numerics/bench_peers.py
-[--repeats 7] [--only SUBSTRING] (`--quick`: tiny sizes, 2 repeats, prints only).
+[--repeats 7] [--only SUBSTRING [--splice]] (`--quick`: tiny sizes, 2 repeats, prints only;
+`--splice`: the --only rows replace their namesakes in bench_peers.md, other rows untouched).
 """
 import os
 
