@@ -178,6 +178,14 @@ def integrate(func, y0, t, args=(), *, tab, rtol, atol, controller=DEFAULT, norm
     ceil(|t_i - t_{i-1}| / step_size) steps of that size, the last one clipped to t_i
     ("interpolate": the one interval [t_0, t_{N-1}])."""
     check_output(output, tab)
+    if getattr(controller, "name", None) == "torchdiffeq":
+        return _integrate_torchdiffeq(func, y0, t, args, tab=tab, rtol=rtol, atol=atol,
+                                      controller=controller, norm=norm, first_step=first_step,
+                                      max_step=max_step, max_steps=max_steps, output=output,
+                                      unsupported=dict(step_size=step_size, on_accept=on_accept,
+                                                       step_t=step_t, jump_t=jump_t,
+                                                       callbacks=callbacks),
+                                      min_step=min_step)
     dtype = np.result_type(getval(y0))
     coeffs = _coeffs(tab, dtype)
     if np.result_type(getval(t)) != dtype:
@@ -302,6 +310,26 @@ def integrate(func, y0, t, args=(), *, tab, rtol, atol, controller=DEFAULT, norm
         ys.append(y)
     stats["h_next"] = h_abs
     return ys, stats
+
+
+def _integrate_torchdiffeq(func, y0, t, args, *, tab, rtol, atol, controller, norm, first_step,
+                           max_step, max_steps, output, unsupported, min_step):
+    """controller="torchdiffeq": torchdiffeq's own loop (steps past the output times and
+    interpolates; `refimpl.ode.preset_torchdiffeq.integrate_torchdiffeq`), dopri5 only."""
+    from .preset_torchdiffeq import integrate_torchdiffeq
+    if tab.name != "dopri5":
+        raise ValueError(f"method: controller='torchdiffeq' reproduces torchdiffeq's dopri5 "
+                         f"only, got method {tab.name!r}")
+    if output != "clip":
+        raise ValueError("output: controller='torchdiffeq' always steps past the output times "
+                         "and interpolates (torchdiffeq's rule); leave output unset")
+    bad = sorted(k for k, v in unsupported.items() if v is not None)
+    if bad or min_step:
+        raise ValueError(f"options: {bad or ['min_step']} not supported with "
+                         f"controller='torchdiffeq'")
+    return integrate_torchdiffeq(func, y0, t, args, tab=tab, rtol=rtol, atol=atol, norm=norm,
+                                 first_step=first_step, max_step=max_step,
+                                 max_steps=max_steps, ctrl=controller)
 
 
 class Barriers:
