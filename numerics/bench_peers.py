@@ -493,9 +493,10 @@ def rows(quick=False):
         for est in ("total", "stl", "dreg"):
             out.append(lambda o=objective, e=est, k=K: vae_row(o, e, k, quick))
     out.append(lambda: adjoint_plain_row(quick))
-    out += [_keyed("Latent ODE iteration", lambda: latent_ode_row("backprop", quick)),
-            _keyed("Latent ODE iteration adjoint", lambda: latent_ode_row("adjoint", quick)),
-            _keyed("ODE-Net classifier step", lambda: odenet_classifier_row(quick))]
+    td = "torchdiffeq"                  # torchdiffeq's dopri5 step for step: the same NFE
+    out += [_keyed("Latent ODE iteration", lambda: latent_ode_row("backprop", quick, td)),
+            _keyed("Latent ODE iteration adjoint", lambda: latent_ode_row("adjoint", quick, td)),
+            _keyed("ODE-Net classifier step", lambda: odenet_classifier_row(quick, td))]
     out.append(lambda: kfac_inverse_rows(quick)[0])
     out.append(lambda: kfac_inverse_rows(quick)[1])
     out += [lambda m=m: nng_step_row(m, quick) for m in ("noisy_kfac", "noisy_adam", "bbb")]

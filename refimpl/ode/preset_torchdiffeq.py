@@ -69,6 +69,7 @@ from autograd.tracer import getval, isbox
 
 from . import errors as E
 from .stepper import Output
+from .traced_ops import poly_eval, wsum
 
 __all__ = ["TorchdiffeqController", "TD_C_ERROR", "TD_C_MID", "run_torchdiffeq", "advance",
            "integrate_torchdiffeq", "td_norm"]
@@ -86,6 +87,8 @@ TD_C_MID = np.array([6025192743 / 30085553152 / 2, 0, 51252292925 / 65400821598 
 def _wsum(w, K):
     """``Σ_j K_j w_j`` left to right (torch.sum over the stage axis of ``k * w``); K an (s, n)
     array or a list of (n,) arrays / autograd boxes."""
+    if isbox(w) or any(isbox(k) for k in K[:len(w)]):
+        return wsum(w, list(K[:len(w)]))        # one primitive, the same sums (traced_ops)
     acc = K[0] * w[0]
     for j in range(1, len(w)):
         acc = acc + K[j] * w[j]
@@ -167,6 +170,8 @@ def _interp_fit(y0, y1, k, dt):
 
 def _interp_evaluate(coeffs, t0, t1, t):
     x = (t - t0) / (t1 - t0)
+    if isbox(x) or any(isbox(c) for c in coeffs):
+        return poly_eval(x, coeffs)             # one primitive, the same sums (traced_ops)
     total = coeffs[0] + x * coeffs[1]
     x_power = x
     for coefficient in coeffs[2:]:
