@@ -82,3 +82,11 @@ def test_splice_replaces_a_row_by_name_and_appends_new_ones(tmp_path):
     # the notes are the script's NOTES (the stale "Notes." goes), then one line per spliced row
     assert "Notes." not in lines and lines[10] == bench_peers.NOTES.split("\n")[0]
     assert lines[-2].startswith("Spliced row 'Latent ODE iteration':")
+
+
+def test_quick_main_runs_the_ode_rows_only():
+    """--quick --only: the keyed rows are built only when asked for (NFE in the label)."""
+    text = bench_peers.main(repeats=1, quick=True, only="ODE-Net classifier", write=False)
+    rows = [ln for ln in text.split("\n") if ln.startswith("| ODE-Net")]
+    assert len(rows) == 1 and "NFE fwd+bwd refimpl 14+14, torchdiffeq 14+14" in rows[0]
+    assert not any(ln.startswith("| Latent ODE") for ln in text.split("\n"))
