@@ -17,22 +17,18 @@ import numpy as np
 from refimpl import attacks
 from refimpl.sce import models, pipeline, train
 
-if __name__ == "__main__":
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--repeats", type=int, default=7)
-    ap.add_argument("--data-dir", default="../shared/data/mnist5k")
-    ap.add_argument("--out", default="numerics/results/bench_attacks.md")
-    args = ap.parse_args()
+def pgd_pair(data_dir, eps=0.1, steps=40, seed=0):
+    """(ours, theirs, (model, Xte, yte, tlogits)): PGD L∞ from the same random start on
+    refimpl's conv classifier (trained one epoch) and on the same weights in torch; each
+    returns the adversarial batch."""
     import torch
     torch.set_num_threads(1)
     torch.set_default_dtype(torch.float64)
     from peers.attacks_torch import conv_net, pgd_linf  # noqa: E402  (numerics/ on sys.path)
 
-    rng = np.random.default_rng(0)
-    data_dir = args.data_dir if Path(args.data_dir).is_dir() else None
+    rng = np.random.default_rng(seed)
     Xtr, ytr, Xte, yte = pipeline.load_data(data_dir, rng, 2000, 256)
     model = train.fit(rng, models.init_conv_classifier(rng), Xtr, ytr, epochs=1, lr=2e-3)
-    eps, steps = 0.1, 40
     alpha = 2.5 * eps / steps
     x_start = attacks.random_start(np.random.default_rng(1), Xte, eps, "linf")
     g = attacks.cross_entropy_grad(lambda x: models.logits(model, x))
@@ -47,6 +43,20 @@ if __name__ == "__main__":
 
     def theirs():
         return pgd_linf(tlogits, Xte, yte, x_start, eps, steps, alpha)
+    return ours, theirs, (model, Xte, yte, tlogits)
+
+
+if __name__ == "__main__":
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--repeats", type=int, default=7)
+    ap.add_argument("--data-dir", default="../shared/data/mnist5k")
+    ap.add_argument("--out", default="numerics/results/bench_attacks.md")
+    args = ap.parse_args()
+    import torch
+    data_dir = args.data_dir if Path(args.data_dir).is_dir() else None
+    eps, steps = 0.1, 40
+    alpha = 2.5 * eps / steps
+    ours, theirs, (model, Xte, yte, tlogits) = pgd_pair(data_dir, eps, steps)
 
     clean_diff = float(np.max(np.abs(models.logits(model, Xte) - tlogits(torch.from_numpy(Xte)).detach().numpy())))
     t_ours, t_theirs = [], []

@@ -69,6 +69,35 @@ def leaves_of(v):
     return [a for wb in v for a in wb] if isinstance(v, list) else [v]
 
 
+def whole_step_pair(params, graph, train, idx, node_cap):
+    """(ours, theirs): one whole training step on the ratings `idx` — evidence trees, plans
+    (same random keys on both sides) and the model's value and gradient — refimpl (fused numba
+    levels) and the PyTorch port; each returns the minibatch loss."""
+    import torch
+    from peers import evidence_chains_torch as T
+    r = train.ratings[idx]
+    x, unflatten = flatten(params)
+    tp = T.to_torch(params)
+    leaves = [t for k in sorted(tp) for t in leaves_of(tp[k])]
+    tr = torch.from_numpy(r)
+
+    def ours():
+        pu, pi, ui, ii, _ = step_plans(graph, train, idx, np.random.default_rng(2), node_cap)
+
+        def f(xf):
+            p = unflatten(xf)
+            d = rating_head(p, forest_latents(p, pu, 3.0)[ui], forest_latents(p, pi, 3.0)[ii], "biased") - r
+            return (d * d).sum() / d.shape[0]
+        return value_and_grad(f)(x)[0]
+
+    def theirs():
+        pu, pi, ui, ii, _ = step_plans(graph, train, idx, np.random.default_rng(2), node_cap)
+        L = T.loss(tp, T._level_tensors(pu), T._level_tensors(pi), torch.from_numpy(ui), torch.from_numpy(ii), tr)
+        torch.autograd.grad(L, leaves, allow_unused=True)
+        return float(L.detach())
+    return ours, theirs
+
+
 def torch_rows(params, graph, train, rng, node_cap, batch, repeats):
     """Rows of the refimpl-vs-PyTorch comparison on one minibatch's plans."""
     import torch
@@ -113,24 +142,8 @@ def torch_rows(params, graph, train, rng, node_cap, batch, repeats):
              f"numba kernel {1e3 * t_n:.1f} ms, twin {1e3 * t_t:.1f} ms, torch {1e3 * t_p:.1f} ms: "
              f"**ratio numba/torch {t_n / t_p:.2f}**, twin/torch {t_t / t_p:.2f}; agreement: {agree}")]
 
-    def full(model):
-        def run():
-            pu_, pi_, ui, ii, _ = step_plans(graph, train, idx, np.random.default_rng(2), node_cap)
-            model(pu_, pi_, ui, ii)
-        return run
-
-    def ours_full(pu_, pi_, ui, ii):
-        def f(xf):
-            p = unflatten(xf)
-            d = rating_head(p, forest_latents(p, pu_, 3.0)[ui], forest_latents(p, pi_, 3.0)[ii], "biased") - r
-            return (d * d).sum() / d.shape[0]
-        value_and_grad(f)(x)
-
-    def theirs_full(pu_, pi_, ui, ii):
-        L = T.loss(tp, T._level_tensors(pu_), T._level_tensors(pi_), torch.from_numpy(ui), torch.from_numpy(ii), tr)
-        torch.autograd.grad(L, leaves, allow_unused=True)
-
-    f_n, f_p = median_cpu([full(ours_full), full(theirs_full)], repeats)
+    ours_full, theirs_full = whole_step_pair(params, graph, train, idx, node_cap)
+    f_n, f_p = median_cpu([ours_full, theirs_full], repeats)
     rows.append(("vs PyTorch: whole step", f"batch {batch}, cap {node_cap} (trees + plan + model)",
                  f"numba {1e3 * f_n:.1f} ms ({batch / f_n:,.0f} ratings/s), torch {1e3 * f_p:.1f} ms "
                  f"({batch / f_p:,.0f} ratings/s): **ratio {f_n / f_p:.2f}**"))

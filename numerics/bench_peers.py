@@ -50,6 +50,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from refimpl.vi.fused import grad_buffers, vae_value_and_grad  # noqa: E402
+
+import bench_peers_newer  # noqa: E402  (numerics/ on sys.path)
 from refimpl.vi.vae import init_vae  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -536,6 +538,7 @@ def rows(quick=False):
     out.append(lambda: kfac_inverse_rows(quick)[0])
     out.append(lambda: kfac_inverse_rows(quick)[1])
     out += [lambda m=m: nng_step_row(m, quick) for m in ("noisy_kfac", "noisy_adam", "bbb")]
+    out += [lambda b=b: b(quick) for b in bench_peers_newer.ROWS]
     return out
 
 

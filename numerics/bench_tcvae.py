@@ -36,12 +36,10 @@ def _median_ratio(ours, theirs, repeats):
     return float(np.median(to)), float(np.median(tt))
 
 
-def main():
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--quick", action="store_true", help="CI-sized smoke run (small batch and subset)")
-    ap.add_argument("--repeats", type=int, default=7)
-    ap.add_argument("--out", default="numerics/results/bench_tcvae.md")
-    args = ap.parse_args()
+def step_pair(B, beta=6.0, seed=0):
+    """(ours, theirs, (imgs, factors)): one β-TCVAE training step (MSS, forward + gradient of
+    the negative objective) on a batch of B dSprites-style images, refimpl (autograd) and the
+    torch port, same weights and draws. Each returns (loss, gradient) / the loss tensor."""
     import torch
     torch.set_num_threads(1)
     torch.set_default_dtype(torch.float64)
@@ -50,12 +48,10 @@ def main():
     imgs, factors = render()
     N = len(imgs)
     X = imgs.reshape(N, -1).astype(float)
-    B = 64 if args.quick else 1024
-    rng = np.random.default_rng(0)
+    rng = np.random.default_rng(seed)
     params = init_vae(rng, X.shape[1], 10, hidden=(256, 256), x_mean=X.mean(0))
     x = X[rng.integers(N, size=B)]
     eps = rng.standard_normal((B, 10))
-    beta = 6.0
     vg = value_and_grad(lambda p: -objective(p, x, eps, N, "tcvae", beta=beta, estimator="mss"))
     tp = T.to_torch(params)
     tx, teps = torch.from_numpy(x), torch.from_numpy(eps)
@@ -70,6 +66,20 @@ def main():
         loss = T.tcvae_loss(tp, tx, teps, N, beta)
         loss.backward()
         return loss
+    return ours_step, theirs_step, (imgs, factors)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--quick", action="store_true", help="CI-sized smoke run (small batch and subset)")
+    ap.add_argument("--repeats", type=int, default=7)
+    ap.add_argument("--out", default="numerics/results/bench_tcvae.md")
+    args = ap.parse_args()
+    B = 64 if args.quick else 1024
+    beta = 6.0
+    ours_step, theirs_step, (imgs, factors) = step_pair(B, beta)
+    import torch
+    from peers import tcvae_torch as T
 
     l_ours, l_theirs = float(ours_step()[0]), float(theirs_step().detach())
     ours_step(), theirs_step()                                   # warm-up (numba compiled)

@@ -11,9 +11,10 @@ Lebesgue (or counting) measure — the Gaussian keeps (D/2) log 2π, which the o
 mattjj/svae ``gaussian.logZ`` omits.
 
 Families: ``gaussian`` (information form J, h), ``categorical``, ``dirichlet``,
-``niw`` (normal-inverse-Wishart). The matrix-normal-inverse-Wishart is not built.
+``niw`` (normal-inverse-Wishart), ``mniw`` (matrix-normal-inverse-Wishart, the conjugate prior
+of a linear-Gaussian transition; Lebesgue-normalised, unlike the official).
 """
-from . import categorical, dirichlet, gaussian, niw
+from . import categorical, dirichlet, gaussian, mniw, niw
 from ._common import inner, kl_from_logZ
 
-__all__ = ["gaussian", "categorical", "dirichlet", "niw", "inner", "kl_from_logZ"]
+__all__ = ["gaussian", "categorical", "dirichlet", "niw", "mniw", "inner", "kl_from_logZ"]

@@ -29,8 +29,8 @@ Output times (`output`):
   torchdiffeq's solvers, which step past it); every interior y(t_i) is the accepted step's
   continuous extension, written with autograd.numpy (`refimpl.ode.traced`,
   `refimpl.ode.dense.eval_step_traced`): dopri5/tsit5 the 4th-order `P` polynomial (scipy
-  RK45.P, Hairer I eq. (6.7)), the other tableaus the cubic Hermite through (y, f) at both
-  ends; dop853 raises ValueError (its 7th-order extension needs extra stages). The step
+  RK45.P, Hairer I eq. (6.7)), dop853 its 7th-order extension (3 extra stages per step with
+  outputs inside), the other tableaus the cubic Hermite through (y, f) at both ends. The step
   sequence no longer depends on how many outputs are asked for, as in torchdiffeq and
   `solve(t_eval=...)`. "backprop" differentiates the interpolant (d/dt_i through θ);
   "adjoint" interpolates the forward solve while the backward solve still restarts at every

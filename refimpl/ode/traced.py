@@ -15,9 +15,10 @@ last-step rule) as `refimpl.ode.solve`, so on the same problem both give the sam
   `output="interpolate"`: steps are clipped to the final time t_{N-1} only (no overshoot,
   unlike torchdiffeq, which steps past it), and every interior y(t_i) is the accepted step's
   continuous extension at θ = (t_i − t_k)/h (`refimpl.ode.dense.eval_step_traced`: the
-  4th-order `P` polynomial for dopri5/tsit5, the cubic Hermite for the other tableaus;
-  dop853 is refused). N output times then cost what one output costs, as in torchdiffeq
-  and `solve(t_eval=...)`; d/dt_i flows through θ. With 2 output times both modes coincide.
+  4th-order `P` polynomial for dopri5/tsit5, dop853's 7th-order extension (3 more
+  evaluations per step with outputs inside), the cubic Hermite for the other tableaus).
+  N output times then cost what one output costs, as in torchdiffeq and
+  `solve(t_eval=...)`; d/dt_i flows through θ. With 2 output times both modes coincide.
 * The arithmetic is written with `autograd.numpy`, so autograd can follow it when y0, t or
   args are boxed ("backprop" mode). The step sizes chosen by the controller are computed from
   plain values (`getval`) and are constants for differentiation; only a clipped final step
@@ -200,7 +201,8 @@ def integrate(func, y0, t, args=(), *, tab, rtol, atol, controller=DEFAULT, norm
     # the output times the steps are clipped to; "interpolate" fills the others from the
     # accepted steps' continuous extensions (`emit`)
     stops = list(range(1, n_out)) if output == "clip" else [n_out - 1]
-    emit = _Emitter(t, t_vals, direction, tab, ys) if output == "interpolate" else None
+    emit = _Emitter(t, t_vals, direction, tab, ys, (func, args), stats) \
+        if output == "interpolate" else None
     tc, tc_val, y = t[0], t_vals[0], y0
     f0 = func(tc, y, *args)
     stats["nfev"] += 1
@@ -380,9 +382,13 @@ class _Emitter:
     continuous extension at every interior output time t_i (i < N-1) the step has reached
     (t_i at the step's end included: θ = 1). The last output is the clipped step's y."""
 
-    def __init__(self, t, t_vals, direction, tab, ys):
+    def __init__(self, t, t_vals, direction, tab, ys, func_args=None, stats=None):
         self.t, self.t_vals, self.direction, self.tab, self.ys = t, t_vals, direction, tab, ys
         self.next = 1
+        self.fun, self.stats = None, stats                  # dop853: its 3 extra stages
+        if func_args is not None:
+            func, args = func_args
+            self.fun = lambda s, v: func(s, v, *args)       # noqa: E731
 
     def __call__(self, tc, h, t_end_val, ks, y, y_new, f_new):
         last, first = len(self.t_vals) - 1, self.next
@@ -391,7 +397,9 @@ class _Emitter:
         if self.next > first:
             # θ_i = (t_i - t_k)/h, traced in t_i (and in h for the clipped last step)
             thetas = [(self.t[i] - tc) / h for i in range(first, self.next)]
-            Y = eval_step_traced(self.tab, ks, y, y_new, f_new, h, thetas)     # (m, n)
+            Y = eval_step_traced(self.tab, ks, y, y_new, f_new, h, thetas, self.fun, tc)
+            if self.tab.dense == "dop853" and self.stats is not None:
+                self.stats["nfev"] += 3
             self.ys.extend(Y[j] for j in range(self.next - first))
 
 

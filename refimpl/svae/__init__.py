@@ -4,7 +4,8 @@ Gaussian node potentials, local mean-field inference and natural-gradient SVI on
 parameters (`refimpl.svae`).
 
 Built: the GMM SVAE (`gmm`: local mean field; `objective`: the surrogate bound, natural
-gradient, training), the pinwheel data (`data`). Not built yet: the LDS SVAE and the
+gradient, training with the official SGD with momentum or Adam), the plain-VAE baseline
+(`vae`), the pinwheel data (`data`). Not built yet: the LDS SVAE and the
 matrix-normal-inverse-Wishart (see the package report).
 
 References

@@ -4,102 +4,140 @@ Model: x_1 ~ N(μ₀, Σ₀), x_{t+1} = A x_t + w_t, w_t ~ N(0, Q), plus node po
 (J_node (T, D, D), h_node (T, D)) from the recognition network. The posterior is the Gaussian
 exp(−½ xᵀ J x + hᵀ x − logZ) with block-tridiagonal J:
 
-    J_tt   = J_node,t + [t = 1] Σ₀⁻¹ + [t < T] AᵀQ⁻¹A + [t > 1] Q⁻¹,
-    J_t,t+1 = −AᵀQ⁻¹,   h_t = h_node,t + [t = 1] Σ₀⁻¹μ₀.
+    J_tt   = J_node,t + [t = 1] J₀ + [t < T] J11 + [t > 1] J22,
+    J_t,t+1 = J12,   h_t = h_node,t + [t = 1] h₀,
 
-`logZ` below is this Gaussian's normalised log partition (`expfam.gaussian` convention, with the
-(TD/2) log 2π), computed by eliminating x_1, x_2, … in turn (the Kalman filter in
-information form); `smooth` returns the RTS marginals; `sample` draws jointly by backward
-sampling. Cost O(T D³) against O((TD)³) for the dense solve.
+with init = (J₀, h₀) = (Σ₀⁻¹, Σ₀⁻¹μ₀) and pair = (J11, J12, J22) = (AᵀQ⁻¹A, −AᵀQ⁻¹, Q⁻¹).
+The `natural_*` functions take (init, pair) directly, so they also run on the *expected*
+potentials of the SVAE (E[AᵀQ⁻¹A], −E[AᵀQ⁻¹], E[Q⁻¹] under q(A, Q), which are not of the
+form (AᵀQ⁻¹A, …) for any single (A, Q)); `filter`/`smooth`/`sample` are the (A, Q) wrappers.
+
+`logZ` is this Gaussian's normalised log partition (`expfam.gaussian` convention, with the
+(TD/2) log 2π), computed by eliminating x_1, x_2, … in turn (the Kalman filter in information
+form). The backward pass uses x_t | x_{t+1}, y_{1:t} ~ N(M_t⁻¹(h_f,t − J12 x_{t+1}), M_t⁻¹),
+M_t = J_f,t + J11: the RTS smoother and backward (joint) sampling in information form.
+Cost O(T D³) against O((TD)³) for the dense solve. Leading axes of J_node, h_node (…) are
+independent sequences sharing (init, pair).
 """
 import autograd.numpy as np
 
 LOG2PI = np.log(2 * np.pi)
 
 
-def _check(J_node, h_node, A, Q):
-    T, D = np.shape(h_node)
-    if np.shape(J_node) != (T, D, D):
-        raise ValueError(f"J_node: expected shape {(T, D, D)}, got {np.shape(J_node)}")
-    if np.shape(A) != (D, D) or np.shape(Q) != (D, D):
-        raise ValueError(f"A, Q: expected ({D}, {D}), got {np.shape(A)}, {np.shape(Q)}")
+def _check(J_node, h_node, pair):
+    if np.ndim(h_node) < 2:
+        raise ValueError(f"h_node: expected shape (..., T, D), got {np.shape(h_node)}")
+    T, D = np.shape(h_node)[-2:]
+    if np.shape(J_node) != np.shape(h_node) + (D,):
+        raise ValueError(f"J_node: expected shape {np.shape(h_node) + (D,)}, got {np.shape(J_node)}")
+    if any(np.shape(P) != (D, D) for P in pair):
+        raise ValueError(f"pair: expected three ({D}, {D}) blocks, got {[np.shape(P) for P in pair]}")
     return T, D
+
+
+def _mv(M, v):  # (..., D, D) @ (..., D) -> (..., D)
+    return np.matmul(M, v[..., None])[..., 0]
+
+
+def _outer(a, b):
+    return a[..., :, None] * b[..., None, :]
 
 
 def pair_potentials(A, Q):
     """(J11, J12, J22) of the transition factor exp(−½ (x' − A x)ᵀ Q⁻¹ (x' − A x))."""
+    if np.shape(A) != np.shape(Q) or np.ndim(A) != 2 or np.shape(A)[0] != np.shape(A)[1]:
+        raise ValueError(f"A, Q: expected two (D, D) matrices, got {np.shape(A)}, {np.shape(Q)}")
     Qi = np.linalg.inv(Q)
     return np.dot(A.T, np.dot(Qi, A)), -np.dot(A.T, Qi), Qi
 
 
-def filter(init, A, Q, J_node, h_node):
-    """Information-form Kalman filter. init = (J0, h0) = (Σ₀⁻¹, Σ₀⁻¹μ₀).
-    Returns (list of filtered (J_f, h_f) per t, logZ)."""
-    T, D = _check(J_node, h_node, A, Q)
-    J11, J12, J22 = pair_potentials(A, Q)
+def natural_filter(init, pair, J_node, h_node):
+    """Information-form Kalman filter. Returns (Jf list of T (..., D, D), hf list of T (..., D),
+    Minv list of T−1 (..., D, D) with M_t = J_f,t + J11, logZ (...))."""
+    T, D = _check(J_node, h_node, pair)
+    J11, J12, J22 = pair
     Jp, hp = init
-    out, logZ = [], 0.0
+    Jf, hf, Minv, logZ = [], [], [], 0.0
     for t in range(T):
-        Jf, hf = Jp + J_node[t], hp + h_node[t]
-        out.append((Jf, hf))
+        Jf.append(Jp + J_node[..., t, :, :])
+        hf.append(hp + h_node[..., t, :])
         if t == T - 1:
             break
-        # eliminate x_t: M = J_f + J11; the x_t integral contributes ½ h_fᵀM⁻¹h_f − ½ log|M| + D/2 log 2π
-        M = Jf + J11
-        Minv_h = np.linalg.solve(M, hf)
-        Minv_J12 = np.linalg.solve(M, J12)
-        logZ = logZ + 0.5 * np.dot(hf, Minv_h) - 0.5 * np.linalg.slogdet(M)[1] + 0.5 * D * LOG2PI
-        Jp = J22 - np.dot(J12.T, Minv_J12)
-        hp = -np.dot(J12.T, Minv_h)
-    logZ = logZ + 0.5 * np.dot(hf, np.linalg.solve(Jf, hf)) - 0.5 * np.linalg.slogdet(Jf)[1] + 0.5 * D * LOG2PI
-    return out, logZ
+        # eliminate x_t: ∫ exp(−½ xᵀ M x + xᵀ(h_f − J12 x')) dx = exp(½ (h_f − J12 x')ᵀ M⁻¹ (…) − ½ log|M| + D/2 log 2π)
+        M = Jf[t] + J11
+        Mi = np.linalg.inv(M)
+        Minv.append(Mi)
+        Mi_h = _mv(Mi, hf[t])
+        logZ = logZ + 0.5 * np.sum(hf[t] * Mi_h, -1) - 0.5 * np.linalg.slogdet(M)[1] + 0.5 * D * LOG2PI
+        Jp = J22 - np.matmul(J12.T, np.matmul(Mi, J12))
+        hp = -_mv(J12.T, Mi_h)
+    logZ = (logZ + 0.5 * np.sum(hf[-1] * np.linalg.solve(Jf[-1], hf[-1][..., None])[..., 0], -1)
+            - 0.5 * np.linalg.slogdet(Jf[-1])[1] + 0.5 * D * LOG2PI)
+    return Jf, hf, Minv, logZ
+
+
+def natural_smooth(init, pair, J_node, h_node):
+    """RTS smoother. Returns (means (..., T, D), covs (..., T, D, D), cross (..., T−1, D, D) =
+    Cov(x_t, x_{t+1}), logZ (...))."""
+    Jf, hf, Minv, logZ = natural_filter(init, pair, J_node, h_node)
+    J12 = pair[1]
+    T = len(Jf)
+    P = np.linalg.inv(Jf[-1])
+    ms, Ps, cross = [_mv(P, hf[-1])], [P], []
+    for t in range(T - 2, -1, -1):
+        G = -np.matmul(Minv[t], J12)                                # E[x_t | x_{t+1}] = M⁻¹h_f + G x_{t+1}
+        ms.insert(0, _mv(Minv[t], hf[t]) + _mv(G, ms[0]))
+        cross.insert(0, np.matmul(G, Ps[0]))
+        Ps.insert(0, Minv[t] + np.matmul(cross[0], np.swapaxes(G, -1, -2)))
+    bshape = np.shape(h_node)[:-2]
+    cross = np.stack(cross, -3) if cross else np.zeros(bshape + (0,) + np.shape(J12))
+    return np.stack(ms, -2), np.stack(Ps, -3), cross, logZ
+
+
+def natural_sample(init, pair, J_node, h_node, eps):
+    """Reparameterised joint posterior sample (..., T, D) from eps (..., T, D) ~ N(0, I)
+    by backward sampling: x_T = J_f,T⁻¹ h_f,T + chol(J_f,T⁻¹) ε_T,
+    x_t = M_t⁻¹ (h_f,t − J12 x_{t+1}) + chol(M_t⁻¹) ε_t. Differentiable (autograd)."""
+    if np.shape(eps) != np.shape(h_node):
+        raise ValueError(f"eps: expected shape {np.shape(h_node)}, got {np.shape(eps)}")
+    Jf, hf, Minv, _ = natural_filter(init, pair, J_node, h_node)
+    J12 = pair[1]
+    T = len(Jf)
+    P = np.linalg.inv(Jf[-1])
+    xs = [_mv(P, hf[-1]) + _mv(np.linalg.cholesky(P), eps[..., T - 1, :])]
+    for t in range(T - 2, -1, -1):
+        mean = _mv(Minv[t], hf[t] - _mv(J12, xs[0]))
+        xs.insert(0, mean + _mv(np.linalg.cholesky(Minv[t]), eps[..., t, :]))
+    return np.stack(xs, -2)
+
+
+# --- (A, Q) wrappers ---------------------------------------------------------------------
+
+def filter(init, A, Q, J_node, h_node):
+    """Returns (list of filtered (J_f, h_f) per t, logZ)."""
+    Jf, hf, _, logZ = natural_filter(init, pair_potentials(A, Q), J_node, h_node)
+    return list(zip(Jf, hf)), logZ
 
 
 def smooth(init, A, Q, J_node, h_node):
-    """RTS smoother. Returns (means (T, D), covs (T, D, D), cross (T−1, D, D) = Cov(x_t, x_{t+1}),
-    logZ)."""
-    filt, logZ = filter(init, A, Q, J_node, h_node)
-    T = len(filt)
-    Pf = [np.linalg.inv(J) for J, _ in filt]
-    mf = [np.dot(P, h) for P, (_, h) in zip(Pf, filt)]
-    ms, Ps, cross = [mf[-1]], [Pf[-1]], []
-    for t in range(T - 2, -1, -1):
-        Ppred = np.dot(A, np.dot(Pf[t], A.T)) + Q
-        G = np.linalg.solve(Ppred, np.dot(A, Pf[t])).T           # P_t Aᵀ P_pred⁻¹
-        m = mf[t] + np.dot(G, ms[0] - np.dot(A, mf[t]))
-        P = Pf[t] + np.dot(G, np.dot(Ps[0] - Ppred, G.T))
-        cross.insert(0, np.dot(G, Ps[0]))
-        ms.insert(0, m)
-        Ps.insert(0, P)
-    return np.stack(ms), np.stack(Ps), (np.stack(cross) if cross else np.zeros((0,) + np.shape(A))), logZ
+    return natural_smooth(init, pair_potentials(A, Q), J_node, h_node)
 
 
 def sample(rng, init, A, Q, J_node, h_node, n=1):
-    """Joint posterior samples (n, T, D) by backward sampling:
-    x_T ~ filtered, x_t | x_{t+1} has information (J_f + J11, h_f − J12 x_{t+1})."""
+    """n joint posterior samples (n, T, D) of one sequence (no gradients)."""
     import numpy as onp
-    filt, _ = filter(init, A, Q, J_node, h_node)
-    J11, J12, _ = (onp.asarray(a) for a in pair_potentials(A, Q))
-    T, D = len(filt), onp.shape(h_node)[1]
-    x = onp.zeros((n, T, D))
-
-    def draw(J, h):  # h: (n, D)
-        L = onp.linalg.cholesky(J)
-        eps = rng.standard_normal((n, D))
-        return onp.linalg.solve(J, h.T).T + onp.linalg.solve(L.T, eps.T).T
-    Jf, hf = (onp.asarray(a) for a in filt[-1])
-    x[:, -1] = draw(Jf, onp.tile(hf, (n, 1)))
-    for t in range(T - 2, -1, -1):
-        Jf, hf = (onp.asarray(a) for a in filt[t])
-        x[:, t] = draw(Jf + J11, hf[None] - x[:, t + 1] @ J12.T)
-    return x
+    Jn, hn = onp.asarray(J_node), onp.asarray(h_node)
+    eps = rng.standard_normal((n,) + hn.shape)
+    return natural_sample(init, pair_potentials(A, Q), onp.broadcast_to(Jn, (n,) + Jn.shape),
+                          onp.broadcast_to(hn, (n,) + hn.shape), eps)
 
 
-def dense_information(init, A, Q, J_node, h_node):
-    """The (TD, TD) information matrix and (TD,) vector of the posterior — for brute-force checks."""
+def dense_information_natural(init, pair, J_node, h_node):
+    """The (TD, TD) information matrix and (TD,) vector of one sequence's posterior — for
+    brute-force checks."""
     import numpy as onp
-    T, D = _check(J_node, h_node, A, Q)
-    J11, J12, J22 = (onp.asarray(a) for a in pair_potentials(A, Q))
+    T, D = _check(J_node, h_node, pair)
+    J11, J12, J22 = (onp.asarray(a) for a in pair)
     J = onp.zeros((T * D, T * D))
     h = onp.asarray(h_node, float).reshape(-1).copy()
     for t in range(T):
@@ -114,3 +152,7 @@ def dense_information(init, A, Q, J_node, h_node):
     J[:D, :D] += onp.asarray(init[0])
     h[:D] += onp.asarray(init[1])
     return J, h
+
+
+def dense_information(init, A, Q, J_node, h_node):
+    return dense_information_natural(init, pair_potentials(A, Q), J_node, h_node)

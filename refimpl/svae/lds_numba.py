@@ -1,53 +1,65 @@
-"""Numba kernel of the LDS smoother (`lds.smooth` is its readable autograd twin; the tests
-compare them). Forward values only: gradients go through the twin."""
+"""Numba kernel of the information-form LDS smoother (`lds.natural_smooth` is its readable
+autograd twin; the tests compare them). Forward values only: gradients go through the twin.
+Used where no gradient is needed (evaluation, prediction, the benchmark)."""
 import numba
 import numpy as np
+
+from .lds import pair_potentials
 
 LOG2PI = np.log(2 * np.pi)
 
 
 @numba.njit(cache=True)
-def _smooth_kernel(J0, h0, A, Q, J_node, h_node):
+def _smooth_kernel(J0, h0, J11, J12, J22, J_node, h_node):
     T, D = h_node.shape
-    Qi = np.linalg.inv(Q)
-    J11 = A.T @ Qi @ A
-    J12 = -(A.T @ Qi)
-    Pf = np.zeros((T, D, D))
-    mf = np.zeros((T, D))
+    Jf = np.zeros((T, D, D))
+    hf = np.zeros((T, D))
+    Minv = np.zeros((max(T - 1, 0), D, D))
     Jp, hp = J0.copy(), h0.copy()
     logZ = 0.0
     for t in range(T):
-        Jf = Jp + J_node[t]
-        hf = hp + h_node[t]
-        Pf[t] = np.linalg.inv(Jf)
-        mf[t] = Pf[t] @ hf
+        Jf[t] = Jp + J_node[t]
+        hf[t] = hp + h_node[t]
         if t == T - 1:
-            logZ += 0.5 * hf @ mf[t] - 0.5 * np.log(np.linalg.det(Jf)) + 0.5 * D * LOG2PI
             break
-        M = Jf + J11
-        Minv = np.linalg.inv(M)
-        Minv_h = Minv @ hf
-        logZ += 0.5 * hf @ Minv_h - 0.5 * np.log(np.linalg.det(M)) + 0.5 * D * LOG2PI
-        Jp = Qi - J12.T @ Minv @ J12
-        hp = -(J12.T @ Minv_h)
+        M = Jf[t] + J11
+        Minv[t] = np.linalg.inv(M)
+        Mi_h = Minv[t] @ hf[t]
+        logZ += 0.5 * hf[t] @ Mi_h - 0.5 * np.log(np.linalg.det(M)) + 0.5 * D * LOG2PI
+        Jp = J22 - J12.T @ Minv[t] @ J12
+        hp = -(J12.T @ Mi_h)
+    P = np.linalg.inv(Jf[T - 1])
+    logZ += 0.5 * hf[T - 1] @ P @ hf[T - 1] - 0.5 * np.log(np.linalg.det(Jf[T - 1])) + 0.5 * D * LOG2PI
     ms = np.zeros((T, D))
     Ps = np.zeros((T, D, D))
     cross = np.zeros((max(T - 1, 0), D, D))
-    ms[T - 1] = mf[T - 1]
-    Ps[T - 1] = Pf[T - 1]
+    ms[T - 1] = P @ hf[T - 1]
+    Ps[T - 1] = P
     for t in range(T - 2, -1, -1):
-        Ppred = A @ Pf[t] @ A.T + Q
-        G = Pf[t] @ A.T @ np.linalg.inv(Ppred)
-        ms[t] = mf[t] + G @ (ms[t + 1] - A @ mf[t])
-        Ps[t] = Pf[t] + G @ (Ps[t + 1] - Ppred) @ G.T
+        G = -(Minv[t] @ J12)
+        ms[t] = Minv[t] @ hf[t] + G @ ms[t + 1]
         cross[t] = G @ Ps[t + 1]
+        Ps[t] = Minv[t] + cross[t] @ G.T
     return ms, Ps, cross, logZ
 
 
-def smooth(init, A, Q, J_node, h_node):
-    """Same contract as `lds.smooth` (float64 arrays, no autograd)."""
+def natural_smooth(init, pair, J_node, h_node):
+    """Same contract as `lds.natural_smooth` (float64 arrays, no autograd); leading batch axes
+    of J_node, h_node are looped over."""
     f = lambda a: np.ascontiguousarray(np.asarray(a, dtype=np.float64))
-    T, D = np.shape(h_node)
-    if np.shape(J_node) != (T, D, D):
-        raise ValueError(f"J_node: expected shape {(T, D, D)}, got {np.shape(J_node)}")
-    return _smooth_kernel(f(init[0]), f(init[1]), f(A), f(Q), f(J_node), f(h_node))
+    h_node, J_node = f(h_node), f(J_node)
+    if h_node.ndim < 2 or J_node.shape != h_node.shape + h_node.shape[-1:]:
+        raise ValueError(f"J_node, h_node: expected (..., T, D, D) and (..., T, D), got "
+                         f"{J_node.shape}, {h_node.shape}")
+    args = (f(init[0]), f(init[1])) + tuple(f(P) for P in pair)
+    if h_node.ndim == 2:
+        return _smooth_kernel(*args, J_node, h_node)
+    lead = h_node.shape[:-2]
+    outs = [_smooth_kernel(*args, Jn, hn) for Jn, hn in
+            zip(J_node.reshape((-1,) + J_node.shape[-3:]), h_node.reshape((-1,) + h_node.shape[-2:]))]
+    return tuple(np.stack([o[k] for o in outs]).reshape(lead + np.shape(outs[0][k])) for k in range(4))
+
+
+def smooth(init, A, Q, J_node, h_node):
+    """Same contract as `lds.smooth`."""
+    return natural_smooth(init, pair_potentials(np.asarray(A, float), np.asarray(Q, float)), J_node, h_node)

@@ -44,6 +44,18 @@ def test_quick_main_runs():
     assert "ratio" in text and "IWAE stl K=5" in text
 
 
+@pytest.mark.parametrize("builder", ["tcvae_row", "evidence_chains_row", "pgd_row"])
+def test_newer_paper_rows_agree_with_their_peers(builder):
+    """The newer papers' rows compute the same first step on both sides (same weights, draws
+    and plans): a peer drifting from refimpl's definition would make the timing meaningless."""
+    import bench_peers_newer
+    desc, ours, peer, compare = getattr(bench_peers_newer, builder)(quick=True)
+    a, b = ours(), peer()
+    assert compare(a, b) <= 1e-10, desc
+    a2 = ours()                                   # a second call repeats the step (no hidden state)
+    assert compare(a2, b) <= 1e-10, desc
+
+
 @pytest.mark.parametrize("gradient", ["backprop", "adjoint"])
 def test_latent_ode_peer_same_first_loss_and_second(gradient):
     """The example's model built from refimpl's blocks = the torch port, with torchdiffeq's

@@ -1,0 +1,1 @@
+"""svae-natgrad (being built)."""
