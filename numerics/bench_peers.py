@@ -142,7 +142,7 @@ cross-entropy, batch 100, Adam 3e-3, dopri5 rtol = atol 1e-3, adjoint) against
 examples/odenet_mnist.py's ODEBlock / ConcatConv2d structure at that size
 (`numerics/peers/odenet_mnist_torch.py`: t prepended as ConcatConv2d does, the example's
 --tol default, odeint_adjoint as its --adjoint True; Adam instead of its SGD schedule).
-Missing rows (not built in this session): the newer papers."""
+The newer papers' rows come from `bench_peers_newer.py`."""
 
 def vae_row(objective, estimator, K, quick=False, seed=0):
     """VAE/IWAE step: x (B, X) binary, encoder X-H-H-2Dz, decoder Dz-H-H-X (tanh), loss -bound."""
