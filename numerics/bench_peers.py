@@ -20,10 +20,17 @@ Rows reuse the existing benches and peers (import, not copy):
   (`numerics/peers/planar_cnf_torch.py`);
 * K-FAC's damped factor inverses (Cholesky, and noisy K-FAC's eigh refresh) against
   torch.linalg on the same matrices; noisy K-FAC, noisy Adam and BBB steps on `nng-uci`'s
-  network against the torch ports in `numerics/peers/nng_torch.py`.
+  network against the torch ports in `numerics/peers/nng_torch.py`;
+* latent ODE iteration (backprop through the solver; adjoint) — torchdiffeq's
+  `examples/latent_ode.py` model built from refimpl's blocks against a copy of the example's
+  classes (`numerics/peers/latent_ode_torch.py`); ODE-Net classifier step — `odenet-classifier`'s
+  loss against `examples/odenet_mnist.py`'s ODEBlock at that size
+  (`numerics/peers/odenet_mnist_torch.py`). These three rows time a whole training iteration
+  (forward, gradient, Adam step: the weights move, identically on both sides).
 
 Writes numerics/results/bench_peers.md. Run: nice -n 19 python numerics/bench_peers.py
-[--repeats 7] [--only SUBSTRING] (`--quick`: tiny sizes, 2 repeats, prints only).
+[--repeats 7] [--only SUBSTRING [--splice]] (`--quick`: tiny sizes, 2 repeats, prints only;
+`--splice`: the --only rows replace their namesakes in bench_peers.md, other rows untouched).
 """
 import os
 
@@ -53,7 +60,10 @@ RESULTS = Path(__file__).resolve().parent / "results"
 BEFORE = {"FFJORD": 0.53, "VAE total K=1": 3.32, "VAE stl K=1": 3.11, "VAE dreg K=1": 2.53,
           "IWAE total K=5": 4.02, "IWAE stl K=5": 3.57, "IWAE dreg K=5": 3.56,
           "IWAE total K=50": 3.77, "IWAE stl K=50": 3.79, "IWAE dreg K=50": 3.94,
-          "odeint adjoint": 1.23}
+          "odeint adjoint": 1.23,
+          # first measurement of these rows (commit a303835, default controller: NFE differ)
+          "Latent ODE iteration adjoint": 0.42, "Latent ODE iteration": 1.63,
+          "ODE-Net classifier step": 0.36}
 
 
 # --- rows: each returns (description, refimpl step, peer step, compare(ours, peer) -> float)
@@ -98,7 +108,40 @@ two hand-written passes, `_backward` ~40 % and `_forward` ~25 % (the decoder's (
 (200, 784) products, the same BLAS work as torch's), and ~30 % in the elementwise NumPy of
 `vae_value_and_grad`'s own body (softplus, exp and the Bernoulli term on the (K B, 784)
 logits, one temporary per operation), where torch runs fused elementwise kernels.
-Missing rows (not built in this session): latent ODE, ODE-Net classifier, the newer papers."""
+Latent ODE rows (torchdiffeq examples/latent_ode.py at its sizes; the peer
+`numerics/peers/latent_ode_torch.py` copies the example's classes): refimpl's own
+`neural-ode-latent` model differs from the example (softplus dynamics, an RNN that also reads
+the time gaps, subsampled observations), so the row builds the example's model from refimpl's
+blocks: `rnn.run_rnn` (Elman, 25 tanh units, read backwards over all 100 observations; h2o
+on its last state, where the example applies h2o at every step and keeps the last),
+`nn.mlp_dynamics("elu", time_input=False)` (4-20-20-4; ELU added to the fused MLP dynamics
+for this row), `latent_ode.decode` (ReLU 4-20-2), `gaussian_loglik` (σ = 0.3) and
+`gaussian_kl`, Adam 0.01 (`neural_ode.train.Optimizer`). Data: the example's draw
+(`spirals.archimedean_spirals` with n_total = 500, as the script effectively uses); ε fixed
+(the example draws it every iteration). These rows and the ODE-Net row time whole training
+iterations (forward, gradient, Adam step; the weights move identically on both sides). Both
+sides step as torchdiffeq's dopri5 (`odeint(controller="torchdiffeq")`): the same NFE, the
+first loss equal to rounding. Backprop row: 1.63 when first measured (default controller,
+interpolated outputs, 170 NFE against 152); cProfile: `anp.stack` in the traced stage
+combinations (a traced getitem per operand, each VJP an np.add.at) ~40 %, autograd's
+`maximum` VJP on the decoder's (100 000, 20) ReLU, the fused ELU through `where`, the RNN's
+BPTT, a second MLP forward in every VJP maker; with the torchdiffeq controller its traced
+stage sums and the quartic interpolant at each of the 100 output times (~14 traced
+operations each) put the row at ~1.6. Fixes, all general and twin-tested: one primitive per
+stage combination, stack, torchdiffeq stage sum and interpolant evaluation
+(`refimpl/ode/traced_ops.py`, same arithmetic), `nn.feedforward.relu` (mask VJP, 0 at the
+kink as torch), ELU as max + expm1(min), `MLPDynamics` reusing the forward's hidden layers,
+`elman_rnn` with per-step buffers and the weight gradients accumulated inside the loop
+(68 -> 42 ms on (1000, 100, 2); torch 37). Adjoint row: torchdiffeq solves the 99 intervals
+backwards one by one, each with a fresh initial step (2304 backward NFE on both sides);
+refimpl's backward solve calls the fused `f_and_vjp`.
+ODE-Net classifier row: refimpl's `odenet-classifier` ODE-Net (fully connected: 196-64 input
+layer on 14x14 MNIST (mnist5k test digits), dynamics [h, t]-64-64 tanh, 64-10 head, softmax
+cross-entropy, batch 100, Adam 3e-3, dopri5 rtol = atol 1e-3, adjoint) against
+examples/odenet_mnist.py's ODEBlock / ConcatConv2d structure at that size
+(`numerics/peers/odenet_mnist_torch.py`: t prepended as ConcatConv2d does, the example's
+--tol default, odeint_adjoint as its --adjoint True; Adam instead of its SGD schedule).
+The newer papers' rows come from `bench_peers_newer.py`."""
 
 def vae_row(objective, estimator, K, quick=False, seed=0):
     """VAE/IWAE step: x (B, X) binary, encoder X-H-H-2Dz, decoder Dz-H-H-X (tanh), loss -bound."""
@@ -491,9 +534,10 @@ def rows(quick=False):
         for est in ("total", "stl", "dreg"):
             out.append(lambda o=objective, e=est, k=K: vae_row(o, e, k, quick))
     out.append(lambda: adjoint_plain_row(quick))
-    out += [_keyed("Latent ODE iteration", lambda: latent_ode_row("backprop", quick)),
-            _keyed("Latent ODE iteration adjoint", lambda: latent_ode_row("adjoint", quick)),
-            _keyed("ODE-Net classifier step", lambda: odenet_classifier_row(quick))]
+    td = "torchdiffeq"                  # torchdiffeq's dopri5 step for step: the same NFE
+    out += [_keyed("Latent ODE iteration", lambda: latent_ode_row("backprop", quick, td)),
+            _keyed("Latent ODE iteration adjoint", lambda: latent_ode_row("adjoint", quick, td)),
+            _keyed("ODE-Net classifier step", lambda: odenet_classifier_row(quick, td))]
     out.append(lambda: kfac_inverse_rows(quick)[0])
     out.append(lambda: kfac_inverse_rows(quick)[1])
     out += [lambda m=m: nng_step_row(m, quick) for m in ("noisy_kfac", "noisy_adam", "bbb")]
@@ -506,15 +550,17 @@ def _row_key(line):
     return line[2:].split(" (")[0].split(" |")[0]
 
 
-def splice(new_lines, repeats, path=None):
+def splice(new_lines, repeats, path=None, only=None):
     """Put `new_lines` (rows of this script's table) into the existing bench_peers.md: a row
     with the same name is replaced, a new one appended to the table; the other rows and the
-    header stay as they were measured. Each spliced row gets a note with its own load."""
+    header stay as they were measured. The notes are rewritten from NOTES, and each spliced
+    row gets a line with its own command and load."""
     path = path or RESULTS / "bench_peers.md"
     text = path.read_text().rstrip("\n").split("\n")
     start = next(i for i, ln in enumerate(text) if ln.startswith("|---"))
     end = next((i for i in range(start + 1, len(text)) if not text[i].startswith("|")), len(text))
-    table, rest = text[start + 1:end], text[end:]
+    table = text[start + 1:end]
+    rest = ["", *NOTES.split("\n")] + [ln for ln in text[end:] if ln.startswith("Spliced row '")]
     load = os.getloadavg()
     for line in new_lines:
         key = _row_key(line)
@@ -523,7 +569,7 @@ def splice(new_lines, repeats, path=None):
             table[same[0]] = line
         else:
             table.append(line)
-        note = (f"Spliced row '{key}': measured alone (`--only \"{key}\" --splice`, median of "
+        note = (f"Spliced row '{key}': measured alone (`--only \"{only or key}\" --splice`, median of "
                 f"{repeats}), load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f} at its end.")
         rest = [ln for ln in rest if not ln.startswith(f"Spliced row '{key}':")] + [note]
     path.write_text("\n".join(text[:start + 1] + table + rest) + "\n")
@@ -556,7 +602,7 @@ def main(repeats=7, quick=False, only=None, write=True, splice_rows=False):
     notes = ["", NOTES]
     text = "\n".join(head + lines + notes) + "\n"
     if splice_rows and not quick:
-        splice(lines[2:], repeats)
+        splice(lines[2:], repeats, only=only)
     elif write and not quick:
         RESULTS.mkdir(exist_ok=True)
         (RESULTS / "bench_peers.md").write_text(text)

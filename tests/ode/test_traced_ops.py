@@ -5,7 +5,8 @@ import pytest
 from autograd import grad
 from autograd.test_util import check_grads
 
-from refimpl.ode.traced_ops import lincomb, lincomb_reference, stack
+from refimpl.ode.traced_ops import (lincomb, lincomb_reference, poly_eval, poly_eval_reference,
+                                    stack, wsum, wsum_reference)
 from refimpl.testing import assert_twins_agree
 
 
@@ -36,9 +37,38 @@ def test_stack_equals_anp_stack_and_its_gradient():
     check_grads(lambda *ks: stack(list(ks)) ** 2, modes=["rev"], order=2)(*ks)
 
 
+def test_wsum_same_bits_and_gradients_in_the_weights_too():
+    coef, ks, w_out = _ks(4)
+    assert np.array_equal(wsum(coef, ks), wsum_reference(coef, ks))
+    # the weights are traced as well (torchdiffeq's first step size): both gradients
+    loss = lambda f: lambda wk: anp.sum(anp.sin(f(wk[0] * 1.7, wk[1])) * w_out)  # noqa: E731
+    g_fast, g_ref = grad(loss(wsum))((coef, ks)), grad(loss(wsum_reference))((coef, ks))
+    assert_twins_agree(g_fast[0], g_ref[0], rtol=1e-13, atol=1e-14, name="d wsum / d w")
+    for a, b in zip(g_fast[1], g_ref[1]):
+        assert_twins_agree(a, b, rtol=1e-13, atol=1e-14, name="d wsum / d k_j")
+    check_grads(lambda w, *ks: wsum(w, list(ks)), modes=["rev"], order=2)(coef, *ks)
+
+
+@pytest.mark.parametrize("n_coeffs", [2, 5])
+def test_poly_eval_same_bits_and_gradients(n_coeffs):
+    _, cs, w_out = _ks(5, m=n_coeffs)
+    x = 0.37
+    assert np.array_equal(poly_eval(x, cs), poly_eval_reference(x, cs))
+    loss = lambda f: lambda xc: anp.sum(anp.sin(f(xc[0] * 1.3, xc[1])) * w_out)  # noqa: E731
+    g_fast, g_ref = grad(loss(poly_eval))((x, cs)), grad(loss(poly_eval_reference))((x, cs))
+    assert_twins_agree(g_fast[0], g_ref[0], rtol=1e-13, atol=1e-14, name="d poly / d x")
+    for a, b in zip(g_fast[1], g_ref[1]):
+        assert_twins_agree(a, b, rtol=1e-13, atol=1e-14, name="d poly / d c_j")
+    check_grads(lambda x, *cs: poly_eval(x, list(cs)), modes=["rev"], order=2)(x, *cs)
+
+
 def test_bad_input_names_the_argument():
     coef, ks, _ = _ks(3)
     with pytest.raises(ValueError, match="coef"):
         lincomb(coef[:2], ks)
     with pytest.raises(ValueError, match="arrays"):
         stack([])
+    with pytest.raises(ValueError, match="w"):
+        wsum(coef[:2], ks)
+    with pytest.raises(ValueError, match="coeffs"):
+        poly_eval(0.5, ks[:1])
