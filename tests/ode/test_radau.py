@@ -40,11 +40,14 @@ def test_robertson_takes_scipys_steps(rtol):
     np.testing.assert_allclose(b.y[:, -1], a.y[:, -1], rtol=10 * rtol, atol=1e-9)
 
 
-def test_van_der_pol_stiff_matches_scipy():
-    a = solve_ivp(vdp, (0, 3000), [2.0, 0.0], method="Radau", rtol=1e-6, atol=1e-9, jac=vdp_jac)
-    b = radau(vdp, (0, 3000), [2.0, 0.0], rtol=1e-6, atol=1e-9, jac=vdp_jac)
+@pytest.mark.parametrize("rtol", [1e-4, 1e-6])
+def test_van_der_pol_stiff_matches_scipy(rtol):
+    # rtol 1e-4 has rejected steps refined through f(t, y + err) (Hairer II eq. (8.21))
+    a = solve_ivp(vdp, (0, 3000), [2.0, 0.0], method="Radau", rtol=rtol, atol=rtol * 1e-3,
+                  jac=vdp_jac)
+    b = radau(vdp, (0, 3000), [2.0, 0.0], rtol=rtol, atol=rtol * 1e-3, jac=vdp_jac)
     assert (b.nfev, b.njev, b.nlu, len(b.t)) == (a.nfev, a.njev, a.nlu, len(a.t))
-    np.testing.assert_allclose(b.y[:, -1], a.y[:, -1], rtol=1e-9, atol=1e-9)
+    np.testing.assert_allclose(b.y[:, -1], a.y[:, -1], rtol=100 * rtol, atol=1e-9)
 
 
 def test_stiff_linear_closed_form_in_tolerance_units():
