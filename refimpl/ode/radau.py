@@ -78,7 +78,7 @@ def predict_factor(h_abs, h_abs_old, err, err_old):
     else:
         mult = h_abs / h_abs_old * (err_old / err) ** 0.25
     with np.errstate(divide="ignore"):
-        return min(1.0, mult) * err ** -0.25
+        return min(1.0, mult) * np.float64(err) ** -0.25       # err = 0: inf (then capped)
 
 
 class _Collocation:
@@ -118,8 +118,8 @@ class Radau5:
             self.h_abs = float(first_step)
         self.h_abs_old = self.err_old = None
         self.newton_tol = max(10 * EPS / self.rtol, min(0.03, self.rtol ** 0.5))
-        self.J, self.current_jac = self.jac(self.t, self.y), True
-        self.LU = None
+        self.J = self.jac(self.t, self.y) if self.n else np.zeros((0, 0))
+        self.current_jac, self.jac_const, self.LU, self.t_old = True, False, None, None
 
     def fun(self, t, y):
         self.nfev += 1
@@ -161,8 +161,8 @@ class Radau5:
         """One accepted step (scipy ``Radau._step_impl``); returns None or a failure message."""
         if self.status != "running":
             raise RuntimeError("Attempt to step on a failed or finished solver.")
-        if self.n == 0 or self.t == self.t_bound:
-            self.t, self.status = self.t_bound, "finished"
+        if self.n == 0 or self.t == self.t_bound:           # scipy's OdeSolver.step
+            self.t_old, self.t, self.status = self.t, self.t_bound, "finished"
             return None
         t, y, f = self.t, self.y, self.f
         min_step = 10 * abs(np.nextafter(t, self.direction * np.inf) - t)
@@ -187,7 +187,7 @@ class Radau5:
                 if LU is None:
                     LU = self._factor(h)
                 converged, n_iter, Z, rate = self._newton(t, y, h, Z0, scale, LU[0])
-                if converged or self.current_jac:
+                if converged or self.current_jac or self.jac_const:
                     break
                 self.J, self.current_jac, LU = self.jac(t, y), True, None
             if not converged:
@@ -207,7 +207,7 @@ class Radau5:
                 break
             h_abs *= max(MIN_FACTOR, safety * predict_factor(h_abs, h_abs_old, err, err_old))
             LU, rejected = None, True
-        recompute_jac = n_iter > 2 and rate > 1e-3
+        recompute_jac = not self.jac_const and n_iter > 2 and rate > 1e-3
         factor = min(MAX_FACTOR, safety * predict_factor(h_abs, h_abs_old, err, err_old))
         if not recompute_jac and factor < 1.2:
             factor = 1.0
@@ -216,7 +216,7 @@ class Radau5:
         f_new = self.fun(t_new, y_new)
         if recompute_jac:
             self.J, self.current_jac = self.jac(t_new, y_new), True
-        else:
+        elif not self.jac_const:
             self.current_jac = False
         self.h_abs_old, self.err_old = self.h_abs, err
         self.h_abs = h_abs * factor

@@ -85,3 +85,18 @@ def test_backwards_in_time():
     b = radau(f, (1.0, 0.0), [0.3], rtol=1e-6, atol=1e-9)
     assert len(b.t) == len(a.t) and np.all(np.diff(b.t) < 0)
     np.testing.assert_allclose(b.y[:, -1], a.y[:, -1], rtol=1e-9)
+
+
+def test_solve_ivp_radau_drop_in_counts_and_bad_input():
+    from refimpl.ode import solve_ivp as my_solve_ivp
+    a = solve_ivp(vdp, (0, 500.0), [2.0, 0.0], method="Radau", rtol=1e-5, atol=1e-8,
+                  jac=vdp_jac, dense_output=True)
+    b = my_solve_ivp(vdp, (0, 500.0), [2.0, 0.0], method="Radau", rtol=1e-5, atol=1e-8,
+                     jac=vdp_jac, dense_output=True)
+    assert (b.nfev, b.njev, b.nlu, len(b.t)) == (a.nfev, a.njev, a.nlu, len(a.t))
+    tt = np.linspace(0.0, 500.0, 7)
+    np.testing.assert_allclose(b.sol(tt), a.sol(tt), rtol=1e-6, atol=1e-9)
+    with pytest.raises(ValueError, match="complex"):
+        my_solve_ivp(lambda t, y: 1j * y, (0, 1), [1j], method="Radau")
+    with pytest.raises(ValueError, match="jac_sparsity"):
+        my_solve_ivp(vdp, (0, 1), [2.0, 0.0], method="Radau", jac_sparsity=np.ones((2, 2)))

@@ -16,15 +16,20 @@ scipy writes them, except where listed:
 * ``num_parallel_threads`` (a pytest-run-parallel fixture) is 1 here; scipy's
   ``thread_unsafe`` / ``fail_slow`` marks are dropped.
 
-Not applicable (skipped, with the reason) — the implicit methods Radau, BDF, LSODA are not
-part of refimpl.ode: ``test_integration_sparse_difference``, ``test_integration_const_jac``,
-``test_integration_stiff``, ``test_event_dense_output_LSODA``, ``test_num_jac``,
-``test_args`` (Radau with ``jac`` at rtol=1e-10; with DOP853 its 1e-9 checks fail for
-scipy's own DOP853 too — args with events are checked against scipy's solve_ivp in
-``tests/ode/test_scipy_ivp_layer.py``),
-``test_num_jac_sparse``, and the Radau/BDF/LSODA parameters of ``test_integration_zero_rhs``,
-``test_zero_interval``, ``test_tbound_respected_small_interval``,
-``test_tbound_respected_larger_interval``, ``test_tbound_respected_oscillator``.
+Radau (``refimpl.ode.scipy_radau``, the engine's adaptive Radau IIA 5) runs where the test
+names it: ``test_args`` (Radau with ``jac``, events, ``args``), ``test_integration_const_jac``
+(its loop over ``['Radau', 'BDF']`` runs Radau only), ``test_integration_stiff[Radau]`` and the
+Radau parameters of ``test_integration_zero_rhs``, ``test_zero_interval``,
+``test_tbound_respected_small_interval``, ``test_tbound_respected_larger_interval``,
+``test_tbound_respected_oscillator``.
+
+Not applicable (skipped, with the reason) — scipy's BDF and LSODA are not part of refimpl.ode,
+nor sparse finite-difference Jacobians: ``test_integration_sparse_difference`` (BDF/Radau with
+``jac_sparsity``), ``test_event_dense_output_LSODA``, ``test_num_jac``, ``test_num_jac_sparse``
+(scipy's finite-difference Jacobian internals), and the BDF/LSODA parameters of
+``test_integration_stiff``, ``test_integration_zero_rhs``, ``test_zero_interval``,
+``test_tbound_respected_small_interval``, ``test_tbound_respected_larger_interval``,
+``test_tbound_respected_oscillator``.
 """
 import warnings
 
@@ -42,12 +47,13 @@ from refimpl.ode.scipy_classes import ConstantDenseOutput
 from scipy.sparse import coo_matrix, csc_matrix
 
 
-NA = "not applicable (refimpl.ode has no implicit methods): "
+NA = "not applicable (refimpl.ode has no BDF / LSODA / sparse FD Jacobians): "
 RK_NAMES = ['RK23', 'RK45', 'DOP853']
 RK_CLASSES = [RK23, RK45, DOP853]
 LSODA = None                       # named in test bodies (`method is LSODA`); not applicable
-RK_NAMES_AND_NA = RK_NAMES + [pytest.param(m, marks=pytest.mark.skip(reason=NA + m))
-                              for m in ('Radau', 'BDF', 'LSODA')]
+# refimpl.ode has Radau (refimpl.ode.scipy_radau); BDF and LSODA are not applicable
+RK_NAMES_AND_NA = RK_NAMES + ['Radau'] + [pytest.param(m, marks=pytest.mark.skip(reason=NA + m))
+                                         for m in ('BDF', 'LSODA')]
 
 
 @pytest.fixture
@@ -355,7 +361,6 @@ def test_integration_sparse_difference():
         assert_allclose(res.y[239, -1], 0.9999997, rtol=1e-2)
 
 
-@pytest.mark.skip(reason=NA + 'Radau/BDF with a constant Jacobian')
 def test_integration_const_jac():
     rtol = 1e-3
     atol = 1e-6
@@ -364,7 +369,7 @@ def test_integration_const_jac():
     J = jac_linear()
     J_sparse = csc_matrix(J)
 
-    for method, jac in product(['Radau', 'BDF'], [J, J_sparse]):
+    for method, jac in product(['Radau'], [J, J_sparse]):   # refimpl: BDF not applicable
         res = solve_ivp(fun_linear, t_span, y0, rtol=rtol, atol=atol,
                         method=method, dense_output=True, jac=jac)
         assert_equal(res.t[0], t_span[0])
@@ -392,8 +397,9 @@ def test_integration_const_jac():
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize('method', ['Radau', 'BDF', 'LSODA'])
-@pytest.mark.skip(reason=NA + 'Radau/BDF/LSODA on a stiff problem')
+@pytest.mark.parametrize('method', ['Radau'] + [
+    pytest.param(m, marks=pytest.mark.skip(reason=NA + m + ' on a stiff problem'))
+    for m in ('BDF', 'LSODA')])
 def test_integration_stiff(method, num_parallel_threads):
     rtol = 1e-6
     atol = 1e-6
@@ -1098,7 +1104,6 @@ def test_num_jac_sparse():
     assert_allclose(factor_dense, factor_sparse, rtol=1e-12, atol=1e-14)
 
 
-@pytest.mark.skip(reason=NA + "Radau with jac (its 1e-9 checks fail for DOP853, scipy's own too)")
 def test_args():
 
     # sys3 is actually two decoupled systems. (x, y) form a
