@@ -64,6 +64,11 @@ class Radau(Radau5):
         if jac_const:
             self.njev = 0                               # scipy counts no constant Jacobian
 
+    @property
+    def step_size(self):
+        """|t - t_old| of the last step (None before the first), as scipy's OdeSolver."""
+        return None if self.t_old is None else abs(self.t - self.t_old)
+
     def dense_output(self):
         """The last step's collocation polynomial (a constant for a degenerate solve)."""
         if self.t_old is None:
