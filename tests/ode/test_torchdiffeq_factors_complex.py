@@ -201,3 +201,18 @@ def test_event_search_uses_the_options():
     for t_ev, _ in out.values():
         assert t_ev == pytest.approx((1.5 + s) / 9.81, rel=1e-9)
     assert out["slow growth"][1] > out["default"][1]
+
+
+def test_complex_state_event_time_and_its_gradient():
+    # y = exp(i w t): Re y = cos(w t) first vanishes at t* = pi / (2 w), dt*/dw = -pi / (2 w^2)
+    def t_star(w, method="dopri5", options=None):
+        t, ys = odeint(lambda s, y: 1j * w * y, np.array([1.0 + 0j]), np.array([0.0, 1.0]),
+                       event_fn=lambda s, y: anp.real(y[0]), rtol=1e-10, atol=1e-12,
+                       method=method, options=options)
+        assert ys.dtype == np.complex128
+        return t
+    assert t_star(2.0) == pytest.approx(np.pi / 4, abs=1e-10)
+    assert grad(t_star)(2.0) == pytest.approx(-np.pi / 8, rel=1e-8)
+    gl4 = lambda w: t_star(w, "gl4", dict(step_size=0.01, interp="cubic"))   # noqa: E731
+    assert gl4(2.0) == pytest.approx(np.pi / 4, abs=1e-8)
+    assert grad(gl4)(2.0) == pytest.approx(-np.pi / 8, rel=1e-6)
