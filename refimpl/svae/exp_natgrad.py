@@ -31,8 +31,8 @@ from .dropped import dropped_term
 
 PAPER = "Structured VAEs (Johnson et al. 2016)"
 NAT_GRID = (0.03, 0.1, 0.3, 1.0)
-ADAM_GRID = (0.01, 0.1, 1.0, 10.0)
-SGD_GRID = (1.0, 10.0, 100.0)
+ADAM_GRID = (1.0, 10.0, 30.0, 100.0, 300.0)
+SGD_GRID = (0.3, 1.0, 3.0, 10.0)
 
 
 def valid(q, D):
@@ -90,7 +90,7 @@ def fit_globals(rng, X, nets, prior, q0, rule, step, T, batch, evaluate, eval_at
 
 
 @experiment("svae-natgrad", paper=PAPER, artefact="Sec. 4.2 / Prop. 4.2 (natural-gradient SVI; dropped term)",
-            quick_seconds=12, full_minutes=10)
+            quick_seconds=12, full_minutes=5)
 def natgrad_study(cfg):
     K = 10
     T, pre = (30, 100) if cfg.quick else (300, 1000)
