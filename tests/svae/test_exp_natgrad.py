@@ -53,3 +53,14 @@ def test_large_steps_are_halved_into_the_domain(setup):
     assert halvings > 0 and exp_natgrad.valid(q1, 2)
     with pytest.raises(ValueError, match="rule"):
         run(setup, "newton", 1.0)
+
+
+@pytest.mark.parametrize("bad", ["alpha", "kappa", "nu", "S"])
+def test_valid_rejects_each_way_out_of_the_domain(setup, bad):
+    _, _, q0, _ = setup
+    assert exp_natgrad.valid(q0, 2)
+    S, m, kappa, nu = (onp.array(a, dtype=float) for a in niw.natural_to_standard(q0[1]))
+    alpha = q0[0] + 1
+    {"alpha": lambda: alpha.__setitem__(0, -0.1), "kappa": lambda: kappa.__setitem__(1, -0.1),
+     "nu": lambda: nu.__setitem__(2, 0.9), "S": lambda: S.__setitem__((0, 0, 0), -1.0)}[bad]()
+    assert not exp_natgrad.valid((alpha - 1, niw.standard_to_natural(S, m, kappa, nu)), 2)
