@@ -3,7 +3,7 @@ VB GMM on the data and a plain VAE); `svae-natgrad` lives in `exp_natgrad` (impo
 import numpy as np
 
 from ..experiments import experiment
-from ..expfam import dirichlet, niw
+from ..expfam import niw
 from ..plotting import plt, savefig
 from . import gmm
 from .data import adjusted_rand_index, make_pinwheel
