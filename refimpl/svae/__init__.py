@@ -5,8 +5,9 @@ parameters (`refimpl.svae`).
 
 Built: the GMM SVAE (`gmm`: local mean field; `objective`: the surrogate bound, natural
 gradient, training with the official SGD with momentum or Adam), the plain-VAE baseline
-(`vae`), the pinwheel data (`data`). Not built yet: the LDS SVAE and the
-matrix-normal-inverse-Wishart (see the package report).
+(`vae`), the natural-gradient term the official code drops (`dropped`), the pinwheel data
+(`data`); experiments `svae-gmm-pinwheel` (`experiments`) and `svae-natgrad` (`exp_natgrad`).
+Not built yet: the LDS SVAE and the matrix-normal-inverse-Wishart (see the package report).
 
 References
 ----------

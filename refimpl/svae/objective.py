@@ -91,7 +91,8 @@ def train(rng, X, K=15, D=2, n_iter=1000, batch=50, step=1e-3, natgrad_scale=1e4
 
     optimizer="sgd" (default, the official `experiments/gmm_svae_synth.py`): autograd's SGD with
     momentum (`autograd.misc.optimizers.sgd`, mass 0.9, step 1e-3) on the whole tuple
-    (q(θ), decoder, recognition), the "gradient" of q(θ) being −natgrad_scale·∇̃ as the official
+    (q(θ), nets) (official order: (q(θ), decoder, recognition)), the "gradient" of q(θ) being
+    −natgrad_scale·∇̃ as the official
     `make_gradfun` returns it:  v ← mass·v − (1 − mass)·g,  x ← x + step·v. So q(θ) moves by a
     running average of natural gradients (effective step step·natgrad_scale/N per unit of ∇̃·N).
     optimizer="adam": Adam on the networks (step·3) and momentum-free natural-gradient steps
