@@ -97,9 +97,8 @@ def _valid(F, B, p):
 def _gemm_into(c, a, b, accumulate, alpha=1.0):
     """``c = alpha a @ b`` (``c += alpha a @ b`` if ``accumulate``) in place, for C-contiguous
     2-D arrays: one BLAS dgemm on the transposed (Fortran-order) views, cᵀ = bᵀ aᵀ.
-    Readable twin: ``c += alpha * (a @ b)``."""
-    if not (c.flags.c_contiguous and a.flags.c_contiguous and b.flags.c_contiguous):
-        raise ValueError("_gemm_into: a, b, c must be C-contiguous (else dgemm writes to a copy)")
+    Readable twin: ``c += alpha * (a @ b)``. (Callers pass row slices of C-contiguous
+    arrays: `_conv_f` checks; a non-contiguous ``c`` would make dgemm write to a copy.)"""
     dgemm(alpha, b.T, a.T, beta=1.0 if accumulate else 0.0, c=c.T, overwrite_c=1)
 
 
@@ -109,6 +108,8 @@ def _conv_f(F, W, B, bias=None, out=None, alpha=1.0, accumulate=False):
     K, C, D = W.shape
     p, M = (K - 1) // 2, F.shape[0] - (K - 1)
     Y = np.empty((F.shape[0], D)) if out is None else out
+    if not (F.flags.c_contiguous and W.flags.c_contiguous and Y.flags.c_contiguous):
+        raise ValueError("_conv_f: F, W and out must be C-contiguous (dgemm would write to a copy)")
     for k in range(K):
         _gemm_into(Y[p:p + M], F[k:k + M], W[k], accumulate=accumulate or k > 0, alpha=alpha)
     V = Y.reshape(B, -1, D)
@@ -146,17 +147,19 @@ def _batches(B, P):
 
 # --- residual stack: forward with a cache, backward, and the masked linear (tangent) pass ---
 
-def _res_forward(ws, tag, blocks, H, B):
+def _res_forward(ws, tag, blocks, H, B, cached=True):
     """The residual blocks on a frame ``H: (B*P, C)``, updated in place (the residual stream);
     the cache holds per block the masks and the ReLU outputs (the inputs of the two convs),
-    in ``ws`` arrays named after ``tag`` (one tag per network whose cache is alive at a time)."""
+    in ``ws`` arrays named after ``tag`` (one tag per network whose cache is alive at a time).
+    ``cached=False``: a forward pass only (no masks; the cache's arrays are scratch)."""
     cache = []
     for i, (c1, c2) in enumerate(blocks):
-        m1 = ws.mask(f"{tag}/m1/{i}", H)
-        A = np.maximum(H, 0.0, out=ws(f"{tag}/A/{i}", H.shape))          # (B*P, C)
+        j = i if cached else 0
+        m1 = ws.mask(f"{tag}/m1/{i}", H) if cached else None
+        A = np.maximum(H, 0.0, out=ws(f"{tag}/A/{j}", H.shape))          # (B*P, C)
         R1 = _conv_f(A, c1["W"], B, c1["b"], out=ws(f"{tag}/r", H.shape))
-        m2 = ws.mask(f"{tag}/m2/{i}", R1)
-        S = np.maximum(R1, 0.0, out=ws(f"{tag}/S/{i}", H.shape))
+        m2 = ws.mask(f"{tag}/m2/{i}", R1) if cached else None
+        S = np.maximum(R1, 0.0, out=ws(f"{tag}/S/{j}", H.shape))
         _conv_f(S, c2["W"], B, c2["b"], out=H, alpha=RES_SCALE, accumulate=True)   # H += s·r2
         cache.append((m1, A, m2, S))
     return H, cache
@@ -303,11 +306,11 @@ def penalty_value_and_grad(cparams, x_hat, lam=10.0, ws=None):
 
 # --- generator ---------------------------------------------------------------------------
 
-def _generator_forward(ws, gp, z):
+def _generator_forward(ws, gp, z, cached=True):
     """``z: (B, 100)`` -> softmax ``(B, L, V)``, the last hidden frame and the cache."""
     B, C, p = z.shape[0], gp["out"]["W"].shape[1], _width(gp["res"])
     h0 = (z @ gp["fc"]["W"] + gp["fc"]["b"]).reshape(B, -1, C)          # (B, L, C)
-    H, cache = _res_forward(ws, "G", gp["res"], ws.frame("G/H", h0, p), B)
+    H, cache = _res_forward(ws, "G", gp["res"], ws.frame("G/H", h0, p), B, cached)
     o = _valid(H, B, p) @ gp["out"]["W"][0] + gp["out"]["b"]             # 1x1 conv: (B, L, V)
     e = np.exp(o - o.max(axis=2, keepdims=True))
     return e / e.sum(axis=2, keepdims=True), H, cache
@@ -321,7 +324,8 @@ def generate_plain(gparams, z, ws=None):
     """`wgan.generate` without autograd: ``z: (B, 100)`` -> ``(B, L, V)`` distributions."""
     ws = Workspace() if ws is None else ws
     L = gparams["fc"]["W"].shape[1] // gparams["out"]["W"].shape[1]
-    return np.concatenate([_generator_forward(ws, gparams, z[s])[0] for s in _batches(z.shape[0], _P(gparams, L))])
+    return np.concatenate([_generator_forward(ws, gparams, z[s], cached=False)[0]
+                           for s in _batches(z.shape[0], _P(gparams, L))])
 
 
 def _generator_vg(ws, gp, cp, z, n_all, grads):
