@@ -35,11 +35,11 @@ N. Killoran et al. Generating and designing DNA with deep generative models. arX
 """
 import numpy as np
 from autograd.extend import defvjp, primitive
-
 from scipy.linalg.blas import dgemm
 
 __all__ = ["critic_value_and_grad", "penalty_value_and_grad", "generator_value_and_grad",
-           "critic_loss_fused", "penalty_fused", "generator_loss_fused", "generate_plain", "Workspace", "RES_SCALE"]
+           "critic_loss_fused", "penalty_fused", "generator_loss_fused", "generate_plain",
+           "Workspace", "RES_SCALE"]
 
 RES_SCALE = 0.3          # = wgan.RES_SCALE (a test ties them; wgan imports this module)
 _TINY = 1e-20            # inside the norm's square root, as wgan.gradient_penalty
@@ -113,8 +113,8 @@ def _conv_f(F, W, B, bias=None, out=None, alpha=1.0, accumulate=False):
     K, C, D = W.shape
     p, M = (K - 1) // 2, F.shape[0] - (K - 1)
     Y = np.empty((F.shape[0], D)) if out is None else out
-    if not (F.flags.c_contiguous and W.flags.c_contiguous and Y.flags.c_contiguous):
-        raise ValueError("_conv_f: F, W and out must be C-contiguous (dgemm would write to a copy)")
+    if not Y.flags.c_contiguous:
+        raise ValueError("_conv_f: out must be C-contiguous (dgemm would write to a copy)")
     for k in range(K):
         _gemm_into(Y[p:p + M], F[k:k + M], W[k], accumulate=accumulate or k > 0, alpha=alpha)
     V = Y.reshape(B, -1, D)
@@ -170,16 +170,21 @@ def _res_forward(ws, tag, blocks, H, B, cached=True):
     return H, cache
 
 
-def _res_backward(ws, blocks, cache, U, B, grads=None, keep=None):
+def _flips(blocks):
+    """flip(W) of every conv of the blocks (once per step, not per sub-batch)."""
+    return [(_flip(c1["W"]), _flip(c2["W"])) for c1, c2 in blocks]
+
+
+def _res_backward(ws, blocks, flips, cache, U, B, grads=None, keep=None):
     """Reverse mode through the blocks: ``U: (B*P, C)``, the cotangent frame of the stack's
-    output, becomes in place that of its input. ``grads`` (list of [{W, b}, {W, b}])
-    accumulates the parameter gradients; ``keep`` (a list) collects per block the cotangents
-    (c_r1, c_r2), for `_tangent` (``ws`` arrays: valid until the next call)."""
+    output, becomes in place that of its input; ``flips``: `_flips(blocks)`. ``grads`` (list
+    of [{W, b}, {W, b}]) accumulates the parameter gradients; ``keep`` (a list) collects per
+    block the cotangents (c_r1, c_r2), for `_tangent` (``ws`` arrays: valid until the next call)."""
     for i in reversed(range(len(blocks))):
-        (c1, c2), (m1, A, m2, S) = blocks[i], cache[i]
+        (c1, c2), (f1, f2), (m1, A, m2, S) = blocks[i], flips[i], cache[i]
         K = c1["W"].shape[0]
         c_r2 = np.multiply(RES_SCALE, U, out=ws(f"c_r2/{i}", U.shape))  # h_out = h + s·r2
-        c_r1 = _conv_f(c_r2, _flip(c2["W"]), B, out=ws(f"c_r1/{i}", U.shape))
+        c_r1 = _conv_f(c_r2, f2, B, out=ws(f"c_r1/{i}", U.shape))
         c_r1 *= m2
         if grads is not None:
             g1, g2 = grads[i]
@@ -189,7 +194,7 @@ def _res_backward(ws, blocks, cache, U, B, grads=None, keep=None):
             g1["b"] += c_r1.sum(0)
         if keep is not None:
             keep.append((c_r1, c_r2))
-        Y = _conv_f(c_r1, _flip(c1["W"]), B, out=ws("convT", U.shape))
+        Y = _conv_f(c_r1, f1, B, out=ws("convT", U.shape))
         Y *= m1
         U += Y
     if keep is not None:
@@ -241,7 +246,7 @@ def _critic_forward(ws, cp, x):
     return hf @ cp["fc"]["W"][:, 0] + cp["fc"]["b"][0], hf, cache
 
 
-def _scores_vg(ws, cp, x, w, grads):
+def _scores_vg(ws, cp, flips, x, w, grads):
     """Σ_i w_i D(x_i) for ``x: (B, L, V)``, ``w: (B,)``; its gradient is added to ``grads``."""
     B, L, V = x.shape
     C, p = cp["inp"]["W"].shape[2], _width(cp["res"])
@@ -249,13 +254,13 @@ def _scores_vg(ws, cp, x, w, grads):
     grads["fc"]["W"][:, 0] += hf.T @ w
     grads["fc"]["b"][0] += w.sum()
     U = ws.frame("D/U", w[:, None, None] * cp["fc"]["W"][:, 0].reshape(1, L, C), p)
-    U = _valid(_res_backward(ws, cp["res"], cache, U, B, grads=grads["res"]), B, p)     # (B, L, C)
+    U = _valid(_res_backward(ws, cp["res"], flips, cache, U, B, grads=grads["res"]), B, p)     # (B, L, C)
     grads["inp"]["W"][0] += x.reshape(-1, V).T @ U.reshape(-1, C)
     grads["inp"]["b"] += U.sum((0, 1))
     return float(d @ w)
 
 
-def _penalty_vg(ws, cp, x_hat, lam, n_all, grads):
+def _penalty_vg(ws, cp, flips, x_hat, lam, n_all, grads):
     """λ/n_all Σ_b (||∇D(x̂_b)|| - 1)² for ``x_hat: (B, L, V)`` (n_all: the whole batch's
     size, for the mean); its gradient is added to ``grads``."""
     B, L, V = x_hat.shape
@@ -264,7 +269,7 @@ def _penalty_vg(ws, cp, x_hat, lam, n_all, grads):
     # the backward network: cotangent 1 on each score, i.e. w_fc on every sequence
     U = ws.frame("D/U", np.broadcast_to(cp["fc"]["W"][:, 0].reshape(1, L, C), (B, L, C)), p)
     kept = []
-    U = _valid(_res_backward(ws, cp["res"], cache, U, B, keep=kept), B, p)        # u_0: (B, L, C)
+    U = _valid(_res_backward(ws, cp["res"], flips, cache, U, B, keep=kept), B, p)        # u_0: (B, L, C)
     Wi = cp["inp"]["W"][0]                                               # (V, C)
     g = U @ Wi.T                                                         # ∇_x̂ D: (B, L, V)
     # [DNA Sec. 2.1] the WGAN-GP penalty (Gulrajani et al. 2017, eq. 3): λ E (||∇_x̂ D(x̂)||_2 - 1)²
@@ -283,9 +288,9 @@ def _critic_vg(ws, cp, x_scored, w_scored, x_hat, lam):
     ``x_hat: (B, L, V)``."""
     B, L = x_hat.shape[:2]
     P = L + 2 * _width(cp["res"])
-    grads = _zeros(cp)
-    value = sum(_scores_vg(ws, cp, x_scored[s], w_scored[s], grads) for s in _batches(x_scored.shape[0], P))
-    value += sum(_penalty_vg(ws, cp, x_hat[s], lam, B, grads) for s in _batches(B, P))
+    grads, flips = _zeros(cp), _flips(cp["res"])
+    value = sum(_scores_vg(ws, cp, flips, x_scored[s], w_scored[s], grads) for s in _batches(x_scored.shape[0], P))
+    value += sum(_penalty_vg(ws, cp, flips, x_hat[s], lam, B, grads) for s in _batches(B, P))
     return value, grads
 
 
@@ -333,20 +338,20 @@ def generate_plain(gparams, z, ws=None):
                            for s in _batches(z.shape[0], _P(gparams, L))])
 
 
-def _generator_vg(ws, gp, cp, z, n_all, grads):
+def _generator_vg(ws, gp, cp, flips, z, n_all, grads):
     """-Σ_b D(G(z_b)) / n_all for ``z: (B, 100)``; its gradient is added to ``grads``."""
     B, C, p = z.shape[0], gp["out"]["W"].shape[1], _width(gp["res"])
     P, H, gcache = _generator_forward(ws, gp, z)                         # P: (B, L, V)
     d, _, ccache = _critic_forward(ws, cp, P)
     L, Cd, pd = P.shape[1], cp["inp"]["W"].shape[2], _width(cp["res"])
     U = ws.frame("D/U", np.full((B, 1, 1), -1.0 / n_all) * cp["fc"]["W"][:, 0].reshape(1, L, Cd), pd)
-    U = _valid(_res_backward(ws, cp["res"], ccache, U, B), B, pd)
+    U = _valid(_res_backward(ws, cp["res"], flips["D"], ccache, U, B), B, pd)
     pbar = U @ cp["inp"]["W"][0].T                                       # ∂loss/∂P: (B, L, V)
     obar = P * (pbar - np.sum(P * pbar, axis=2, keepdims=True))          # softmax VJP
     grads["out"]["W"][0] += _valid(H, B, p).reshape(-1, C).T @ obar.reshape(-1, obar.shape[2])
     grads["out"]["b"] += obar.sum((0, 1))
     U = ws.frame("G/U", obar @ gp["out"]["W"][0].T, p)                  # (B*P, C)
-    U = _valid(_res_backward(ws, gp["res"], gcache, U, B, grads=grads["res"]), B, p)
+    U = _valid(_res_backward(ws, gp["res"], flips["G"], gcache, U, B, grads=grads["res"]), B, p)
     grads["fc"]["W"] += z.T @ U.reshape(B, -1)
     grads["fc"]["b"] += U.reshape(B, -1).sum(0)
     return -float(np.sum(d)) / n_all
@@ -356,8 +361,8 @@ def generator_value_and_grad(gparams, cparams, z, ws=None):
     """`wgan.generator_loss` = -mean D(G(z)) and its gradient in ``gparams``."""
     ws = Workspace() if ws is None else ws
     L = gparams["fc"]["W"].shape[1] // gparams["out"]["W"].shape[1]
-    grads = _zeros(gparams)
-    value = sum(_generator_vg(ws, gparams, cparams, z[s], z.shape[0], grads)
+    grads, flips = _zeros(gparams), {"G": _flips(gparams["res"]), "D": _flips(cparams["res"])}
+    value = sum(_generator_vg(ws, gparams, cparams, flips, z[s], z.shape[0], grads)
                 for s in _batches(z.shape[0], max(_P(gparams, L), _P(cparams, L))))
     return value, grads
 
