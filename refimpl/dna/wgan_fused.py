@@ -341,13 +341,13 @@ def generate_plain(gparams, z, ws=None):
 def _generator_vg(ws, gp, cp, flips, z, n_all, grads):
     """-Σ_b D(G(z_b)) / n_all for ``z: (B, 100)``; its gradient is added to ``grads``."""
     B, C, p = z.shape[0], gp["out"]["W"].shape[1], _width(gp["res"])
-    P, H, gcache = _generator_forward(ws, gp, z)                         # P: (B, L, V)
-    d, _, ccache = _critic_forward(ws, cp, P)
-    L, Cd, pd = P.shape[1], cp["inp"]["W"].shape[2], _width(cp["res"])
+    probs, H, gcache = _generator_forward(ws, gp, z)                     # (B, L, V)
+    d, _, ccache = _critic_forward(ws, cp, probs)
+    L, Cd, pd = probs.shape[1], cp["inp"]["W"].shape[2], _width(cp["res"])
     U = ws.frame("D/U", np.full((B, 1, 1), -1.0 / n_all) * cp["fc"]["W"][:, 0].reshape(1, L, Cd), pd)
     U = _valid(_res_backward(ws, cp["res"], flips["D"], ccache, U, B), B, pd)
-    pbar = U @ cp["inp"]["W"][0].T                                       # ∂loss/∂P: (B, L, V)
-    obar = P * (pbar - np.sum(P * pbar, axis=2, keepdims=True))          # softmax VJP
+    pbar = U @ cp["inp"]["W"][0].T                                       # ∂loss/∂probs: (B, L, V)
+    obar = probs * (pbar - np.sum(probs * pbar, axis=2, keepdims=True))  # softmax VJP
     grads["out"]["W"][0] += _valid(H, B, p).reshape(-1, C).T @ obar.reshape(-1, obar.shape[2])
     grads["out"]["b"] += obar.sum((0, 1))
     U = ws.frame("G/U", obar @ gp["out"]["W"][0].T, p)                  # (B*P, C)
