@@ -82,7 +82,8 @@ def _ties(cp, x):
 
 
 def test_relu_ties_are_split_as_autograd_splits_them():
-    # zero biases and all-zero positions (the '*' padding token encodes as zeros): whole conv
+    # zero biases and all-zero positions (constructed: refimpl's '*' token is its own one-hot
+    # channel, so real batches hold no all-zero position and ties need exact zeros): whole conv
     # windows of zeros give ReLU inputs exactly 0, in the scored rows and in x̂
     rng = np.random.default_rng(5)
     L, dim, B = 10, 4, 4
