@@ -67,9 +67,9 @@ def main():
     theirs = tw.iteration(G, D, tG, tD, *targs)
     diffs = [abs(a - b) for a, b in zip(ours[0] + [ours[1]], theirs[0] + [theirs[1]])]
     adiffs = [abs(a - b) for a, b in zip(ours[0] + [ours[1]], auto[0] + [auto[1]])]
-    # parameters after the iteration (Adam on both sides)
-    pdiff = max(abs(np.transpose(optD.params["res"][0][0]["W"], (2, 1, 0)) - D["res"][0][0][0].detach().numpy()).max(),
-                abs(optG.params["fc"]["W"].T - G["fc"][0].detach().numpy()).max())
+    # every parameter after the iteration (Adam on both sides), in the peer's layout
+    G1, D1 = tw.from_refimpl(optG.params, optD.params)
+    pdiff = max(float((a - b).abs().max()) for a, b in zip(tw.flat(G1) + tw.flat(D1), tw.flat(G) + tw.flat(D)))
     reps = 3 if args.quick else 7
     load0 = os.getloadavg()
     t_ours, t_auto, t_torch = best_interleaved(
@@ -98,10 +98,15 @@ def main():
              "Command: `PYTHONPATH=. OPENBLAS_NUM_THREADS=1 python numerics/bench_wgan.py`"]
     text = "\n".join(lines) + "\n"
     print(text)
+    failed = False
     if max(diffs) > 1e-8:
         print(f"FAIL: losses differ by {max(diffs):.2e} > 1e-8", file=sys.stderr)
+        failed = True
     if max(adiffs) > 1e-10:
         print(f"FAIL: the fused and autograd paths differ by {max(adiffs):.2e} > 1e-10", file=sys.stderr)
+        failed = True
+    if failed:                                    # no results file from a failed check; exit status 1
+        sys.exit(1)
     if not args.quick:
         Path(__file__).resolve().parent.joinpath("results", "bench_wgan.md").write_text(text)
 

@@ -178,8 +178,11 @@ def train_wgan(rng, X, iters, dim=32, batch=64, n_critic=5, lr=1e-4, lam=LAMBDA,
     """Train on one-hot ``X: (N, L, V)`` for ``iters`` generator steps; returns generator
     params, critic params and a list of (iter, critic loss, generator loss).
     ``callback(it, gparams)`` runs every ``every`` iterations. ``fused``: as `wgan_iteration`."""
-    if X.ndim != 3:
-        raise ValueError(f"X: expected one-hot (N, L, V), got shape {X.shape}")
+    if X.ndim != 3 or X.shape[0] < 1:
+        raise ValueError(f"X: expected one-hot (N, L, V) with N >= 1, got shape {X.shape}")
+    for name, v in (("iters", iters), ("dim", dim), ("batch", batch), ("n_critic", n_critic), ("every", every)):
+        if int(v) != v or v < 1:
+            raise ValueError(f"{name}: expected a positive integer, got {v!r}")
     N, L, V = X.shape
     optG = Adam(init_generator(rng, L, dim, V), lr)
     optD = Adam(init_critic(rng, L, dim, V), lr)

@@ -229,10 +229,16 @@ def _zeros(params):
 
 
 def _width(blocks):
-    K = blocks[0][0]["W"].shape[0]
-    if K % 2 == 0:
-        raise ValueError(f"params: the fused path needs odd conv widths, got K = {K}")
-    return (K - 1) // 2
+    Ks = sorted({c["W"].shape[0] for blk in blocks for c in blk})
+    if len(Ks) != 1 or Ks[0] % 2 == 0:
+        raise ValueError(f"params: the fused path needs one odd conv width in all residual blocks, got K in {Ks}")
+    return (Ks[0] - 1) // 2
+
+
+def _check_pointwise(net, key, what):
+    """The input conv of the critic / output conv of the generator is 1x1 (W[0] is used)."""
+    if net[key]["W"].shape[0] != 1:
+        raise ValueError(f"{what}: the fused path needs a 1x1 '{key}' conv, got width {net[key]['W'].shape[0]}")
 
 
 # --- critic ------------------------------------------------------------------------------
@@ -286,6 +292,7 @@ def _critic_vg(ws, cp, x_scored, w_scored, x_hat, lam):
     """Σ_i w_i D(x_i) + λ mean_b (||∇D(x̂_b)|| - 1)² and its gradient in the critic's
     parameters, sub-batch by sub-batch. ``x_scored: (n, L, V)``, ``w_scored: (n,)``,
     ``x_hat: (B, L, V)``."""
+    _check_pointwise(cp, "inp", "cparams")
     B, L = x_hat.shape[:2]
     P = L + 2 * _width(cp["res"])
     grads, flips = _zeros(cp), _flips(cp["res"])
@@ -333,6 +340,7 @@ def _P(params, L):
 def generate_plain(gparams, z, ws=None):
     """`wgan.generate` without autograd: ``z: (B, 100)`` -> ``(B, L, V)`` distributions."""
     ws = Workspace() if ws is None else ws
+    _check_pointwise(gparams, "out", "gparams")
     L = gparams["fc"]["W"].shape[1] // gparams["out"]["W"].shape[1]
     return np.concatenate([_generator_forward(ws, gparams, z[s], cached=False)[0]
                            for s in _batches(z.shape[0], _P(gparams, L))])
@@ -360,6 +368,8 @@ def _generator_vg(ws, gp, cp, flips, z, n_all, grads):
 def generator_value_and_grad(gparams, cparams, z, ws=None):
     """`wgan.generator_loss` = -mean D(G(z)) and its gradient in ``gparams``."""
     ws = Workspace() if ws is None else ws
+    _check_pointwise(gparams, "out", "gparams")
+    _check_pointwise(cparams, "inp", "cparams")
     L = gparams["fc"]["W"].shape[1] // gparams["out"]["W"].shape[1]
     grads, flips = _zeros(gparams), {"G": _flips(gparams["res"]), "D": _flips(cparams["res"])}
     value = sum(_generator_vg(ws, gparams, cparams, flips, z[s], z.shape[0], grads)

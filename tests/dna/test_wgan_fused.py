@@ -53,6 +53,27 @@ def test_penalty_alone_and_generator_loss_equal_autograd(L, dim, B):
     _close(wf.generator_value_and_grad(gp, cp, z), value_and_grad(wgan.generator_loss)(gp, cp, z), "generator")
 
 
+def test_sub_batches_sum_to_the_whole_batch(monkeypatch):
+    # the fused step runs sub-batch by sub-batch (~_ROWS frame rows each) and must still take
+    # every mean over the WHOLE batch; the tests above fit in one sub-batch, so shrink _ROWS
+    # to force several, of unequal sizes (7 sequences of 16 frame rows -> 2, 2, 2, 1)
+    monkeypatch.setattr(wf, "_ROWS", 25)
+    rng = np.random.default_rng(11)
+    L, dim, B = 12, 4, 7
+    assert [s.stop - s.start for s in wf._batches(B, L + 4)] == [2, 2, 2, 1]
+    cp, gp = _nets(rng, L, dim)
+    x = np.eye(4)[rng.integers(0, 4, (B, L))]
+    z, eps = rng.standard_normal((B, wgan.LATENT)), rng.uniform(size=B)
+    assert np.allclose(wf.generate_plain(gp, z), wgan.generate(gp, z), rtol=0, atol=1e-14)
+    _close(wf.critic_value_and_grad(cp, x, wf.generate_plain(gp, z), eps),
+           value_and_grad(wgan.critic_loss)(cp, gp, x, z, eps), "critic loss, sub-batched")
+    x_hat = rng.dirichlet(np.ones(4), size=(B, L))
+    _close(wf.penalty_value_and_grad(cp, x_hat), value_and_grad(wgan.gradient_penalty)(cp, x_hat),
+           "penalty, sub-batched")
+    _close(wf.generator_value_and_grad(gp, cp, z), value_and_grad(wgan.generator_loss)(gp, cp, z),
+           "generator, sub-batched")
+
+
 def _ties(cp, x):
     """How many ReLU inputs of the critic at x are exactly 0 (autograd passes half the gradient there)."""
     _, _, cache = wf._critic_forward(wf.Workspace(), cp, x)
@@ -61,7 +82,8 @@ def _ties(cp, x):
 
 
 def test_relu_ties_are_split_as_autograd_splits_them():
-    # zero biases and all-zero positions (the '*' padding token encodes as zeros): whole conv
+    # zero biases and all-zero positions (constructed: refimpl's '*' token is its own one-hot
+    # channel, so real batches hold no all-zero position and ties need exact zeros): whole conv
     # windows of zeros give ReLU inputs exactly 0, in the scored rows and in x̂
     rng = np.random.default_rng(5)
     L, dim, B = 10, 4, 4
@@ -126,6 +148,16 @@ def test_constants_and_bad_input():
     cp["res"][0][0]["W"] = np.zeros((4, 2, 2))
     with pytest.raises(ValueError, match="odd"):
         wf.penalty_value_and_grad(cp, x)
+    cp["res"][0][0]["W"] = np.zeros((3, 2, 2))                     # odd, but not every block's width
+    with pytest.raises(ValueError, match="one odd conv width"):
+        wf.penalty_value_and_grad(cp, x)
+    cp, gp = _nets(rng, 5, 2)
+    cp["inp"]["W"] = np.zeros((3, 4, 2))                            # the fused path uses W[0] only
+    with pytest.raises(ValueError, match="cparams.*inp"):
+        wf.critic_value_and_grad(cp, x, x, np.ones(2))
+    gp["out"]["W"] = np.zeros((3, 2, 4))
+    with pytest.raises(ValueError, match="gparams.*out"):
+        wf.generate_plain(gp, rng.standard_normal((2, wgan.LATENT)))
 
 
 def test_adam_views_unflatten_as_autograd_does():
