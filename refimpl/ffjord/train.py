@@ -45,7 +45,8 @@ def train_cnf(blocks, draw_batch, *, n_iter, rng, lr=1e-3, dynamics=concatsquash
     weight_decay: L2 coefficient added to the gradient before Adam (PyTorch's `Adam(...,
     weight_decay=...)`, which FFJORD's train_toy.py sets to 1e-5), on every parameter.
 
-    Returns (blocks, history) with history = dict(loss (n_iter,), seconds (n_iter,),
+    Returns (blocks, history) with history = dict(loss (n_iter,), seconds (n_iter,) wall
+    and cpu_seconds (n_iter,) process CPU time of the loss + gradient step,
     nfe (n_iter,) forward evaluations when the solver reports them). `checkpoint` is a
     `refimpl.experiments.Checkpoint` (state saved every few seconds, resumed if present).
     """
@@ -71,6 +72,7 @@ def train_cnf(blocks, draw_batch, *, n_iter, rng, lr=1e-3, dynamics=concatsquash
     vg = value_and_grad(loss)
     m, v, start = np.zeros_like(flat), np.zeros_like(flat), 0
     hist = {"loss": np.full(n_iter, np.nan), "seconds": np.full(n_iter, np.nan),
+            "cpu_seconds": np.full(n_iter, np.nan),
             "nfe": np.full(n_iter, np.nan)}
     state = checkpoint.load() if checkpoint is not None else None
     if state is not None:
@@ -81,13 +83,14 @@ def train_cnf(blocks, draw_batch, *, n_iter, rng, lr=1e-3, dynamics=concatsquash
     for i in range(start, n_iter):
         x = draw_batch(rng)
         info = {}
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         val, g = vg(flat, x, info)
         g = g + weight_decay * flat                  # L2 penalty (wd/2)|θ|², as torch's Adam
         if not train_end_time:
             g = np.where(is_T, 0.0, g)
         flat, m, v = adam_step(flat, g, m, v, i, lr)
         hist["seconds"][i] = time.perf_counter() - t0
+        hist["cpu_seconds"][i] = time.process_time() - c0     # on a shared machine: the cost
         hist["loss"][i] = val
         hist["nfe"][i] = _nfe(info)
         if progress is not None:

@@ -73,6 +73,7 @@ def test_fused_training_step_with_weight_decay_by_hand():
     want = adam_step(flat, g + wd * flat, 0 * flat, 0 * flat, 0, lr)[0]
     assert np.allclose(flatten(out)[0], want, rtol=0, atol=1e-6 * lr)
     assert np.isfinite(hist["nfe"][0]) and hist["nfe"][0] > 0
+    assert 0 < hist["cpu_seconds"][0] and np.isfinite(hist["seconds"][0])
     with pytest.raises(ValueError, match="weight_decay"):
         train_cnf(blocks, lambda r: x, n_iter=1, rng=np.random.default_rng(2), weight_decay=-1.0)
     with pytest.raises(ValueError, match="fused"):
