@@ -25,7 +25,7 @@ def random_global(rng, D):
 
 def random_potentials(rng, B, T, D):
     return (onp.stack([[onp.diag(rng.random(D) + 0.2) for _ in range(T)] for _ in range(B)]),
-            rng.standard_normal((B, T, D)))
+            3 * rng.standard_normal((B, T, D)))
 
 
 def dense_prior(mu0, Sig0, A, Q, T):
