@@ -91,3 +91,4 @@ def gmm_pinwheel(cfg):
              "ARI 0.88 and 0.64 at 1000 iterations (the switch is not made yet). The VAE baseline is "
              "not built.")
     return {"metrics": metrics, "figures": ["svae_gmm_pinwheel.png"], "notes": notes}
+from . import exp_lds  # noqa: E402,F401  (registers svae-lds-dots)
