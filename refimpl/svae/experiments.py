@@ -118,3 +118,4 @@ def gmm_pinwheel(cfg):
 
 
 from . import exp_natgrad  # noqa: E402,F401  (registers svae-natgrad)
+from . import exp_lds  # noqa: E402,F401  (registers svae-lds-dots)

@@ -136,3 +136,25 @@ def test_bad_shapes_name_argument():
         lds.smooth(init, A, Q, Jn[:, :1], hn)
     with pytest.raises(ValueError, match="eps"):
         lds.natural_sample(init, lds.pair_potentials(A, Q), Jn, hn, onp.zeros((3, 3)))
+
+
+def test_dense_path_matches_smoother_and_sample_covariance():
+    rng = onp.random.default_rng(8)
+    T, D, B = 5, 2, 2
+    init, pair = random_pair(rng, D)
+    Jn = onp.stack([[onp.diag(rng.random(D) + 0.1) for _ in range(T)] for _ in range(B)])
+    hn = rng.standard_normal((B, T, D))
+    eps = rng.standard_normal((B, T, D))
+    out = lds.dense_smooth_sample(init, pair, Jn, hn, eps)
+    for a, b in zip(out[:4], lds.natural_smooth(init, pair, Jn, hn)):
+        onp.testing.assert_allclose(a, b, rtol=1e-9, atol=1e-11)
+    # x − μ is linear in ε: its covariance A Aᵀ (A = ∂x/∂ε) must be the posterior covariance J⁻¹
+    from autograd import jacobian
+    Aeps = jacobian(lambda e: lds.dense_smooth_sample(init, pair, Jn[:1], hn[:1], e)[4])(eps[:1])
+    Aeps = Aeps.reshape(T * D, T * D)
+    J, _ = lds.dense_information_natural(init, pair, Jn[0], hn[0])
+    onp.testing.assert_allclose(Aeps @ Aeps.T, onp.linalg.inv(J), rtol=1e-9, atol=1e-11)
+    w = rng.standard_normal((B, T, D))
+    check_grads(lambda hn, Jd: onp.sum(w * lds.dense_smooth_sample(init, pair, Jd[..., None] * onp.eye(D), hn, eps)[4])
+                + onp.sum(lds.dense_smooth_sample(init, pair, Jd[..., None] * onp.eye(D), hn, eps)[3]),
+                modes=["rev"], order=1)(hn, onp.stack([[onp.diag(J) for J in Jb] for Jb in Jn]))
