@@ -18,6 +18,7 @@ import platform
 import sys
 import time
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 
@@ -45,14 +46,15 @@ def best_interleaved(fns, repeats):
     return out
 
 
-def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--quick", action="store_true")
-    args = ap.parse_args()
+def iteration_pair(seed=0):
+    """(ours, theirs, state): one WGAN-GP iteration (5 critic steps with the penalty + 1
+    generator step) by refimpl's fused step and by the PyTorch port, from the same weights
+    on the same batches; each call advances its own side by one iteration and returns
+    ([5 critic losses], generator loss). state also holds an autograd-path copy (aD, aG)."""
     import torch
     from peers import dna_wgan_torch as tw
     torch.set_num_threads(1)
-    rng = np.random.default_rng(0)
+    rng = np.random.default_rng(seed)
     gen, crit = wgan.init_generator(rng, L, DIM, V), wgan.init_critic(rng, L, DIM, V)
     optG, optD = wgan.Adam(gen, 1e-4), wgan.Adam(crit, 1e-4)
     aG, aD = wgan.Adam(gen, 1e-4), wgan.Adam(crit, 1e-4)                # the autograd path's copy
@@ -60,11 +62,25 @@ def main():
     tG, tD = tw.make_opts(G, D)
     xs, zs, es, zg = batches(rng)
     ws = wgan_fused.Workspace()
-    ours = wgan.wgan_iteration(optD, optG, xs, zs, es, zg, ws=ws)
-    auto = wgan.wgan_iteration(aD, aG, xs, zs, es, zg, fused=False)
     T = lambda a: torch.tensor(a, dtype=torch.float64)              # noqa: E731
     targs = ([T(x) for x in xs], [T(z) for z in zs], [T(e) for e in es], T(zg))
-    theirs = tw.iteration(G, D, tG, tD, *targs)
+    st = SimpleNamespace(optD=optD, optG=optG, aD=aD, aG=aG, G=G, D=D, tG=tG, tD=tD, xs=xs, zs=zs,
+                         es=es, zg=zg, ws=ws, targs=targs, tw=tw)
+    return (lambda: wgan.wgan_iteration(optD, optG, xs, zs, es, zg, ws=ws),
+            lambda: tw.iteration(G, D, tG, tD, *targs), st)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--quick", action="store_true")
+    args = ap.parse_args()
+    import torch
+    ours_fn, theirs_fn, st = iteration_pair()
+    optD, optG, aD, aG, G, D, tG, tD = st.optD, st.optG, st.aD, st.aG, st.G, st.D, st.tG, st.tD
+    xs, zs, es, zg, ws, targs, tw = st.xs, st.zs, st.es, st.zg, st.ws, st.targs, st.tw
+    ours = ours_fn()
+    auto = wgan.wgan_iteration(aD, aG, xs, zs, es, zg, fused=False)
+    theirs = theirs_fn()
     diffs = [abs(a - b) for a, b in zip(ours[0] + [ours[1]], theirs[0] + [theirs[1]])]
     adiffs = [abs(a - b) for a, b in zip(ours[0] + [ours[1]], auto[0] + [auto[1]])]
     # every parameter after the iteration (Adam on both sides), in the peer's layout
