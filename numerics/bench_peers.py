@@ -63,7 +63,11 @@ BEFORE = {"FFJORD": 0.53, "VAE total K=1": 3.32, "VAE stl K=1": 3.11, "VAE dreg 
           "odeint adjoint": 1.23,
           # first measurement of these rows (commit a303835, default controller: NFE differ)
           "Latent ODE iteration adjoint": 0.42, "Latent ODE iteration": 1.63,
-          "ODE-Net classifier step": 0.36}
+          "ODE-Net classifier step": 0.36,
+          # the newer papers' rows: their own benches before this table (bench_wgan.md at 3458538:
+          # autograd path; bench_tcvae.md, bench_evidence_chains.md whole step cap 64, bench_attacks.md)
+          "WGAN-GP iteration": 1.15, "β-TCVAE step": 0.29, "Evidence-chains training step": 0.86,
+          "PGD L∞ attack,": 0.97}
 
 
 # --- rows: each returns (description, refimpl step, peer step, compare(ours, peer) -> float)
