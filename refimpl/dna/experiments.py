@@ -20,8 +20,8 @@ L = 36
 
 def _gan_scale(cfg, full_iters=300):
     # quick: a smoke run (the numbers mean nothing); full: the CPU scale stated in the notes
-    # (one iteration costs ~0.6-0.7 s of CPU at dim 32, batch 64 on the shared 2-core Xeon with the
-    # fused step, numerics/results/bench_wgan.md; ~1.5 s through autograd)
+    # (one iteration costs ~0.6 s of CPU at dim 32, batch 64 on the shared 2-core Xeon with the
+    # fused step, numerics/results/bench_wgan.md; ~1.5-1.8 s through autograd)
     return dict(iters=12, dim=8, batch=32) if cfg.quick else dict(iters=full_iters, dim=32, batch=64)
 
 

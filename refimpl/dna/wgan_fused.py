@@ -1,7 +1,7 @@
 """The WGAN-GP step written out by hand: value and parameter gradients of the critic loss
 (with the gradient penalty) and of the generator loss of `wgan`, in plain NumPy — a twin of
 the autograd definition (`wgan.critic_loss`, `wgan.generator_loss`), tied to it by
-tests/dna/test_wgan_fused.py to ~1e-10, and 2.4-2.7x faster than it per WGAN-GP iteration
+tests/dna/test_wgan_fused.py to ~1e-10, and ~2.9x faster than it per WGAN-GP iteration
 (numerics/results/bench_wgan.md).
 
 Why a penalty gradient needs no second-order tracing here. The critic is linear maps and
