@@ -31,8 +31,11 @@ def _close(fused, auto, what):
     assert err <= 1e-10, f"{what}: gradient differs by {err:.2e} (relative)"
 
 
+@pytest.mark.parametrize("rows", [768, 20])
 @pytest.mark.parametrize("L,dim,B", [(7, 3, 4), (12, 8, 6)])
-def test_critic_loss_and_gradient_equal_autograd(L, dim, B):
+def test_critic_loss_and_gradient_equal_autograd(L, dim, B, rows, monkeypatch):
+    # rows = 20: one or two sequences per sub-batch, so the sums over sub-batches are exercised
+    monkeypatch.setattr(wf, "_ROWS", rows)
     rng = np.random.default_rng(L)
     cp, gp = _nets(rng, L, dim)
     x = np.eye(4)[rng.integers(0, 4, (B, L))]
@@ -42,8 +45,10 @@ def test_critic_loss_and_gradient_equal_autograd(L, dim, B):
     assert np.allclose(wf.generate_plain(gp, z), wgan.generate(gp, z), rtol=0, atol=1e-14)
 
 
+@pytest.mark.parametrize("rows", [768, 20])
 @pytest.mark.parametrize("L,dim,B", [(7, 3, 4), (12, 8, 6)])
-def test_penalty_alone_and_generator_loss_equal_autograd(L, dim, B):
+def test_penalty_alone_and_generator_loss_equal_autograd(L, dim, B, rows, monkeypatch):
+    monkeypatch.setattr(wf, "_ROWS", rows)
     rng = np.random.default_rng(10 + L)
     cp, gp = _nets(rng, L, dim)
     x_hat = rng.dirichlet(np.ones(4), size=(B, L))
