@@ -179,3 +179,30 @@ def test_float32_state_stays_float32_with_torchdiffeqs_steps(gradient):
     assert ys.dtype == np.float32
     assert info["nfev_forward"] == calls[0]
     np.testing.assert_allclose(ys, ref.numpy(), rtol=3e-5)
+
+
+def test_first_step_is_inherited_by_every_adjoint_interval():
+    """torchdiffeq's odeint_adjoint copies `options` (first_step) into the adjoint options:
+    every backward interval starts with it instead of a fresh initial step."""
+    rng = np.random.default_rng(0)
+    W, y0, t = rng.normal(size=(2, 2)), rng.normal(size=(3, 2)), np.array([0.0, 0.5, 1.2])
+    info = {}
+    g = grad(lambda W: anp.sum(odeint(lambda s, y, W: anp.tanh(y @ W) + s, y0, t, (W,),
+                                      first_step=0.01, controller="torchdiffeq",
+                                      info=info) ** 2))(W)
+
+    class F(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.W, self.n = torch.nn.Parameter(torch.tensor(W)), 0
+
+        def forward(self, s, y):
+            self.n += 1
+            return torch.tanh(y @ self.W) + s
+    m = F()
+    ys = torchdiffeq.odeint_adjoint(m, torch.tensor(y0), torch.tensor(t),
+                                    options=dict(first_step=0.01))
+    n_fwd = m.n
+    (ys ** 2).sum().backward()
+    assert (info["nfev_forward"], info["nfev_backward"]) == (n_fwd, m.n - n_fwd)
+    assert _rel(g, m.W.grad.numpy()) < TOL
