@@ -1,5 +1,6 @@
 """SVAE experiments: `svae-gmm-pinwheel` (the paper's pinwheel figure, GMM SVAE vs a plain
-VB GMM on the data and a plain VAE); `svae-natgrad` lives in `exp_natgrad` (imported at the end)."""
+VB GMM on the data and a plain VAE); `svae-natgrad` lives in `exp_natgrad` and `svae-lds-dots` in
+`exp_lds` (both imported at the end, which registers them)."""
 import numpy as np
 
 from ..experiments import experiment
