@@ -4,8 +4,9 @@ Gaussian node potentials, local mean-field inference and natural-gradient SVI on
 parameters (`refimpl.svae`).
 
 Built: the GMM SVAE (`gmm`: local mean field; `objective`: the surrogate bound, natural
-gradient, training), the pinwheel data (`data`). Not built yet: the LDS SVAE and the
-matrix-normal-inverse-Wishart (see the package report).
+gradient, training), the pinwheel data (`data`); the LDS SVAE (`lds`: information-form
+message passing with the numba kernel `lds_numba`; `lds_svae`: NIW × MNIW global factor,
+surrogate, natural gradient, training; `dots`, `exp_lds`: the bouncing-dot experiment).
 
 References
 ----------

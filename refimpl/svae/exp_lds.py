@@ -78,7 +78,7 @@ def rmse_per_frame(pred, clean):
             quick_seconds=12, full_minutes=10)
 def lds_dots(cfg):
     q = cfg.quick
-    D = 3 if q else 10
+    D = 4 if q else 10
     n_frames = 1000 if q else 5000
     seq_len, cut, horizon = (30 if q else 50), 25, (75 if q else 175)
     n_iter = 500 if q else 20000
@@ -124,6 +124,7 @@ def lds_dots(cfg):
     axes[1, 1].set_xlabel("frame")
     axes[1, 1].set_ylabel("RMSE vs clean frame")
     axes[1, 1].legend()
+    fig.tight_layout()
     savefig(fig, cfg.out / "svae_lds_dots.png")
     fig, ax = plt.subplots(figsize=(6, 3.5))
     ax.plot(hist, lw=0.5, label="SVAE minibatch surrogate / frame")
