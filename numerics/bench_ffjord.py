@@ -50,14 +50,16 @@ RESULTS = Path(__file__).resolve().parent / "results"
 T1, TOL, BATCH, HIDDEN = 0.5, 1e-5, 512, (64, 64, 64)
 
 
-def refimpl_side(dyn, params, x):
+def refimpl_side(dyn, params, x, **fast_kw):
     """(step, forward): one training iteration -> (loss, flat grad, NFE fwd, NFE bwd); the
-    forward solve alone (no gradient) -> NFE fwd."""
+    forward solve alone (no gradient) -> NFE fwd. fast_kw: more keywords of `fast_log_prob`
+    (dyn="flat"), e.g. state="tuple", controller="torchdiffeq" (bench_peers.py)."""
     info = {}
 
     def loss(p):
         if dyn == "flat":
-            return -anp.mean(fast_log_prob(p, x, t1=T1, rtol=TOL, atol=TOL, info=info))
+            return -anp.mean(fast_log_prob(p, x, t1=T1, rtol=TOL, atol=TOL, info=info,
+                                           **fast_kw))
         return -anp.mean(log_prob(dyn, p, x, t1=T1, rtol=TOL, atol=TOL, info=info))
     vg = value_and_grad(loss)
 

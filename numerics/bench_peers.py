@@ -20,10 +20,17 @@ Rows reuse the existing benches and peers (import, not copy):
   (`numerics/peers/planar_cnf_torch.py`);
 * K-FAC's damped factor inverses (Cholesky, and noisy K-FAC's eigh refresh) against
   torch.linalg on the same matrices; noisy K-FAC, noisy Adam and BBB steps on `nng-uci`'s
-  network against the torch ports in `numerics/peers/nng_torch.py`.
+  network against the torch ports in `numerics/peers/nng_torch.py`;
+* latent ODE iteration (backprop through the solver; adjoint) — torchdiffeq's
+  `examples/latent_ode.py` model built from refimpl's blocks against a copy of the example's
+  classes (`numerics/peers/latent_ode_torch.py`); ODE-Net classifier step — `odenet-classifier`'s
+  loss against `examples/odenet_mnist.py`'s ODEBlock at that size
+  (`numerics/peers/odenet_mnist_torch.py`). These three rows time a whole training iteration
+  (forward, gradient, Adam step: the weights move, identically on both sides).
 
 Writes numerics/results/bench_peers.md. Run: nice -n 19 python numerics/bench_peers.py
-[--repeats 7] [--only SUBSTRING] (`--quick`: tiny sizes, 2 repeats, prints only).
+[--repeats 7] [--only SUBSTRING [--splice]] (`--quick`: tiny sizes, 2 repeats, prints only;
+`--splice`: the --only rows replace their namesakes in bench_peers.md, other rows untouched).
 """
 import os
 
@@ -53,7 +60,14 @@ RESULTS = Path(__file__).resolve().parent / "results"
 BEFORE = {"FFJORD": 0.53, "VAE total K=1": 3.32, "VAE stl K=1": 3.11, "VAE dreg K=1": 2.53,
           "IWAE total K=5": 4.02, "IWAE stl K=5": 3.57, "IWAE dreg K=5": 3.56,
           "IWAE total K=50": 3.77, "IWAE stl K=50": 3.79, "IWAE dreg K=50": 3.94,
-          "odeint adjoint": 1.23}
+          "odeint adjoint": 1.23,
+          # first measurement of these rows (commit a303835, default controller: NFE differ)
+          "Latent ODE iteration adjoint": 0.42, "Latent ODE iteration": 1.63,
+          "ODE-Net classifier step": 0.36,
+          # the newer papers' rows: their own benches before this table (bench_wgan.md at 3458538:
+          # autograd path; bench_tcvae.md, bench_evidence_chains.md whole step cap 64, bench_attacks.md)
+          "WGAN-GP iteration": 1.15, "β-TCVAE step": 0.29, "Evidence-chains training step": 0.86,
+          "PGD L∞ attack,": 0.97}
 
 
 # --- rows: each returns (description, refimpl step, peer step, compare(ours, peer) -> float)
@@ -68,22 +82,21 @@ NumPy elementwise calls they wrap: tanh, exp, the VJP's `_mut_add` accumulation)
 The odeint adjoint row (plain autograd dynamics) moved from 1.23 to ~0.9 with no change to its
 code path: that difference is load (bench_adjoint.md measured 0.88 earlier); per VJP call
 refimpl pays ~1.8 ms, mostly autograd tracing (`make_vjp` over (y, leaves list, t) each stage).
-ODE rows: refimpl's torchdiffeq preset (`controller="torchdiffeq"`, torchdiffeq's dopri5 step for
-step) exists for `refimpl.ode.solve` only (forward solves); `odeint`'s traced and adjoint loops
-take the default controller, so the ODE rows run each library's own controller, report the
-NFE of both sides and agree to the solver tolerance, not to 1e-8 (FFJORD 1.7e-7; at tight
-tolerances the planar CNF port converges to refimpl's loss: 1.2e-10 relative at 1e-10).
+ODE rows take the same steps on both sides: refimpl runs `odeint(..., controller="torchdiffeq")`,
+torchdiffeq 0.2.x's odeint_adjoint step for step (its initial step, embedded weights and step
+rule, steps past the output times with its quartic interpolant, a fresh solve with a fresh
+initial step on every backward interval, its adjoint norm with a_t always in the state), and
+the CNF rows solve the tuple state (z, Δlog p) as FFJORD and examples/cnf.py do
+(`state="tuple"`, `refimpl.ffjord.tuple_state`: the same fused kernels), so the error norm is
+the same max of the two RMS's. The NFE (fwd+bwd, in each row) are equal and the first losses
+agree to rounding (tests/peers/test_bench_peers_ode.py: equal counts, <= 1e-8). Before (each
+library's own controller): FFJORD 1.7e-7, spiral 3e-9 (refimpl clipped steps to the 10 output
+times: 56+64 NFE against 14+114), planar CNF 2.3e-7 (flat state, RMS norm).
 The adjoint row compares gradients (no loss).
-Spiral fit: refimpl clips steps to each of the 10 output times (56 forward NFE), torchdiffeq
-steps past them and interpolates (14); odeint(output="interpolate") also takes 14 forward
-NFE, at about the same time per iteration (29.9 vs 32.0 ms, the 64-NFE backward solve with
-VJPs dominates). torchdiffeq's adjoint solves the 9 intervals backwards one by one, each
-with a fresh initial step (114 backward NFE against refimpl's 64).
 Planar CNF: refimpl's trace is the closed form Σ h'(a_m) u_mᵀ w_m and the adjoint calls the
 hand-written f_and_vjp (plain NumPy, `planar_cnf_augmented_fast`); the peer takes the trace by
 one autograd.grad per dimension (create_graph=True) as examples/cnf.py and FFJORD do, and
-its adjoint differentiates through that graph; the NFE differ as well (one flat RMS-normed
-state against torchdiffeq's tuple state).
+its adjoint differentiates through that graph (the same function: equal to rounding).
 nng rows (1 x 50 ReLU on bostonHousing split 0, batch 32, nng-uci's hyperparameters): the
 random draws come from NumPy Generators with one seed on both sides, so the steps are
 compared exactly (μ after step 1; BBB also its gradient, as Adam's first step is ±lr
@@ -99,7 +112,40 @@ two hand-written passes, `_backward` ~40 % and `_forward` ~25 % (the decoder's (
 (200, 784) products, the same BLAS work as torch's), and ~30 % in the elementwise NumPy of
 `vae_value_and_grad`'s own body (softplus, exp and the Bernoulli term on the (K B, 784)
 logits, one temporary per operation), where torch runs fused elementwise kernels.
-Missing rows (not built in this session): latent ODE, ODE-Net classifier, the newer papers."""
+Latent ODE rows (torchdiffeq examples/latent_ode.py at its sizes; the peer
+`numerics/peers/latent_ode_torch.py` copies the example's classes): refimpl's own
+`neural-ode-latent` model differs from the example (softplus dynamics, an RNN that also reads
+the time gaps, subsampled observations), so the row builds the example's model from refimpl's
+blocks: `rnn.run_rnn` (Elman, 25 tanh units, read backwards over all 100 observations; h2o
+on its last state, where the example applies h2o at every step and keeps the last),
+`nn.mlp_dynamics("elu", time_input=False)` (4-20-20-4; ELU added to the fused MLP dynamics
+for this row), `latent_ode.decode` (ReLU 4-20-2), `gaussian_loglik` (σ = 0.3) and
+`gaussian_kl`, Adam 0.01 (`neural_ode.train.Optimizer`). Data: the example's draw
+(`spirals.archimedean_spirals` with n_total = 500, as the script effectively uses); ε fixed
+(the example draws it every iteration). These rows and the ODE-Net row time whole training
+iterations (forward, gradient, Adam step; the weights move identically on both sides). Both
+sides step as torchdiffeq's dopri5 (`odeint(controller="torchdiffeq")`): the same NFE, the
+first loss equal to rounding. Backprop row: 1.63 when first measured (default controller,
+interpolated outputs, 170 NFE against 152); cProfile: `anp.stack` in the traced stage
+combinations (a traced getitem per operand, each VJP an np.add.at) ~40 %, autograd's
+`maximum` VJP on the decoder's (100 000, 20) ReLU, the fused ELU through `where`, the RNN's
+BPTT, a second MLP forward in every VJP maker; with the torchdiffeq controller its traced
+stage sums and the quartic interpolant at each of the 100 output times (~14 traced
+operations each) put the row at ~1.6. Fixes, all general and twin-tested: one primitive per
+stage combination, stack, torchdiffeq stage sum and interpolant evaluation
+(`refimpl/ode/traced_ops.py`, same arithmetic), `nn.feedforward.relu` (mask VJP, 0 at the
+kink as torch), ELU as max + expm1(min), `MLPDynamics` reusing the forward's hidden layers,
+`elman_rnn` with per-step buffers and the weight gradients accumulated inside the loop
+(68 -> 42 ms on (1000, 100, 2); torch 37). Adjoint row: torchdiffeq solves the 99 intervals
+backwards one by one, each with a fresh initial step (2304 backward NFE on both sides);
+refimpl's backward solve calls the fused `f_and_vjp`.
+ODE-Net classifier row: refimpl's `odenet-classifier` ODE-Net (fully connected: 196-64 input
+layer on 14x14 MNIST (mnist5k test digits), dynamics [h, t]-64-64 tanh, 64-10 head, softmax
+cross-entropy, batch 100, Adam 3e-3, dopri5 rtol = atol 1e-3, adjoint) against
+examples/odenet_mnist.py's ODEBlock / ConcatConv2d structure at that size
+(`numerics/peers/odenet_mnist_torch.py`: t prepended as ConcatConv2d does, the example's
+--tol default, odeint_adjoint as its --adjoint True; Adam instead of its SGD schedule).
+The newer papers' rows come from `bench_peers_newer.py`."""
 
 def vae_row(objective, estimator, K, quick=False, seed=0):
     """VAE/IWAE step: x (B, X) binary, encoder X-H-H-2Dz, decoder Dz-H-H-X (tanh), loss -bound."""
@@ -129,10 +175,13 @@ def ffjord_row(quick=False):
     rng = np.random.default_rng(0)
     params = init_concatsquash_dynamics(rng, 2, hidden)
     x = toy2d.sample("8gaussians", batch, rng)
-    step_ours, _ = bf.refimpl_side("flat", params, x)
+    # torchdiffeq's steps on the refimpl side: FFJORD's tuple state (z, Δlog p), the preset
+    step_ours, _ = bf.refimpl_side("flat", params, x, state="tuple", controller="torchdiffeq")
     step_peer, _ = bf.torch_side(params, x)
+    (_, _, nf, nb), (_, _, pf, pb) = step_ours(), step_peer()
     desc = (f"FFJORD toy iteration (8gaussians, concatsquash 2-{'-'.join(map(str, hidden))}-2, "
-            f"batch {batch}, dopri5 1e-5, exact trace, adjoint)")
+            f"batch {batch}, dopri5 1e-5, exact trace, adjoint, torchdiffeq steps; NFE fwd+bwd "
+            f"refimpl {nf}+{nb}, torchdiffeq {pf}+{pb})")
     return (desc, lambda: step_ours()[:2], lambda: step_peer()[:2],
             lambda a, b: abs(a[0] - b[0]) / abs(b[0]))
 
@@ -155,7 +204,7 @@ def spiral_row(quick=False):
 
     def loss(p, info):                          # exp_spiral.run_neural_ode_spiral's loss
         pred = odeint(spiral_model, y[start], t[:BATCH_TIME], (p,), info=info,
-                      gradient="adjoint", **ODE_KW)                    # (T, B, 2)
+                      gradient="adjoint", controller="torchdiffeq", **ODE_KW)  # (T, B, 2)
         return anp.mean(anp.abs(pred - target))
     vg = value_and_grad(loss)
 
@@ -166,8 +215,8 @@ def spiral_row(quick=False):
     peer = ode_demo_torch.step_fn(params, t, y, start, BATCH_TIME, ODE_KW["rtol"], ODE_KW["atol"])
     (_, _, nf, nb), (_, _, pf, pb) = ours(), peer()
     desc = (f"Spiral dynamics fit (ode_demo.py: MLP 2-50-2 tanh on y**3, batch_time {BATCH_TIME}, "
-            f"batch {batch_size}, dopri5 rtol {ODE_KW['rtol']:g} atol {ODE_KW['atol']:g}, adjoint; "
-            f"NFE fwd+bwd refimpl {nf}+{nb}, torchdiffeq {pf}+{pb})")
+            f"batch {batch_size}, dopri5 rtol {ODE_KW['rtol']:g} atol {ODE_KW['atol']:g}, adjoint, "
+            f"torchdiffeq steps; NFE fwd+bwd refimpl {nf}+{nb}, torchdiffeq {pf}+{pb})")
     return desc, ours, peer, _loss_and_grad_diff
 
 
@@ -188,7 +237,8 @@ def planar_cnf_row(quick=False):
     info = {}
 
     def loss(p):        # exp_cnf_vs_nf.train's ML loss, model_log_prob("cnf", ...) written out
-        z, dlogp = planar_cnf_flow(p, x, t0=0.0, t1=T_END, rtol=tol, atol=tol, info=info)
+        z, dlogp = planar_cnf_flow(p, x, t0=0.0, t1=T_END, rtol=tol, atol=tol, info=info,
+                                   state="tuple", controller="torchdiffeq")
         return -anp.mean(standard_normal_logprob(z) - dlogp)
     vg = value_and_grad(loss)
 
@@ -199,9 +249,121 @@ def planar_cnf_row(quick=False):
     peer = planar_cnf_torch.step_fn(params, x, T_END, tol)
     _, pf, pb = peer()
     desc = (f"Planar CNF iteration (cnf-vs-nf ML loss, circles, M {M} units, hypernetwork 1-32-32, "
-            f"batch {batch}, dopri5 rtol = atol {tol:g}, exact trace, adjoint; NFE fwd+bwd refimpl "
-            f"{nf}+{nb}, torchdiffeq {pf}+{pb})")
+            f"batch {batch}, dopri5 rtol = atol {tol:g}, exact trace, adjoint, torchdiffeq steps; "
+            f"NFE fwd+bwd refimpl {nf}+{nb}, torchdiffeq {pf}+{pb})")
     return desc, ours, peer, _loss_and_grad_diff
+
+
+def _refimpl_training_step(loss, params, lr, info):
+    """value_and_grad(loss) then an Adam step (`refimpl.neural_ode.train.Optimizer`, as the
+    experiments' `fit`); returns a closure () -> (loss before the step, nfe fwd, nfe bwd)."""
+    from autograd import value_and_grad
+    from refimpl.neural_ode.train import Optimizer
+    opt = Optimizer(params, "adam", lr=lr)
+    vg = value_and_grad(loss)
+
+    def step():
+        v, g = vg(opt.params)
+        opt.step(g)
+        return v, info.get("nfev_forward", 0), info.get("nfev_backward", 0)
+    return step
+
+
+def latent_ode_row(gradient="backprop", quick=False, controller=None):
+    """torchdiffeq's examples/latent_ode.py training iteration (RecognitionRNN read backwards
+    over every observation, ELU LatentODEfunc 4-20-20-4, ReLU Decoder 4-20-2, Gaussian
+    log-likelihood σ = 0.3 and the analytic KL, Adam lr 0.01, dopri5 rtol 1e-7 atol 1e-9)
+    with refimpl's building blocks (`rnn.run_rnn`, `nn.mlp_dynamics("elu")`, `odeint`,
+    `latent_ode.decode / gaussian_loglik / gaussian_kl`) against the port in
+    `numerics/peers/latent_ode_torch.py`. refimpl's own `neural-ode-latent` model differs
+    (softplus dynamics, the RNN also reads the time gaps, subsampled observations), so the
+    row builds the example's model, not refimpl's experiment."""
+    import autograd.numpy as anp
+    from peers import latent_ode_torch
+    from refimpl import nn
+    from refimpl.neural_ode.latent_ode import decode, gaussian_kl, gaussian_loglik
+    from refimpl.neural_ode.rnn import init_rnn_cell, run_rnn
+    from refimpl.neural_ode.spirals import archimedean_spirals
+    from refimpl.ode import odeint
+    L, obs, nh, nh_rnn, noise_std, lr = 4, 2, 20, 25, 0.3, 0.01
+    n_spirals, n_samp, rtol, atol = (16, 20, 1e-5, 1e-7) if quick else (1000, 100, 1e-7, 1e-9)
+    # the example's data: generate_spiral2d(nspiral=1000, start=0, stop=6π, noise_std=0.3,
+    # a=0, b=0.3) with its default ntotal = 500 (the main block does not pass its 1000)
+    data = archimedean_spirals(np.random.default_rng(0), n_spirals, n_total=500, n_window=n_samp,
+                               n_extrapolate=0)
+    x, ts = data["x_obs"], data["ts"]                               # (B, T, 2), (T,)
+    x_tb = np.ascontiguousarray(np.swapaxes(x, 0, 1))               # (T, B, 2)
+    rng = np.random.default_rng(1)
+    params = {"rec": {"cell": init_rnn_cell(rng, obs, nh_rnn),
+                      "out": nn.init_mlp(rng, [nh_rnn, 2 * L])[0]},
+              "dyn": nn.init_mlp_dynamics(rng, L, hidden=(nh, nh), time_input=False),
+              "dec": nn.init_mlp(rng, [L, nh, obs])}
+    eps = np.random.default_rng(2).standard_normal((n_spirals, L))
+    dyn = nn.mlp_dynamics("elu", time_input=False)
+    ode_kw = dict(method="dopri5", rtol=rtol, atol=atol, gradient=gradient)
+    ode_kw.update({"controller": controller} if controller else {"output": "interpolate"})
+    info = {}
+
+    def loss(p):
+        _, h = run_rnn(p["rec"]["cell"], x, reverse=True)           # (B, H), read backwards
+        W, b = p["rec"]["out"]
+        out = anp.dot(h, W) + b                                     # (B, 2L)
+        mean, logvar = out[:, :L], out[:, L:]
+        z0 = eps * anp.exp(0.5 * logvar) + mean                     # (B, L)
+        zs = odeint(dyn, z0, ts, (p["dyn"],), info=info, **ode_kw)  # (T, B, L)
+        loglik = anp.sum(gaussian_loglik(x_tb, decode(p["dec"], zs), noise_std), axis=0)  # (B,)
+        return -anp.mean(loglik - gaussian_kl(mean, logvar))
+    ours = _refimpl_training_step(loss, params, lr, info)
+    peer = latent_ode_torch.step_fn(params, x, ts, eps, noise_std, lr, rtol, atol,
+                                    adjoint=gradient == "adjoint")
+    (_, nf, nb), (_, pf, pb) = ours(), peer()
+    ours = _refimpl_training_step(loss, params, lr, info)           # fresh optimizers
+    peer = latent_ode_torch.step_fn(params, x, ts, eps, noise_std, lr, rtol, atol,
+                                    adjoint=gradient == "adjoint")
+    how = "adjoint" if gradient == "adjoint" else "backprop through the solver"
+    nfe = (f"NFE fwd+bwd refimpl {nf}+{nb}, torchdiffeq {pf}+{pb}" if gradient == "adjoint"
+           else f"NFE refimpl {nf}, torchdiffeq {pf}")
+    desc = (f"Latent ODE iteration{' adjoint' if gradient == 'adjoint' else ''} (latent_ode.py: "
+            f"{n_spirals} spirals x {n_samp} samples, RNN 25 backwards, ELU 4-{nh}-{nh}-4, "
+            f"decoder 4-{nh}-2, σ {noise_std}, Adam {lr}; dopri5 rtol {rtol:g} atol {atol:g}, "
+            f"{how}, controller {controller or 'default (interpolated outputs)'}; {nfe})")
+    return desc, ours, peer, _first_loss_diff
+
+
+def odenet_classifier_row(quick=False, controller=None):
+    """`odenet-classifier`'s ODE-Net training step (refimpl/neural_ode/classifier.py: 196-64
+    input layer, dynamics [h, t]-64-64 tanh, dopri5 rtol = atol 1e-3, adjoint, 64-10 head,
+    softmax cross-entropy, Adam 3e-3, batch 100) against torchdiffeq's odenet_mnist.py
+    structure at that size (`numerics/peers/odenet_mnist_torch.py`)."""
+    from peers import odenet_mnist_torch
+    from refimpl.datasets import images
+    from refimpl.neural_ode.classifier import cross_entropy, init_classifier
+    from refimpl.neural_ode.exp_classifier import LR, SETTINGS
+    s = SETTINGS["full"]
+    batch, width = (8, 8) if quick else (s["batch"], s["width"])
+    folder = Path("/work/shared/data/mnist5k")
+    data_dir = folder if folder.is_dir() and not quick else None
+    X, y = images.load(data_dir, rng=np.random.default_rng(0), n_train=1, n_test=batch,
+                       size=14, binarize=False)[2:]
+    params = init_classifier(np.random.default_rng(1), "odenet", X.shape[1], width)
+    ode_kw = {"controller": controller} if controller else {}
+    info = {}
+
+    def loss(p):
+        return cross_entropy("odenet", p, X, y, ode_kw, info)
+    ours = _refimpl_training_step(loss, params, LR, info)
+    (_, nf, nb), (_, pf, pb) = ours(), odenet_mnist_torch.step_fn(params, X, y, 1e-3, LR)()
+    ours = _refimpl_training_step(loss, params, LR, info)
+    peer = odenet_mnist_torch.step_fn(params, X, y, 1e-3, LR)
+    desc = (f"ODE-Net classifier step (odenet-classifier: {'MNIST' if data_dir else 'procedural'} "
+            f"14x14, batch {batch}, 196-{width}, dynamics [h, t]-{width}-{width} tanh, "
+            f"{width}-10, Adam {LR:g}; dopri5 rtol = atol 1e-3, adjoint, controller "
+            f"{controller or 'default'}; NFE fwd+bwd refimpl {nf}+{nb}, torchdiffeq {pf}+{pb})")
+    return desc, ours, peer, _first_loss_diff
+
+
+def _first_loss_diff(a, b):
+    return abs(a[0] - b[0]) / abs(b[0])
 
 
 def _uci_problem(quick):
@@ -362,6 +524,13 @@ def time_row(ours, peer, repeats, inner=1):
     return first, statistics.median(t[0]), statistics.median(t[1])
 
 
+def _keyed(key, build):
+    """A row builder whose description starts with `key`: `--only` can skip it unbuilt (the
+    builders run a first iteration on both sides)."""
+    build.key = key
+    return build
+
+
 def rows(quick=False):
     """Row builders in the issue's order of priority (ODE/CNF, VAE/IWAE, then the adjoint row)."""
     out = [lambda: ffjord_row(quick), lambda: spiral_row(quick), lambda: planar_cnf_row(quick)]
@@ -369,6 +538,10 @@ def rows(quick=False):
         for est in ("total", "stl", "dreg"):
             out.append(lambda o=objective, e=est, k=K: vae_row(o, e, k, quick))
     out.append(lambda: adjoint_plain_row(quick))
+    td = "torchdiffeq"                  # torchdiffeq's dopri5 step for step: the same NFE
+    out += [_keyed("Latent ODE iteration", lambda: latent_ode_row("backprop", quick, td)),
+            _keyed("Latent ODE iteration adjoint", lambda: latent_ode_row("adjoint", quick, td)),
+            _keyed("ODE-Net classifier step", lambda: odenet_classifier_row(quick, td))]
     out.append(lambda: kfac_inverse_rows(quick)[0])
     out.append(lambda: kfac_inverse_rows(quick)[1])
     out += [lambda m=m: nng_step_row(m, quick) for m in ("noisy_kfac", "noisy_adam", "bbb")]
@@ -376,11 +549,44 @@ def rows(quick=False):
     return out
 
 
-def main(repeats=7, quick=False, only=None, write=True):
+def _row_key(line):
+    """'| Latent ODE iteration (...) | ...' -> 'Latent ODE iteration' (the row's name)."""
+    return line[2:].split(" (")[0].split(" |")[0]
+
+
+def splice(new_lines, repeats, path=None, only=None):
+    """Put `new_lines` (rows of this script's table) into the existing bench_peers.md: a row
+    with the same name is replaced, a new one appended to the table; the other rows and the
+    header stay as they were measured. The notes are rewritten from NOTES, and each spliced
+    row gets a line with its own command and load."""
+    path = path or RESULTS / "bench_peers.md"
+    text = path.read_text().rstrip("\n").split("\n")
+    start = next(i for i, ln in enumerate(text) if ln.startswith("|---"))
+    end = next((i for i in range(start + 1, len(text)) if not text[i].startswith("|")), len(text))
+    table = text[start + 1:end]
+    rest = ["", *NOTES.split("\n")] + [ln for ln in text[end:] if ln.startswith("Spliced row '")]
+    load = os.getloadavg()
+    for line in new_lines:
+        key = _row_key(line)
+        same = [i for i, ln in enumerate(table) if _row_key(ln) == key]
+        if same:
+            table[same[0]] = line
+        else:
+            table.append(line)
+        note = (f"Spliced row '{key}': measured alone (`--only \"{only or key}\" --splice`, median of "
+                f"{repeats}), load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f} at its end.")
+        rest = [ln for ln in rest if not ln.startswith(f"Spliced row '{key}':")] + [note]
+    path.write_text("\n".join(text[:start + 1] + table + rest) + "\n")
+
+
+def main(repeats=7, quick=False, only=None, write=True, splice_rows=False):
     lines = ["| row | refimpl ms | peer ms | ratio (refimpl / peer) | before | first-loss rel. diff |",
              "|---|---|---|---|---|---|"]
     print(lines[0], flush=True)
     for build in rows(quick):
+        key = getattr(build, "key", None)
+        if only and key and not (only.lower() in key.lower() or key.lower() in only.lower()):
+            continue
         desc, ours, peer, compare, *inner = build()
         if only and only.lower() not in desc.lower():
             continue
@@ -399,7 +605,9 @@ def main(repeats=7, quick=False, only=None, write=True):
             f"(`nice -n 19 python numerics/bench_peers.py --repeats {repeats}`); rows under 1 ms time blocks of 20-50 calls.", ""]
     notes = ["", NOTES]
     text = "\n".join(head + lines + notes) + "\n"
-    if write and not quick:
+    if splice_rows and not quick:
+        splice(lines[2:], repeats, only=only)
+    elif write and not quick:
         RESULTS.mkdir(exist_ok=True)
         (RESULTS / "bench_peers.md").write_text(text)
     print(text)
@@ -411,5 +619,11 @@ if __name__ == "__main__":
     ap.add_argument("--repeats", type=int, default=7)
     ap.add_argument("--quick", action="store_true", help="tiny sizes, 2 repeats, writes nothing")
     ap.add_argument("--only", default=None, help="run only rows whose description contains this")
+    ap.add_argument("--splice", action="store_true",
+                    help="with --only: replace (or append) these rows in results/bench_peers.md, "
+                         "leaving the other rows as measured")
     a = ap.parse_args()
-    main(2 if a.quick else a.repeats, quick=a.quick, only=a.only, write=a.only is None)
+    if a.splice and not a.only:
+        ap.error("--splice: needs --only (a full run rewrites the whole file)")
+    main(2 if a.quick else a.repeats, quick=a.quick, only=a.only, write=a.only is None,
+         splice_rows=a.splice)

@@ -66,4 +66,16 @@ def pgd_row(quick=False):
     return desc, ours, peer, lambda a, b: float(np.max(np.abs(a - b)))
 
 
-ROWS = (tcvae_row, evidence_chains_row, pgd_row)
+def wgan_row(quick=False):
+    import bench_wgan
+    ours, peer, _ = bench_wgan.iteration_pair()
+    desc = (f"WGAN-GP iteration (5 critic steps with the gradient penalty + 1 generator step; batch "
+            f"{bench_wgan.B}, length {bench_wgan.L}, {bench_wgan.DIM} channels, 5 residual blocks; refimpl's "
+            f"fused step dna.wgan_fused, peer dna_wgan_torch)")
+
+    def compare(a, b):                           # the 5 critic losses and the generator loss
+        return max(_rel(x, y) for x, y in zip(a[0] + [a[1]], b[0] + [b[1]]))
+    return desc, ours, peer, compare
+
+
+ROWS = (tcvae_row, evidence_chains_row, pgd_row, wgan_row)

@@ -11,7 +11,7 @@ import os
 import traceback
 from pathlib import Path
 
-__all__ = ["run_pool", "run_seeds"]
+__all__ = ["run_pool", "run_seeds", "fork_map"]
 
 _ONE_THREAD = {"OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "OMP_NUM_THREADS": "1",
                "NUMBA_NUM_THREADS": "1"}
@@ -51,3 +51,29 @@ def run_seeds(name, seeds, n_jobs, *, out, **kw):
     if n_jobs <= 1 or len(seeds) == 1:
         return [_job((name, s, str(Path(out) / f"seed{s}"), kw)) for s in seeds]
     return list(run_pool([(name, s) for s in seeds], n_jobs, out=out, **kw))
+
+
+_FORK = {}
+
+
+def _fork_call(i):
+    return _FORK["fn"](_FORK["items"][i])
+
+
+def fork_map(fn, items, processes):
+    """``[fn(x) for x in items]`` in up to `processes` forked processes (one core each), in
+    item order. `fn` may be a closure (the children inherit it by fork; only the results are
+    pickled). Serial when ``processes <= 1``, without fork, or inside a daemonic pool worker
+    (`refimpl tour --jobs`: daemonic processes cannot have children)."""
+    items = list(items)
+    n = min(int(processes), len(items))
+    if n <= 1 or "fork" not in mp.get_all_start_methods() or mp.current_process().daemon:
+        return [fn(x) for x in items]
+    for var, v in _ONE_THREAD.items():
+        os.environ.setdefault(var, v)
+    _FORK.update(fn=fn, items=items)
+    try:
+        with mp.get_context("fork").Pool(n) as pool:
+            return pool.map(_fork_call, range(len(items)), chunksize=1)
+    finally:
+        _FORK.clear()

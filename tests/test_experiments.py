@@ -249,3 +249,15 @@ def test_resume_refuses_a_checkpoint_written_by_other_code(tmp_path, counting_ex
     monkeypatch.setattr(ex, "_SOURCE_HASH", ["0123456789abcdef"])      # as after a code edit
     with pytest.raises(ex.CheckpointError, match="code: checkpoint '.*', this run '0123456789abcdef'"):
         run_experiment("test-counting", seed=3, out=tmp_path, resume=True, progress=False)
+
+
+def test_fork_map_keeps_item_order_and_runs_closures_in_children():
+    """`parallel.fork_map`: results in item order, from other processes when processes > 1, and
+    serial (this process) when processes <= 1."""
+    import os
+    from refimpl.parallel import fork_map
+    offset = 10                                             # a closure: children inherit it by fork
+    res = fork_map(lambda x: (x + offset, os.getpid()), [3, 1, 2], 2)
+    assert [r[0] for r in res] == [13, 11, 12]
+    assert all(pid != os.getpid() for _, pid in res)
+    assert fork_map(lambda x: os.getpid(), [1, 2], 1) == [os.getpid()] * 2

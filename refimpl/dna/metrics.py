@@ -9,8 +9,15 @@ from .toydata import valid_orf
 __all__ = ["valid_orf_fraction", "kmer_spectrum", "kmer_js", "motif_fraction", "edit_distance_to_nearest"]
 
 
+def _nonempty(seqs, name="seqs"):
+    seqs = list(seqs)
+    if not seqs:
+        raise ValueError(f"{name}: expected at least one sequence, got none (the fraction would be NaN)")
+    return seqs
+
+
 def valid_orf_fraction(seqs):
-    return float(np.mean([valid_orf(s) for s in seqs]))
+    return float(np.mean([valid_orf(s) for s in _nonempty(seqs)]))
 
 
 def kmer_spectrum(seqs, k):
@@ -38,12 +45,15 @@ def kmer_js(seqs_a, seqs_b, k):
 
 def motif_fraction(seqs, motif):
     """Fraction of sequences that contain ``motif`` (a string) exactly."""
-    return float(np.mean([motif in s for s in seqs]))
+    return float(np.mean([motif in s for s in _nonempty(seqs)]))
 
 
 def edit_distance_to_nearest(designs, train):
     """Levenshtein distance of each design to its nearest training sequence, ``(n,)``.
     The dynamic programme runs over positions, vectorised over (design, training) pairs."""
+    for name, ss in (("designs", designs), ("train", train)):
+        if len(_nonempty(ss, name)) and len({len(s) for s in ss}) != 1:
+            raise ValueError(f"{name}: expected sequences of one length, got lengths {sorted({len(s) for s in ss})}")
     A = np.array([[ord(c) for c in s] for s in designs])              # (n, La)
     B = np.array([[ord(c) for c in s] for s in train])                # (m, Lb)
     n, La = A.shape

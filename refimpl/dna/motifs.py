@@ -76,7 +76,11 @@ def parse_jaspar(text, source="<text>"):
                              f"(expected A, C, G, T before line {ln})")
         lens = {c: len(rows[c][0]) for c in ACGT}
         if len(set(lens.values())) != 1:
-            raise ValueError(f"{source}:{rows['T'][1]}: motif {hid} rows have different lengths {lens}")
+            # name the first row whose length differs from the most common one (ties: row A's)
+            common = max(lens.values(), key=list(lens.values()).count)
+            bad = next(c for c in ACGT if lens[c] != common)
+            raise ValueError(f"{source}:{rows[bad][1]}: motif {hid} row {bad} has {lens[bad]} counts, "
+                             f"the others {common} (row lengths {lens})")
         motifs.append(Motif(hid, hname, np.array([rows[c][0] for c in ACGT]).T))
 
     lines = text.splitlines()

@@ -20,6 +20,9 @@ def init_predictor(rng, V=4, width=15, filters=100, hidden=200):
 
 def predict(params, X):
     """``X: (N, L, V)`` one-hot or relaxed -> ``(N,)`` predicted scores (label units)."""
+    K = params["conv"]["W"].shape[0]
+    if np.ndim(X) != 3 or np.shape(X)[1] < K:
+        raise ValueError(f"X: expected (N, L, V) with L >= the conv width {K}, got shape {np.shape(X)}")
     h = leaky_relu(conv1d(X, params["conv"]["W"], params["conv"]["b"], padding="valid"))  # (N, L-14, F)
     h = np.concatenate([np.max(h, axis=1), np.mean(h, axis=1)], axis=1)                     # (N, 2F)
     h = leaky_relu(linear(h, params["fc1"]["W"], params["fc1"]["b"]))
@@ -33,8 +36,10 @@ def train_predictor(rng, X, y, epochs=10, batch=128, lr=1e-3):
     """Fit on (X, y); the label mean and std are stored in ``params["scale"]`` (not trained).
     Returns (params, per-epoch training MSE in label units)."""
     X, y = np.asarray(X), np.asarray(y, dtype=float)
-    if X.ndim != 3 or len(X) != len(y):
-        raise ValueError(f"X, y: expected (N, L, V) and (N,), got {X.shape} and {y.shape}")
+    if X.ndim != 3 or y.ndim != 1 or len(X) != len(y) or len(y) < 2:
+        raise ValueError(f"X, y: expected (N, L, V) and (N,) with N >= 2, got {X.shape} and {y.shape}")
+    if not np.all(np.isfinite(y)):
+        raise ValueError(f"y: expected finite labels, got {int(np.sum(~np.isfinite(y)))} non-finite")
     params = init_predictor(rng, X.shape[2])
     scale = np.array([y.mean(), y.std() + 1e-12])
     params["scale"] = scale

@@ -33,9 +33,10 @@ from autograd.tracer import isbox
 
 from . import sweep
 from .layers import concatsquash_dynamics
+from .tuple_state import TupleState
 
 __all__ = ["f_and_divergence", "fast_concatsquash_dynamics", "augmented_dynamics",
-           "AugmentedDynamics", "fast_log_prob"]
+           "AugmentedDynamics", "fast_log_prob", "fast_cnf_log_prob"]
 
 _KEYS = ("W", "b", "w_gate", "b_gate", "w_hyper")
 
@@ -178,31 +179,77 @@ def augmented_dynamics(E):
 
 
 def fast_log_prob(params, x, *, t1=0.5, trace="exact", eps=None, rtol=1e-5, atol=1e-5,
-                  info=None, **odeint_kw):
+                  info=None, state="flat", **odeint_kw):
     """log p(x), (B,), as `refimpl.ffjord.log_prob(concatsquash_dynamics, ...)` but solving the
-    augmented ODE as one flat (B, D + 1) state with the fused kernels (no autograd tracing
-    per evaluation in the adjoint). The error norm is the RMS over [z, Δlog p] (`log_prob`
-    takes the max of the two RMS's), so step sequences can differ slightly.
+    augmented ODE with the fused kernels (no autograd tracing per evaluation in the adjoint).
+    state="flat": one (B, D + 1) array, error norm the RMS over [z, Δlog p] (`log_prob` takes
+    the max of the two RMS's), so step sequences can differ slightly; state="tuple": the
+    tuple (z, Δlog p) of `log_prob` and FFJORD (`tuple_state.TupleState`, the same kernels),
+    with `controller="torchdiffeq"` (in odeint_kw) FFJORD's own steps.
     trace="hutchinson" needs eps (B, D)."""
-    from refimpl.ode import odeint
     from .cnf import _check_t1, _check_x, standard_normal_logprob
 
     _check_x(x, "x")                                  # (B, D), finite
     _check_t1(t1)                                     # positive finite scalar, as log_prob
     B, D = anp.shape(x)
-    if trace == "exact":
-        E = np.broadcast_to(np.eye(D), (B, D, D))
-    elif trace == "hutchinson" and eps is not None and np.shape(eps) == (B, D):
-        E = np.asarray(eps, float)[:, None, :]
-    else:
+    if not (trace == "exact" or (trace == "hutchinson" and eps is not None
+                                 and np.shape(eps) == (B, D))):
         raise ValueError(f"trace/eps: expected trace='exact', or 'hutchinson' with eps of shape "
                          f"{(B, D)}; got trace={trace!r}, eps shape {np.shape(eps)}")
+    if state not in ("flat", "tuple"):
+        raise ValueError(f"state: expected 'flat' or 'tuple', got {state!r}")
+    z1, dlogp = _fast_flow(params, x, t1, trace, eps, rtol, atol, info, odeint_kw, state)
+    # [FFJORD eq. 4]: log p(x) = log N(z(t1)) - Δlog p(t1)
+    return standard_normal_logprob(z1) - dlogp
+
+
+def fast_cnf_log_prob(blocks, x, *, trace="exact", rng=None, noise="rademacher", rtol=1e-5,
+                      atol=1e-5, info=None, **odeint_kw):
+    """log p(x) for a stack of CNF blocks (`cnf.init_cnf`), (B,), as `cnf.cnf_log_prob` with
+    the concatsquash tanh dynamics, each block solved by `fast_log_prob` over [0, T_k],
+    T_k = s_k² (trainable: the adjoint gives dlog p/dT_k). trace="hutchinson" draws one probe
+    per block solve from `rng` (noise "rademacher" | "gaussian"). `info`: the solver's counts
+    (nfev_forward, nfev_backward, ...: filled in by the backward pass too) for one block; for
+    several, one dict per block in info["blocks"]."""
+    from .cnf import _check_x, end_time, standard_normal_logprob
+    from .divergence import draw_noise
+
+    _check_x(x, "x")                                  # (B, D), finite
+    if trace not in ("exact", "hutchinson"):
+        raise ValueError(f"trace: expected 'exact' or 'hutchinson', got {trace!r}")
+    if trace == "hutchinson" and rng is None:
+        raise ValueError("rng: expected a numpy.random.Generator for trace='hutchinson', got None")
+    z, total = x, 0.0
+    for block in blocks:
+        eps = draw_noise(rng, anp.shape(z), noise) if trace == "hutchinson" else None
+        sub = info
+        if info is not None and len(blocks) > 1:
+            sub = {}
+            info.setdefault("blocks", []).append(sub)
+        z_out, dlogp = _fast_flow(block["net"], z, end_time(block), trace, eps, rtol, atol,
+                                  sub, odeint_kw)
+        z, total = z_out, total + dlogp
+    # [FFJORD eq. 4] for the stack: the blocks' Δlog p add
+    return standard_normal_logprob(z) - total
+
+
+def _fast_flow(params, x, t1, trace, eps, rtol, atol, info, odeint_kw, state="flat"):
+    """(z(t1) (B, D), Δlog p(t1) (B,)): one augmented solve from (x, 0), as one flat array
+    y = [z, Δlog p] (state="flat") or the tuple (z, Δlog p) (state="tuple")."""
+    from refimpl.ode import odeint
+    B, D = anp.shape(x)
+    E = (np.broadcast_to(np.eye(D), (B, D, D)) if trace == "exact"
+         else np.asarray(eps, float)[:, None, :])
     theta = [layer[k] for layer in params for k in _KEYS]
+    if state == "tuple":
+        z1, dlogp = odeint(TupleState(AugmentedDynamics(E)), (x, anp.zeros(B)),
+                           anp.array([0.0, t1]), (theta,), rtol=rtol, atol=atol, info=info,
+                           **odeint_kw)
+        return z1[-1], dlogp[-1]
     y0 = anp.concatenate([x, anp.zeros((B, 1))], axis=1)
     y1 = odeint(AugmentedDynamics(E), y0, anp.array([0.0, t1]), (theta,), rtol=rtol,
                 atol=atol, info=info, **odeint_kw)[-1]
-    # [FFJORD eq. 4]: log p(x) = log N(z(t1)) - Δlog p(t1)
-    return standard_normal_logprob(y1[:, :D]) - y1[:, D]
+    return y1[:, :D], y1[:, D]
 
 
 def f_and_divergence(t, z, params, probes=None):

@@ -210,15 +210,26 @@ def _planar_cnf_aug_f_and_vjp_fast(t, y, p, a):
 planar_cnf_augmented_fast.f_and_vjp = _planar_cnf_aug_f_and_vjp_fast
 
 
-def planar_cnf_flow(params, z0, *, t0=0.0, t1=1.0, rtol=1e-5, atol=1e-5, **odeint_kw):
+def planar_cnf_flow(params, z0, *, t0=0.0, t1=1.0, rtol=1e-5, atol=1e-5, state="flat",
+                    **odeint_kw):
     """(z(t1) (B, D), ∫_{t0}^{t1} -Tr(∂f/∂z) dt (B,)) for the planar CNF from z(t0) = z0.
 
     The same numbers as `refimpl.ffjord.flow(planar_cnf_dynamics, ...)` up to the solver
-    tolerance: one flat (B, D + 1) state, so the error norm is the RMS over [z, Δlog p]
-    (`flow` takes the max of the two RMS's) and step sequences can differ slightly.
+    tolerance. state="flat": one (B, D + 1) state, so the error norm is the RMS over
+    [z, Δlog p] (`flow` takes the max of the two RMS's) and step sequences can differ
+    slightly; state="tuple": the tuple (z, Δlog p) of `flow` and torchdiffeq's
+    examples/cnf.py (`tuple_state.TupleState`, the same fused kernels).
     Differentiable in params and z0 (adjoint with the fused NumPy VJP by default)."""
     from refimpl.ode import odeint
+    from .tuple_state import TupleState
     _check_z(z0, _dim(params))
+    if state not in ("flat", "tuple"):
+        raise ValueError(f"state: expected 'flat' or 'tuple', got {state!r}")
+    if state == "tuple":
+        zs, dlogps = odeint(TupleState(planar_cnf_augmented_fast),
+                            (z0, anp.zeros(anp.shape(z0)[0])), anp.array([t0, t1]), (params,),
+                            rtol=rtol, atol=atol, **odeint_kw)
+        return zs[-1], dlogps[-1]
     y0 = anp.concatenate([z0, anp.zeros((anp.shape(z0)[0], 1))], axis=1)
     y1 = odeint(planar_cnf_augmented_fast, y0, anp.array([t0, t1]), (params,), rtol=rtol,
                 atol=atol, **odeint_kw)[-1]

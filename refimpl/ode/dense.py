@@ -20,11 +20,12 @@ Hairer's ``dop853.f`` (subroutine ``CONTD8``).
 import autograd.numpy as anp
 import numpy as np
 from autograd.tracer import getval, isbox
+from .traced_ops import stack
 
 __all__ = ["DenseSolution", "step_coefficients", "eval_coefficients", "eval_step",
            "TRACED_KINDS", "eval_step_traced"]
 
-TRACED_KINDS = ("poly", "hermite")    # continuous extensions `eval_step_traced` can trace
+TRACED_KINDS = ("poly", "hermite", "dop853")   # extensions `eval_step_traced` can trace
 
 
 def step_coefficients(tab, K, y, y_new, f, f_new, h, t, fun):
@@ -84,22 +85,26 @@ def eval_step(kind, C, theta):
     return y + C[0]
 
 
-def eval_step_traced(tab, ks, y, y_new, f1, h, thetas):
+def eval_step_traced(tab, ks, y, y_new, f1, h, thetas, fun=None, t=None):
     """One step's continuous extension at the points ``thetas``, with ``autograd.numpy``.
 
-    The same polynomials as ``step_coefficients`` + ``eval_step`` for ``dense="poly"`` and
-    ``"hermite"`` tableaus, but every operand may be an autograd box (stages ``ks``, a list
-    of (n,) arrays with ``ks[0] = f(t, y)``; ``y``, ``y_new``, ``f1 = f(t + h, y_new)``, the
-    step ``h`` and each ``θ = (t_out - t)/h``), so ``odeint(output="interpolate")`` can be
-    differentiated through it. thetas: list of m scalars. Returns (m, n); coefficients are
-    cast to ``y``'s dtype. All m points share one product with the step's coefficients.
+    The same polynomials as ``step_coefficients`` + ``eval_step``, but every operand may be
+    an autograd box (stages ``ks``, a list of (n,) arrays with ``ks[0] = f(t, y)``; ``y``,
+    ``y_new``, ``f1 = f(t + h, y_new)``, the step ``h`` and each ``θ = (t_out - t)/h``), so
+    ``odeint(output="interpolate")`` can be differentiated through it. thetas: list of m
+    scalars. Returns (m, n); coefficients are cast to ``y``'s dtype. dop853 needs ``fun(t,
+    y)`` and the step's start ``t`` for its three extra stages (``_dop853_traced``).
     """
     kind = tab.dense
     dtype = np.result_type(getval(y))
+    if kind == "dop853":
+        if fun is None:
+            raise ValueError("eval_step_traced: dop853's extension needs fun and t")
+        return _dop853_traced(ks, y, y_new, f1, h, thetas, fun, t, dtype)
     if kind == "poly":
         # Hairer I eq. (6.7): y(θ) = y0 + Σ_j θ^j C_j,  C_j = h (Kᵀ P)[:, j-1]
         P = np.asarray(tab.P, dtype)                                  # (s, p)
-        C = anp.dot(P.T, anp.stack(ks[:P.shape[0]])) * h              # (p, n)
+        C = anp.dot(P.T, stack(ks[:P.shape[0]])) * h                  # (p, n)
     elif kind == "hermite":
         # Hairer I eq. (6.7'): the cubic through (y0, f0) and (y1, f1), power form
         d = y_new - y
@@ -115,6 +120,28 @@ def eval_step_traced(tab, ks, y, y_new, f1, h, thetas):
         th = np.array([float(v) for v in thetas], dtype)              # (m,)
     powers = th[:, None] ** np.arange(1, p + 1, dtype=dtype)          # (m, p): θ^1..θ^p
     return y + anp.dot(powers, C)                                     # (m, n)
+
+
+def _dop853_traced(ks, y, y_new, f1, h, thetas, fun, t, dtype):
+    """dop853's 7th-order extension (``step_coefficients``' dop853 branch, ``dop853.f``
+    CONTD8) with ``autograd.numpy``: stages 13..15 ``k_i = f(t + c_i h, y + h Σ_j a_ij k_j)``
+    (row 12 is ``f1``), then ``F0..F6`` and the nested form of the module docstring.
+    Returns (m, n) and costs 3 evaluations of ``fun``."""
+    from .tableau_dop853 import A_EXT, C_EXT, D, N_STAGES
+    K = list(ks[:N_STAGES]) + [f1]                                  # 13 rows of (n,)
+    for i in range(N_STAGES + 1, A_EXT.shape[0]):
+        a = np.asarray(A_EXT[i, :i], dtype)
+        K.append(fun(t + float(C_EXT[i]) * h, y + anp.dot(a, anp.stack(K)) * h))
+    d = y_new - y
+    F = [d, h * ks[0] - d, 2 * d - h * (f1 + ks[0])]                 # F0, F1, F2
+    F += list(anp.dot(np.asarray(D, dtype), anp.stack(K)) * h)       # F3..F6 (4, n)
+    out = []
+    for th in thetas:           # y + θ(F0 + (1-θ)(F1 + θ(F2 + (1-θ)(F3 + ... θ F6))))
+        acc = F[6]
+        for j in range(5, -1, -1):
+            acc = F[j] + ((1 - th) if j % 2 == 0 else th) * acc
+        out.append(y + th * acc)
+    return anp.stack(out)                                           # (m, n)
 
 
 class DenseSolution:

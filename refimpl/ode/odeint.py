@@ -29,14 +29,29 @@ Output times (`output`):
   torchdiffeq's solvers, which step past it); every interior y(t_i) is the accepted step's
   continuous extension, written with autograd.numpy (`refimpl.ode.traced`,
   `refimpl.ode.dense.eval_step_traced`): dopri5/tsit5 the 4th-order `P` polynomial (scipy
-  RK45.P, Hairer I eq. (6.7)), the other tableaus the cubic Hermite through (y, f) at both
-  ends; dop853 raises ValueError (its 7th-order extension needs extra stages). The step
+  RK45.P, Hairer I eq. (6.7)), dop853 its 7th-order extension (3 extra stages per step with
+  outputs inside), the other tableaus the cubic Hermite through (y, f) at both ends. The step
   sequence no longer depends on how many outputs are asked for, as in torchdiffeq and
   `solve(t_eval=...)`. "backprop" differentiates the interpolant (d/dt_i through θ);
   "adjoint" interpolates the forward solve while the backward solve still restarts at every
   output time (the cotangent jumps there); "checkpoint" refuses it (ValueError: its replay in
   `refimpl.ode.checkpoint` re-runs clipped steps only). With two output times both modes
   give the same numbers.
+
+Controller (`controller`):
+
+* "default" — refimpl's controller (`refimpl.ode.control`), as `solve`.
+* "torchdiffeq" — torchdiffeq 0.2.x's `odeint` (gradient="backprop") and `odeint_adjoint`
+  (gradient="adjoint") with method dopri5, step for step (`refimpl.ode.preset_torchdiffeq`,
+  the engine of `solve(controller="torchdiffeq")`): its initial step (traced in "backprop"
+  mode, as torch differentiates it), its embedded weights, its step-size rule, steps past the
+  output times and its quartic interpolant at them (`output` must be left None); the
+  adjoint integrates the augmented system over each [t_i, t_{i-1}] with a fresh solve (new
+  f(t_i) and initial step, or `first_step`, which torchdiffeq's adjoint options inherit)
+  under its default adjoint norm (`adjoint_norm="mixed"`: max over |a_t|, the state's, the
+  adjoint's and every parameter array's RMS; for one group per parameter, pass the
+  parameters as separate arrays in `args`, as torch's `adjoint_params`). Evaluation counts
+  equal torchdiffeq's (tests/ode/test_odeint_torchdiffeq_preset.py).
 
 The error norm is the RMS of the scaled error (as `solve`); for a tuple state
 it is the max over the elements of their RMS (torchdiffeq's mixed norm for tuples).
@@ -61,17 +76,20 @@ from autograd.tracer import getval, isbox
 
 from .adjoint import AdjointSpec, odeint_adjoint_flat, publish_counts
 from .checkpoint import CheckpointSpec, odeint_checkpoint_flat
+from .control import DEFAULT
 from .guard import guard_input, guard_output
 from .odeint_problem import GRADIENTS, validate_odeint_args as _validate
+from .preset_torchdiffeq import TorchdiffeqController
 from .traced import OUTPUTS, check_output, flat_concat, integrate
+from .traced_ops import stack
 
-__all__ = ["odeint", "GRADIENTS", "OUTPUTS"]
+__all__ = ["odeint", "GRADIENTS", "OUTPUTS", "CONTROLLERS"]
 
 
 
 def odeint(func, y0, t, args=(), *, method="dopri5", rtol=1e-7, atol=1e-9, gradient="adjoint",
            adjoint_rtol=None, adjoint_atol=None, adjoint_norm="mixed", checkpoints=None,
-           info=None, output="clip", **solver_options):
+           info=None, output=None, controller="default", **solver_options):
     """Solve dy/dt = func(t, y, *args) and return y at every t[i] (differentiably).
 
     Parameters
@@ -90,7 +108,11 @@ def odeint(func, y0, t, args=(), *, method="dopri5", rtol=1e-7, atol=1e-9, gradi
     adjoint_norm : "mixed" | "seminorm" | "rms" (see `refimpl.ode.adjoint`).
     checkpoints : "checkpoint" mode: store every k-th accepted step (int k >= 1; default 1).
     info : optional dict, filled with evaluation counts (module docstring).
-    output : "clip" | "interpolate" — how y(t_i) is produced (module docstring).
+    output : "clip" | "interpolate" — how y(t_i) is produced (module docstring); None is
+        "clip" for the default controller and torchdiffeq's own rule for its preset.
+    controller : "default" | "torchdiffeq" — "torchdiffeq" (method dopri5, gradient
+        "backprop" or "adjoint") reproduces torchdiffeq 0.2.x's odeint / odeint_adjoint step
+        for step (module docstring).
     **solver_options : first_step, max_step, max_steps, step_size (as `solve`).
 
     Returns
@@ -99,6 +121,8 @@ def odeint(func, y0, t, args=(), *, method="dopri5", rtol=1e-7, atol=1e-9, gradi
     """
     p = _validate(func, y0, t, args, method, rtol, atol, gradient, adjoint_rtol, adjoint_atol,
                   adjoint_norm, checkpoints, info, solver_options)
+    ctrl = _controller(controller, p.tab, gradient, output, p.options)
+    output = "clip" if output is None else output
     check_output(output, p.tab)
     if output == "interpolate" and gradient == "checkpoint":
         raise ValueError("output: 'interpolate' is not supported with gradient='checkpoint' "
@@ -117,8 +141,11 @@ def odeint(func, y0, t, args=(), *, method="dopri5", rtol=1e-7, atol=1e-9, gradi
         ode_fun = (lambda s, y, leaves: _tap(fun(s, y, leaves), counters)) \
             if info is not None else fun
         ys, stats = integrate(ode_fun, p.y0, p.t, (p.leaves,), tab=p.tab, rtol=p.rtol,
-                              atol=p.atol, norm=p.norm, output=output, **p.options)
-        ys = anp.stack(ys)
+                              atol=p.atol, norm=p.norm, output=output, controller=ctrl,
+                              **p.options)
+        # one primitive (`traced_ops.stack`), not anp.stack's N takes; the torchdiffeq preset
+        # already returns the (N, n) array of its interpolated outputs
+        ys = stack(ys) if isinstance(ys, list) else ys
         counters["forward"] = {k: stats[k] for k in _zero_counts()}
     else:
         theta = flat_concat(p.leaves)                     # (p,) the differentiable args
@@ -131,7 +158,7 @@ def odeint(func, y0, t, args=(), *, method="dopri5", rtol=1e-7, atol=1e-9, gradi
         if gradient == "adjoint":                         # first_step: forward solve only
             spec = AdjointSpec(p.ode, p.tab, p.rtol, p.atol, norm=p.norm,
                                state_sizes=p.sizes if p.is_tuple else None,
-                               first_step=first_step, **common)
+                               first_step=first_step, controller=ctrl, **common)
             ys = odeint_adjoint_flat(p.y0, p.t, theta, spec)
         else:
             spec = CheckpointSpec(p.ode, p.tab, p.rtol, p.atol, every=checkpoints or 1,
@@ -141,6 +168,30 @@ def odeint(func, y0, t, args=(), *, method="dopri5", rtol=1e-7, atol=1e-9, gradi
     if gradient != "adjoint":
         ys = guard_output(ys)
     return p.unflatten_ys(_cast_cotangent(ys))
+
+
+CONTROLLERS = ("default", "torchdiffeq")
+
+
+def _controller(name, tab, gradient, output, options):
+    """The controller object for `name` (ValueError naming the argument otherwise)."""
+    if name not in CONTROLLERS:
+        raise ValueError(f"controller: expected one of {CONTROLLERS}, got {name!r}")
+    if name == "default":
+        return DEFAULT
+    if tab.name != "dopri5":
+        raise ValueError(f"method: controller='torchdiffeq' reproduces torchdiffeq's dopri5 "
+                         f"only, got method {tab.name!r}")
+    if gradient == "checkpoint":
+        raise ValueError("gradient: controller='torchdiffeq' supports 'backprop' and "
+                         "'adjoint' (torchdiffeq's odeint and odeint_adjoint), not 'checkpoint'")
+    if output is not None:
+        raise ValueError(f"output: controller='torchdiffeq' steps past the output times and "
+                         f"interpolates (torchdiffeq's rule); leave output=None, got {output!r}")
+    if options.get("step_size") is not None:
+        raise ValueError("step_size: controller='torchdiffeq' is adaptive (dopri5); "
+                         "drop step_size")
+    return TorchdiffeqController()
 
 
 # --- evaluation counts ------------------------------------------------------------------

@@ -152,14 +152,16 @@ def validate_odeint_args(func, y0, t, args, method, rtol, atol, gradient, adjoin
     # The fused-VJP protocol: a `func` with a method f_and_vjp(t, y, params, a) -> (f,
     # aᵀ∂f/∂y, aᵀ∂f/∂params (same tree as params), aᵀ∂f/∂t) and args == (params,) gets its
     # hand-written VJP called by the adjoint instead of one autograd.make_vjp per stage
-    # (`refimpl.nn.MLPDynamics`, `refimpl.ffjord.fast`).
+    # (`refimpl.nn.MLPDynamics`, `refimpl.ffjord.fast`). For a tuple state y, a, f and
+    # aᵀ∂f/∂y are tuples like y0 (`refimpl.ffjord.tuple_state.TupleState`).
     fused = None
-    if (callable(getattr(func, "f_and_vjp", None)) and not p.is_tuple and len(args) == 1
-            and all(is_diff)):
+    if callable(getattr(func, "f_and_vjp", None)) and len(args) == 1 and all(is_diff):
         def fused(s, y, leaves, a):
             params = rebuild(leaves)[0]
             f, g_y, g_params, g_t = func.f_and_vjp(s, p.unflatten_y(y), params,
                                                    p.unflatten_y(a))
+            if p.is_tuple:
+                return flatten_out(f), flatten_out(g_y), tree_flatten(g_params)[0], g_t
             return anp.ravel(f), anp.ravel(g_y), tree_flatten(g_params)[0], g_t
     p.ode = FlatODE(fun, leaf_shapes, fused_vjp=fused)
 

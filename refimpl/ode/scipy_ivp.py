@@ -9,8 +9,9 @@ engine's event location (``refimpl.ode.events``). Results are bit-identical to s
 (t, y, nfev, t_events; tested in ``tests/ode/test_scipy_ivp_layer.py``); scipy's own test
 suite runs against it in ``tests/peers/``.
 
-Methods: "RK23", "RK45", "DOP853" (or one of those classes). scipy's implicit methods
-("Radau", "BDF", "LSODA") are not part of the engine: a ValueError names them.
+Methods: "RK23", "RK45", "DOP853", "Radau" (or one of those classes; Radau is
+``refimpl.ode.scipy_radau``, the engine's adaptive Radau IIA 5). scipy's other implicit
+methods ("BDF", "LSODA") are not part of the engine: a ValueError names them.
 ``options``: ``first_step``, ``max_step``, ``rtol``, ``atol`` (scalars or arrays of shape
 (n,)); others (e.g. ``jac``) warn as in scipy ("no effect for a chosen solver").
 
@@ -23,12 +24,14 @@ import inspect
 import numpy as np
 
 from .events import EventTracker
+from .radau import Radau5
 from .scipy_classes import DOP853, RK23, RK45, OdeSolution, RungeKutta
+from .scipy_radau import Radau
 
 __all__ = ["solve_ivp", "OdeResult", "METHODS", "MESSAGES"]
 
-METHODS = {"RK23": RK23, "RK45": RK45, "DOP853": DOP853}
-NOT_IMPLEMENTED = ("Radau", "BDF", "LSODA")
+METHODS = {"RK23": RK23, "RK45": RK45, "DOP853": DOP853, "Radau": Radau}
+NOT_IMPLEMENTED = ("BDF", "LSODA")
 MESSAGES = {0: "The solver successfully reached the end of the integration interval.",
             1: "A termination event occurred."}
 
@@ -68,7 +71,7 @@ def solve_ivp(fun, t_span, y0, method="RK45", t_eval=None, dense_output=False, e
         raise ValueError(f"method: {method!r} is an implicit scipy method, not implemented by "
                          f"refimpl.ode (use one of {', '.join(METHODS)})")
     if method not in METHODS and not (inspect.isclass(method)
-                                      and issubclass(method, RungeKutta)):
+                                      and issubclass(method, (RungeKutta, Radau5))):
         raise ValueError(f"`method` must be one of {METHODS} or OdeSolver class.")
     t0, tf = map(float, t_span)
     if args is not None:
@@ -79,6 +82,9 @@ def solve_ivp(fun, t_span, y0, method="RK45", t_eval=None, dense_output=False, e
                             f" as a tuple (e.g. `args=({args},)`)") from exp
         user_fun = fun
         fun = lambda t, x: user_fun(t, x, *args)              # noqa: E731
+        if callable(options.get("jac")):                       # scipy: Radau's jac gets args
+            user_jac = options["jac"]
+            options["jac"] = lambda t, x: user_jac(t, x, *args)   # noqa: E731
     if t_eval is not None:
         t_eval = _check_t_eval(t_eval, t0, tf)
         t_eval_i = 0 if tf > t0 else t_eval.shape[0]

@@ -105,7 +105,10 @@ def solve(func, t_span, y0, args=(), *, method="dopri5", rtol=1e-7, atol=1e-9, t
         DOPRI5 / DOP853 as in ``scipy.integrate.ode``; ``preset_hairer``), "torchdiffeq"
         (torchdiffeq's dopri5; ``preset_torchdiffeq``). See ``numerics/DIFFERENCES.md``
         and the measured agreement in ``numerics/results/preset_agreement.md`` (also
-        ``numerics/results/ode_differences.md``).
+        ``numerics/results/ode_differences.md``). A ``DefaultController`` instance
+        (e.g. ``torchdiffeq_control.TorchdiffeqRule``) runs the default loop with that
+        object's initial-step, accept and next-step rules (the loop's own RMS error norm;
+        never the numba fast path).
 
     events : callable ``event(t, y, *args)`` or a sequence of them, with optional attributes
         ``terminal`` (bool or a positive count) and ``direction`` (sign); located on the
@@ -143,7 +146,7 @@ def solve(func, t_span, y0, args=(), *, method="dopri5", rtol=1e-7, atol=1e-9, t
             raise ValueError(f"events: supported with controller 'default' or 'scipy' (and "
                              f"at fixed steps), got controller {p.controller!r}")
         tracker = EventTracker(events, p.t0, p.y0, p.args, wrap=lambda y: y.reshape(p.shape))
-    elif fast_eligible(p, dense_output):                 # numba-jitted func: fast/
+    elif p.ctrl is None and fast_eligible(p, dense_output):                 # numba-jitted func: fast/
         return solve_fast(p, f0)
     if p.fixed:
         out = run_fixed(p, f0, dense_output, events=tracker)
@@ -154,7 +157,8 @@ def solve(func, t_span, y0, args=(), *, method="dopri5", rtol=1e-7, atol=1e-9, t
     elif p.controller == "torchdiffeq":
         out = run_torchdiffeq(p, f0, dense_output)
     else:
-        out = run_adaptive(p, f0, dense_output, events=tracker)
+        out = run_adaptive(p, f0, dense_output, events=tracker,
+                           **({} if p.ctrl is None else {"ctrl": p.ctrl}))
     y = np.array(out.ys).reshape((len(out.ts),) + p.shape)
     sol = None
     if dense_output:

@@ -9,7 +9,9 @@ A thin layer over the engine's traced loop (``refimpl.ode.traced.integrate``, th
 torchdiffeq's ``odeint``. What it takes from torchdiffeq:
 
 * ``func(t, y)``; ``y0`` an array or a tuple of arrays (then ``func`` gets and returns
-  tuples, and ``ys`` is a tuple of stacked arrays);
+  tuples, and ``ys`` is a tuple of stacked arrays), real or complex (``State``,
+  ``refimpl.ode.torchdiffeq_state``: complex states are integrated as (real, imaginary)
+  pairs with torchdiffeq's complex error ratio; not with "scipy_solver");
 * ``rtol``/``atol``: scalars, arrays broadcastable to the state, or for tuple states a tuple
   with one tolerance (scalar or array) per element (``_tuple_tol``);
 * ``method`` names: "dopri5" (default), "dopri8" (Prince & Dormand's RK8(7)13M), "tsit5", "bosh3",
@@ -22,13 +24,15 @@ torchdiffeq's ``odeint``. What it takes from torchdiffeq:
 * ``options``: adaptive methods ``first_step``, ``max_num_steps``, ``norm`` (a callable on
   the scaled error — a tuple of arrays for tuple states; default RMS, and for tuples
   torchdiffeq's mixed norm, the max of the elements' RMS), ``min_step``, ``max_step``,
-  ``step_t``, ``jump_t`` (``refimpl.ode.traced.integrate``; not with ``event_fn``) and the
+  ``step_t``, ``jump_t`` (``refimpl.ode.traced.integrate``; not with ``event_fn``),
+  ``safety``, ``ifactor``, ``dfactor`` (torchdiffeq's next-step rule,
+  ``refimpl.ode.torchdiffeq_control``; also in the event search) and the
   step callbacks ``func.callback_step`` / ``callback_accept_step`` /
   ``callback_reject_step``; fixed-step methods
   ``step_size`` (default: one step per interval of ``t``), ``grid_constructor``,
   ``perturb`` (``refimpl.ode.fixed_grid``), ``func.callback_step`` and ``interp`` ("linear", the
   default, or "cubic" Hermite) for outputs between grid points; other torchdiffeq options
-  (``safety``, ``ifactor``, ``dfactor``, ``dtype``) raise a ValueError naming them;
+  (e.g. ``dtype``, or ``safety`` with a fixed-step method) raise a ValueError naming them;
 * ``event_fn(t, y) -> array``: integrate from ``t[0]`` until a component of ``event_fn``
   reaches 0 (``len(t) == 2``, ``t[1]`` only sets the direction and the first horizon);
   returns ``(event_t, ys)`` with ``ys = [y0, y(event_t)]``. Located by scipy's method on
@@ -36,9 +40,15 @@ torchdiffeq's ``odeint``. What it takes from torchdiffeq:
   ``rtol``; differentiable (``event_t`` and ``ys``) by the implicit function theorem of
   Chen, Amos & Nickel (2021) when ``event_fn`` is written with ``autograd.numpy``.
 
-Known differences from torchdiffeq (not step for step): the default controller's initial
-step uses the RMS norm (torchdiffeq: ``norm``), its accept/reject rules are refimpl's
-(``refimpl.ode.control``); adaptive outputs between steps come from each tableau's
+Step control: torchdiffeq's accept rule (``err <= 1``) and next-step rule with ``safety``,
+``ifactor``, ``dfactor`` (``refimpl.ode.torchdiffeq_control.TorchdiffeqRule``), its error
+ratio on the user's view of the state (the user's ``norm``, the mixed norm for tuples, the
+RMS of the moduli) for the steps and the initial step; from the same ``first_step`` bosh3
+takes torchdiffeq's steps to 1e-9 (``tests/ode/test_torchdiffeq_factors_complex.py``).
+Known differences from torchdiffeq (not step for step): the initial step is Hairer's rule
+capped by the interval (torchdiffeq: not capped), steps land on the last output time
+(torchdiffeq steps past it); the event search's step errors use the RMS norm of the flat
+real state whatever ``norm``; adaptive outputs between steps come from each tableau's
 continuous extension (dopri5's Shampine polynomial, the cubic Hermite for the others of
 order <= 4; torchdiffeq fits a quartic through a midpoint value), and dopri8's steps land on
 every output time (its Hermite extension would lose 3-4 digits). Solutions agree to the tolerance
@@ -58,14 +68,16 @@ import autograd.numpy as anp
 import numpy as np
 from autograd.tracer import getval, isbox
 
-from .control import rms_norm
+from .control import DEFAULT
 from .events import EventTracker
 from .fixed_adams import adams_grid
-from .fixed_events import until_event_on_grid
+from .fixed_events import traced_event, until_event_on_grid
 from .fixed_grid import fixed_grid
 from .implicit import IMPLICIT_TABLEAUS
 from .solve import solve
 from .tableaus import get_tableau
+from .torchdiffeq_control import FACTOR_OPTIONS, TorchdiffeqRule, check_factors
+from .torchdiffeq_state import State, tolerance
 from .traced import integrate
 
 __all__ = ["torchdiffeq_odeint", "TORCHDIFFEQ_METHODS"]
@@ -85,65 +97,10 @@ ADAMS_ALIASES = {"explicit_adams": "explicit_adams", "implicit_adams": "implicit
 #: as torchdiffeq's scipy_solver is one; forward only)
 SCIPY_OWN, SCIPY_PASS = ("RK45", "RK23", "DOP853"), ("Radau", "BDF", "LSODA")
 ADAPTIVE_OPTIONS = ("first_step", "max_num_steps", "norm", "min_step", "max_step", "step_t",
-                    "jump_t")
+                    "jump_t") + FACTOR_OPTIONS
 EVENT_UNSUPPORTED = ("min_step", "max_step", "step_t", "jump_t")
 FIXED_OPTIONS = ("step_size", "interp", "max_num_steps", "perturb", "grid_constructor")
 ADAMS_OPTIONS = FIXED_OPTIONS + ("max_order", "max_iters")
-
-
-def _state(y0):
-    """(flat y0, shapes or None, to_user(flat) -> user layout, to_flat(user) -> flat)."""
-    if isinstance(y0, tuple):
-        if not y0:
-            raise ValueError("y0: expected an array or a non-empty tuple of arrays, got ()")
-        shapes = [np.shape(getval(v)) for v in y0]
-        sizes = [int(np.prod(s, dtype=np.int64)) for s in shapes]
-        bounds = np.cumsum([0] + sizes)
-
-        def to_user(y):
-            return tuple(anp.reshape(y[a:b], s) for a, b, s in zip(bounds[:-1], bounds[1:],
-                                                                     shapes))
-
-        def to_flat(parts):
-            if not isinstance(parts, (tuple, list)) or len(parts) != len(shapes):
-                raise ValueError(f"func: expected a tuple of {len(shapes)} arrays (like y0)")
-            return anp.concatenate([anp.ravel(anp.asarray(v, dtype=float)) for v in parts])
-        y = to_flat(y0)
-        return y, shapes, to_user, to_flat
-    shape = np.shape(getval(y0))
-    y = anp.ravel(y0 if isbox(y0) else np.asarray(y0, dtype=float))
-
-    def to_flat(v):                                   # func may return a list (of boxes)
-        return anp.ravel(v if isbox(v) or isinstance(v, np.ndarray) else anp.array(v))
-    return y, None, (lambda v: anp.reshape(v, shape)), to_flat
-
-
-def _tolerance(name, tol, shapes, state_shape):
-    """A float or a flat (n,) array: broadcast to the state's shape, or for tuple states a
-    tuple with one tolerance per element (torchdiffeq's ``_tuple_tol``)."""
-    if shapes is not None and isinstance(tol, (tuple, list)):
-        if len(tol) != len(shapes):
-            raise ValueError(f"{name}: a tuple tolerance needs one entry per element of y0 "
-                             f"({len(shapes)}), got {len(tol)}")
-        parts = [_tolerance(name, v, None, sh) for v, sh in zip(tol, shapes)]
-        return np.concatenate([np.broadcast_to(v, (int(np.prod(sh, dtype=np.int64)),))
-                               for v, sh in zip(parts, shapes)])
-    try:
-        tol = np.asarray(tol, dtype=float)
-    except (TypeError, ValueError):
-        raise ValueError(f"{name}: expected a number or an array of numbers, "
-                         f"got {tol!r}") from None
-    if np.any(~np.isfinite(tol)) or np.any(tol < 0):
-        raise ValueError(f"{name}: expected finite values >= 0, got {tol!r}")
-    if tol.ndim == 0:
-        return float(tol)
-    if shapes is not None:
-        raise ValueError(f"{name}: for a tuple y0 give a scalar or a tuple of tolerances")
-    try:
-        return np.broadcast_to(tol, state_shape).ravel().copy()
-    except ValueError:
-        raise ValueError(f"{name}: expected a scalar or an array broadcastable to y0's shape "
-                         f"{state_shape}, got shape {tol.shape}") from None
 
 
 def torchdiffeq_odeint(func, y0, t, rtol=1e-7, atol=1e-9, method=None, options=None,
@@ -170,47 +127,40 @@ def torchdiffeq_odeint(func, y0, t, rtol=1e-7, atol=1e-9, method=None, options=N
     if bad:
         raise ValueError(f"options: {', '.join(map(repr, bad))} not supported for method "
                          f"{method!r} (supported: {', '.join(allowed)})")
-    y, shapes, to_user, to_flat = _state(y0)
-    n = int(np.size(getval(y)))
-    state_shape = None if shapes is not None else np.shape(getval(y0))
-    rtol = _tolerance("rtol", rtol, shapes, state_shape)
-    atol = _tolerance("atol", atol, shapes, state_shape)
-    fun = lambda s, v: to_flat(func(s, to_user(v)))                     # noqa: E731
+    S = State(y0)
+    y, to_user = S.y, S.to_user
+    rtol_u, atol_u = tolerance("rtol", rtol, S), tolerance("atol", atol, S)
+    rtol, atol = S.engine_tol(rtol_u), S.engine_tol(atol_u)
+    fun = lambda s, v: S.to_flat(func(s, to_user(v)))                   # noqa: E731
     max_steps = int(options.get("max_num_steps", 2 ** 31 - 1))
     tv = np.asarray(getval(t), dtype=float)
     if tv.ndim != 1 or tv.size < 1:
         raise ValueError(f"t: expected a non-empty 1-D array of times, got shape {tv.shape}")
+    ctrl = None
+    if adaptive:                  # torchdiffeq's step rule and error ratio (torchdiffeq_control)
+        fac = check_factors(options)
+        ctrl = TorchdiffeqRule(safety=fac["safety"], max_factor=fac["ifactor"],
+                               min_factor=fac["dfactor"],
+                               ratio=S.ratio_fn(rtol_u, atol_u, options.get("norm")))
     if event_fn is not None:
         bad = sorted(set(options) & set(EVENT_UNSUPPORTED))
         if bad:
             raise ValueError(f"options: {', '.join(map(repr, bad))} not supported with event_fn")
         if method in IMPLICIT_METHODS or method in ADAMS_ALIASES:
-            return _until_event_own_loop(fun, y, tv, tab, rtol, atol, options, event_fn,
-                                         to_user, shapes)
-        return _until_event(fun, y, tv, tab, rtol, atol, options, event_fn, to_user, shapes)
+            return _until_event_own_loop(fun, y, tv, tab, rtol, atol, options, event_fn, S)
+        return _until_event(fun, y, tv, tab, rtol, atol, options, event_fn, S, ctrl)
     if adaptive:
-        norm = options.get("norm")
-        if norm is not None:
-            user_norm = norm
-            norm = lambda x: float(getval(user_norm(to_user(x))))     # noqa: E731
-        elif shapes is not None and len(shapes) > 1:                    # torchdiffeq's mixed
-            norm = lambda x: max(rms_norm(p) for p in to_user(x))      # noqa: E731
         # outputs between steps from the continuous extension when it is of the method's
         # order class (dopri5's polynomial; the cubic Hermite for orders <= 4); dopri8's
         # Hermite would cost it 3-4 digits, so its steps land on every output time instead
         output = "interpolate" if tab.dense == "poly" or tab.order <= 4 else "clip"
         ys, _ = integrate(lambda s, v: fun(s, v), y, t, tab=tab, rtol=rtol, atol=atol,
-                          norm=norm, first_step=options.get("first_step"),
+                          controller=ctrl, first_step=options.get("first_step"),
                           max_steps=max_steps, output=output,
                           callbacks=_step_callbacks(func, to_user), **_step_options(options))
     else:
         ys = _fixed(fun, y, t, tv, tab, options, max_steps, (func, y0), (rtol, atol))
-    ys = anp.stack(ys)                                                  # (N, n)
-    if shapes is None:
-        return anp.reshape(ys, (len(tv),) + np.shape(getval(y0)))
-    return tuple(anp.reshape(ys[:, a:b], (len(tv),) + s) for a, b, s in
-                 zip(np.cumsum([0] + [int(np.prod(s, dtype=np.int64)) for s in shapes])[:-1],
-                     np.cumsum([int(np.prod(s, dtype=np.int64)) for s in shapes]), shapes))
+    return S.stack_user(anp.stack(ys))                                  # (N, ...) per element
 
 
 def _step_options(options):
@@ -322,7 +272,7 @@ def _fixed(fun, y, t, tv, tab, options, max_steps, user=None, tols=(1e-7, 1e-9))
     return out
 
 
-def _until_event(fun, y, tv, tab, rtol, atol, options, event_fn, to_user, shapes):
+def _until_event(fun, y, tv, tab, rtol, atol, options, event_fn, S, ctrl):
     """Integrate until the first zero of any component of ``event_fn``.
 
     Forward: ``solve`` with the combined event ``min_k(sign0_k g_k)`` (torchdiffeq's
@@ -343,6 +293,7 @@ def _until_event(fun, y, tv, tab, rtol, atol, options, event_fn, to_user, shapes
         step_size = float(options["step_size"])
     if np.ndim(rtol) != 0:
         raise ValueError("rtol: event handling takes a scalar rtol")
+    to_user = S.to_user
     y0 = np.asarray(getval(y), dtype=float)
     sign0 = np.sign(np.atleast_1d(np.asarray(getval(event_fn(tv[0], to_user(y0))),
                                              dtype=float)))
@@ -357,7 +308,8 @@ def _until_event(fun, y, tv, tab, rtol, atol, options, event_fn, to_user, shapes
     left = int(options.get("max_num_steps", 2 ** 31 - 1))
     while True:                                        # horizons |t1 - t0|, x2, x4, ...
         r = solve(raw, (t0, t0 + span), yc, rtol=rtol, atol=atol, events=combined,
-                  method=tab, first_step=options.get("first_step"), step_size=step_size,
+                  method=tab, controller="default" if ctrl is None else ctrl,
+                  first_step=options.get("first_step"), step_size=step_size,
                   max_steps=max(1, min(left, 100_000)))
         left -= r.n_steps
         if r.status == 1:
@@ -372,7 +324,7 @@ def _until_event(fun, y, tv, tab, rtol, atol, options, event_fn, to_user, shapes
         # the interpolant is only as good as the interpolant (dopri8's cubic Hermite);
         # dg/dt along the solution by central differences (event_fn need not be traceable)
         ys, _ = integrate(raw, y0, np.array([tv[0], tau]), tab=tab, rtol=rtol, atol=atol,
-                          first_step=options.get("first_step"), step_size=step_size,
+                          controller=ctrl or DEFAULT, first_step=options.get("first_step"), step_size=step_size,
                           output="clip")
         y_tau = np.asarray(ys[-1])
         f_tau = raw(tau, y_tau)
@@ -382,13 +334,10 @@ def _until_event(fun, y, tv, tab, rtol, atol, options, event_fn, to_user, shapes
             shift = -combined(tau, y_tau) / dgdt
             if abs(shift) < abs(tv[1] - tv[0]):
                 tau, y_event = tau + shift, y_tau + f_tau * shift
-        ys_out = np.stack([y0, y_event])
-        if shapes is None:
-            return tau, ys_out
-        return tau, tuple(np.stack([a, b]) for a, b in zip(to_user(y0), to_user(y_event)))
+        return tau, S.stack_user(np.stack([y0, y_event]))
     # --- differentiable event time and state (implicit function theorem) ---
     ys, _ = integrate(fun, y, np.array([tv[0], tau]), tab=tab, rtol=rtol, atol=atol,
-                      first_step=options.get("first_step"), step_size=step_size,
+                      controller=ctrl or DEFAULT, first_step=options.get("first_step"), step_size=step_size,
                       output="clip")
     y_tau = ys[-1]
     k = int(np.argmin(np.asarray(getval(event_fn(tau, to_user(getval(y_tau))))) * sign0))
@@ -406,17 +355,14 @@ def _until_event(fun, y, tv, tab, rtol, atol, options, event_fn, to_user, shapes
                          "has no gradient")
     t_star = tau - g(tau, y_tau) / dgdt
     y_star = y_tau + f_tau * (t_star - tau)
-    ys_out = anp.stack([y, y_star])
-    if shapes is None:
-        return t_star, ys_out
-    parts0, parts1 = to_user(y), to_user(y_star)
-    return t_star, tuple(anp.stack([a, b]) for a, b in zip(parts0, parts1))
+    return t_star, S.stack_user(anp.stack([y, y_star]))
 
 
-def _until_event_own_loop(fun, y, tv, tab, rtol, atol, options, event_fn, to_user, shapes):
+def _until_event_own_loop(fun, y, tv, tab, rtol, atol, options, event_fn, S):
     """Events with the implicit RK and Adams methods: ``refimpl.ode.fixed_events`` (torchdiffeq's
     fixed-grid event loop: ``step_size`` steps, the root on the ``interp`` interpolant;
-    at most ``max_num_steps``, default 20000 as torchdiffeq's). Forward only."""
+    at most ``max_num_steps``, default 20000 as torchdiffeq's). Differentiable (event time
+    and state) by the implicit function theorem on the interpolant (``traced_event``)."""
     if len(tv) != 2:
         raise ValueError(f"t: event handling needs len(t) == 2, got len(t) = {len(tv)}")
     if options.get("step_size") is None:
@@ -429,11 +375,9 @@ def _until_event_own_loop(fun, y, tv, tab, rtol, atol, options, event_fn, to_use
     bad = sorted(set(options) & {"grid_constructor"})
     if bad:
         raise ValueError("options: grid_constructor is not supported with event_fn")
-    if isbox(y) or isbox(fun(tv[0], y)):
-        raise ValueError(f"event_fn: gradients through the event time are not implemented for "
-                         f"the method {getattr(tab, 'name', tab)!r} (implicit RK / Adams); use "
-                         "an explicit method")
-    y0 = np.asarray(y, dtype=float)
+    to_user = S.to_user
+    traced = isbox(y) or isbox(fun(tv[0], y)) or isbox(event_fn(tv[0], to_user(y)))
+    y0 = np.asarray(getval(y), dtype=float)
     raw = lambda s, v: np.asarray(getval(fun(s, v)), dtype=float)       # noqa: E731
     sign0 = np.sign(np.atleast_1d(np.asarray(getval(event_fn(tv[0], to_user(y0))),
                                              dtype=float)))
@@ -441,13 +385,24 @@ def _until_event_own_loop(fun, y, tv, tab, rtol, atol, options, event_fn, to_use
     def combined(s, v):                                # torchdiffeq: min(c * initial signs)
         return float(np.min(np.asarray(getval(event_fn(s, to_user(v))), dtype=float) * sign0))
     run_grid = _grid_runner(raw, y0, tab, options, (rtol, atol))
+    interp = options.get("interp", "linear")
     tau, y_event = until_event_on_grid(run_grid, raw, y0, float(tv[0]), float(tv[1]), step,
-                                       combined, options.get("interp", "linear"),
+                                       combined, interp,
                                        int(options.get("max_num_steps", 20_000)))
-    y_event = np.asarray(y_event)
-    if shapes is None:
-        return tau, np.stack([y0, y_event])
-    return tau, tuple(np.stack([a, b]) for a, b in zip(to_user(y0), to_user(y_event)))
+    if not traced:
+        return tau, S.stack_user(np.stack([y0, np.asarray(y_event)]))
+    # differentiable event time and state: the implicit function theorem on the grid
+    # interpolant (refimpl.ode.fixed_events.traced_event)
+    k = int(np.argmin(np.asarray(getval(event_fn(tau, to_user(np.asarray(y_event)))),
+                                 dtype=float) * sign0))
+
+    def g(s, v):                                       # the component that fired, traced
+        return anp.reshape(event_fn(s, to_user(v)), (-1,))[k] * sign0[k]
+    with warnings.catch_warnings():                    # g may not depend on t (or on y)
+        warnings.simplefilter("ignore", UserWarning)
+        t_star, y_star = traced_event(_grid_runner(fun, y, tab, options, (rtol, atol)), fun,
+                                      float(tv[0]), float(tv[1]), step, tau, g, interp)
+    return t_star, S.stack_user(anp.stack([y, y_star]))
 
 
 def _scipy_solver(func, y0, t, rtol, atol, options):
@@ -469,10 +424,13 @@ def _scipy_solver(func, y0, t, rtol, atol, options):
     if solver not in SCIPY_OWN + SCIPY_PASS:
         raise ValueError(f"options: solver must be one of {SCIPY_OWN + SCIPY_PASS}, "
                          f"got {solver!r}")
-    y, shapes, to_user, to_flat = _state(y0)
-    yv = np.asarray(getval(y), dtype=float)
+    S = State(y0)
+    if S.complex:
+        raise ValueError("y0: complex states are not supported by method 'scipy_solver' (as "
+                         "in torchdiffeq)")
+    yv = np.asarray(getval(S.y), dtype=float)
     tv = np.asarray(getval(t), dtype=float)
-    fun = lambda s, v: np.asarray(getval(to_flat(func(s, to_user(v)))), dtype=float)  # noqa
+    fun = lambda s, v: np.asarray(getval(S.to_flat(func(s, S.to_user(v)))), dtype=float)  # noqa
     if tv.size == 1:
         Y = yv[None]
     else:
@@ -489,7 +447,4 @@ def _scipy_solver(func, y0, t, rtol, atol, options):
         if not sol.success:
             raise ValueError(f"scipy_solver ({solver}): {sol.message}")
         Y = np.asarray(sol.y).T                                      # (N, n)
-    if shapes is None:
-        return Y.reshape((len(tv),) + np.shape(getval(y0)))
-    b = np.cumsum([0] + [int(np.prod(sh, dtype=np.int64)) for sh in shapes])
-    return tuple(Y[:, b[i]:b[i + 1]].reshape((len(tv),) + sh) for i, sh in enumerate(shapes))
+    return S.stack_user(Y)

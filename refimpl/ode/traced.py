@@ -15,15 +15,21 @@ last-step rule) as `refimpl.ode.solve`, so on the same problem both give the sam
   `output="interpolate"`: steps are clipped to the final time t_{N-1} only (no overshoot,
   unlike torchdiffeq, which steps past it), and every interior y(t_i) is the accepted step's
   continuous extension at θ = (t_i − t_k)/h (`refimpl.ode.dense.eval_step_traced`: the
-  4th-order `P` polynomial for dopri5/tsit5, the cubic Hermite for the other tableaus;
-  dop853 is refused). N output times then cost what one output costs, as in torchdiffeq
-  and `solve(t_eval=...)`; d/dt_i flows through θ. With 2 output times both modes coincide.
+  4th-order `P` polynomial for dopri5/tsit5, dop853's 7th-order extension (3 more
+  evaluations per step with outputs inside), the cubic Hermite for the other tableaus).
+  N output times then cost what one output costs, as in torchdiffeq and
+  `solve(t_eval=...)`; d/dt_i flows through θ. With 2 output times both modes coincide.
 * The arithmetic is written with `autograd.numpy`, so autograd can follow it when y0, t or
   args are boxed ("backprop" mode). The step sizes chosen by the controller are computed from
   plain values (`getval`) and are constants for differentiation; only a clipped final step
   t_i - t depends on the traced times. This is the exact gradient of the discrete solve.
 * The error norm may be a group norm (`GroupNorm`): the adjoint's mixed norm and seminorm.
 * dtype follows y0: tableau coefficients and times are cast to it (float32 mode).
+* `controller=TorchdiffeqController()` (odeint's controller="torchdiffeq") hands the whole
+  solve to torchdiffeq's own loop, `refimpl.ode.preset_torchdiffeq.integrate_torchdiffeq`
+  (dopri5; steps past the output times and interpolates; its first step is traced), the
+  engine `solve(controller="torchdiffeq")` runs too; options it has no counterpart for
+  (step_size, min_step, step_t, jump_t, callbacks, on_accept) raise a ValueError.
 
 When nothing is boxed the stages go into one preallocated (s, n) array and combinations are
 BLAS products, as in `solve`.
@@ -48,6 +54,7 @@ from .errors import (SolverError, STATUS_MAX_STEPS, STATUS_NONFINITE,  # noqa: F
                      STATUS_STEP_UNDERFLOW)
 # re-exported: the flat-state helpers lived here (refimpl/ode/flat.py)
 from .flat import FlatODE, flat_concat, flat_split, tree_flatten, tree_unflatten  # noqa: F401
+from .traced_ops import lincomb
 
 __all__ = ["GroupNorm", "FlatODE", "rk_step", "integrate", "tree_flatten", "tree_unflatten",
            "flat_concat", "flat_split", "OUTPUTS", "check_output", "Barriers"]
@@ -133,7 +140,7 @@ def rk_step(func, t, y, h, f0, tab, args=(), coeffs=None, t_new=None):
     def comb(coef, i):                                  # Σ_{j<i} coef_j k_j, shape (n,)
         if K is not None:
             return np.dot(K[:i].T, coef)
-        return anp.dot(anp.transpose(anp.stack(ks[:i])), coef)
+        return lincomb(coef, ks[:i])                    # one primitive (traced_ops)
 
     def add(i, k):
         nonlocal K
@@ -177,6 +184,14 @@ def integrate(func, y0, t, args=(), *, tab, rtol, atol, controller=DEFAULT, norm
     ceil(|t_i - t_{i-1}| / step_size) steps of that size, the last one clipped to t_i
     ("interpolate": the one interval [t_0, t_{N-1}])."""
     check_output(output, tab)
+    if getattr(controller, "name", None) == "torchdiffeq":
+        return _integrate_torchdiffeq(func, y0, t, args, tab=tab, rtol=rtol, atol=atol,
+                                      controller=controller, norm=norm, first_step=first_step,
+                                      max_step=max_step, max_steps=max_steps, output=output,
+                                      unsupported=dict(step_size=step_size, on_accept=on_accept,
+                                                       step_t=step_t, jump_t=jump_t,
+                                                       callbacks=callbacks),
+                                      min_step=min_step)
     dtype = np.result_type(getval(y0))
     coeffs = _coeffs(tab, dtype)
     if np.result_type(getval(t)) != dtype:
@@ -191,7 +206,8 @@ def integrate(func, y0, t, args=(), *, tab, rtol, atol, controller=DEFAULT, norm
     # the output times the steps are clipped to; "interpolate" fills the others from the
     # accepted steps' continuous extensions (`emit`)
     stops = list(range(1, n_out)) if output == "clip" else [n_out - 1]
-    emit = _Emitter(t, t_vals, direction, tab, ys) if output == "interpolate" else None
+    emit = _Emitter(t, t_vals, direction, tab, ys, (func, args), stats) \
+        if output == "interpolate" else None
     tc, tc_val, y = t[0], t_vals[0], y0
     f0 = func(tc, y, *args)
     stats["nfev"] += 1
@@ -303,6 +319,26 @@ def integrate(func, y0, t, args=(), *, tab, rtol, atol, controller=DEFAULT, norm
     return ys, stats
 
 
+def _integrate_torchdiffeq(func, y0, t, args, *, tab, rtol, atol, controller, norm, first_step,
+                           max_step, max_steps, output, unsupported, min_step):
+    """controller="torchdiffeq": torchdiffeq's own loop (steps past the output times and
+    interpolates; `refimpl.ode.preset_torchdiffeq.integrate_torchdiffeq`), dopri5 only."""
+    from .preset_torchdiffeq import integrate_torchdiffeq
+    if tab.name != "dopri5":
+        raise ValueError(f"method: controller='torchdiffeq' reproduces torchdiffeq's dopri5 "
+                         f"only, got method {tab.name!r}")
+    if output != "clip":
+        raise ValueError("output: controller='torchdiffeq' always steps past the output times "
+                         "and interpolates (torchdiffeq's rule); leave output unset")
+    bad = sorted(k for k, v in unsupported.items() if v is not None)
+    if bad or min_step:
+        raise ValueError(f"options: {bad or ['min_step']} not supported with "
+                         f"controller='torchdiffeq'")
+    return integrate_torchdiffeq(func, y0, t, args, tab=tab, rtol=rtol, atol=atol, norm=norm,
+                                 first_step=first_step, max_step=max_step,
+                                 max_steps=max_steps, ctrl=controller)
+
+
 class Barriers:
     """torchdiffeq's ``step_t`` / ``jump_t`` (``rk_common.py``): the times after ``t0`` (in
     the direction of integration) that the steps must land on, in order; ``jump_t`` marks a
@@ -351,9 +387,13 @@ class _Emitter:
     continuous extension at every interior output time t_i (i < N-1) the step has reached
     (t_i at the step's end included: θ = 1). The last output is the clipped step's y."""
 
-    def __init__(self, t, t_vals, direction, tab, ys):
+    def __init__(self, t, t_vals, direction, tab, ys, func_args=None, stats=None):
         self.t, self.t_vals, self.direction, self.tab, self.ys = t, t_vals, direction, tab, ys
         self.next = 1
+        self.fun, self.stats = None, stats                  # dop853: its 3 extra stages
+        if func_args is not None:
+            func, args = func_args
+            self.fun = lambda s, v: func(s, v, *args)       # noqa: E731
 
     def __call__(self, tc, h, t_end_val, ks, y, y_new, f_new):
         last, first = len(self.t_vals) - 1, self.next
@@ -362,7 +402,9 @@ class _Emitter:
         if self.next > first:
             # θ_i = (t_i - t_k)/h, traced in t_i (and in h for the clipped last step)
             thetas = [(self.t[i] - tc) / h for i in range(first, self.next)]
-            Y = eval_step_traced(self.tab, ks, y, y_new, f_new, h, thetas)     # (m, n)
+            Y = eval_step_traced(self.tab, ks, y, y_new, f_new, h, thetas, self.fun, tc)
+            if self.tab.dense == "dop853" and self.stats is not None:
+                self.stats["nfev"] += 3
             self.ys.extend(Y[j] for j in range(self.next - first))
 
 

@@ -13,6 +13,7 @@ from types import SimpleNamespace
 
 import numpy as np
 
+from .control import DefaultController
 from .options import check_step_options
 from .tableaus import FIXED_METHODS, get_tableau
 
@@ -113,6 +114,9 @@ def validate_solve_args(func, t_span, y0, args, method, rtol, atol, t_eval, firs
         raise ValueError(f"step_size: method {tab.name!r} is fixed-step (one of "
                          f"{', '.join(FIXED_METHODS)}); pass step_size or a t_eval grid")
 
+    ctrl = None
+    if isinstance(controller, DefaultController):    # a rule object for the default loop
+        ctrl, controller = controller, "default"
     if not isinstance(controller, str) or controller not in CONTROLLERS:
         raise ValueError(f"controller: expected one of {', '.join(CONTROLLERS)}, "
                          f"got {controller!r}")
@@ -132,4 +136,4 @@ def validate_solve_args(func, t_span, y0, args, method, rtol, atol, t_eval, firs
                            direction=direction, rtol=rtol, atol=atol, t_eval=t_eval,
                            first_step=first_step, max_step=max_step, max_steps=int(max_steps),
                            step_size=step_size, fun=fun, fixed=fixed, func=func, args=args,
-                           controller=controller)
+                           controller=controller, ctrl=ctrl)

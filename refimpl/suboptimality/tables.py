@@ -17,6 +17,7 @@ import numpy as np
 
 from ..datasets.images import load
 from ..experiments import experiment
+from ..parallel import fork_map
 from .gaps import evaluate_gaps, train_vae
 
 __all__ = ["PAPER_TABLE2_MNIST", "gap_table", "run_columns", "table_config"]
@@ -75,17 +76,9 @@ def run_columns(cfg, c, jobs):
     X, _, _, _ = load(cfg.data_dir, rng=cfg.rng(0), n_train=c["n_train"], n_test=10, size=c["size"])
     _JOB.update(cfg=cfg, c=c, X=X, x=X[:c["n_eval"]])      # training points, as the paper evaluates
     args = [(("ffg", "flow").index(kind), kind, enc) for _, enc, kind in jobs]
-    import multiprocessing
-    n_proc = min(int(c.get("processes", 1)), len(jobs))
-    if multiprocessing.current_process().daemon:
-        n_proc = 1                  # inside a pool worker (e.g. `refimpl tour --jobs`): no children
-    if n_proc > 1:
-        order = sorted(range(len(jobs)), key=lambda j: jobs[j][2] != "flow")   # q*_flow columns are the long ones
-        with multiprocessing.get_context("fork").Pool(n_proc) as pool:
-            res = dict(zip(order, pool.starmap(_column, [args[j] for j in order], chunksize=1)))
-        out = [res[j] for j in range(len(jobs))]
-    else:
-        out = [_column(*a) for a in args]
+    order = sorted(range(len(jobs)), key=lambda j: jobs[j][2] != "flow")   # q*_flow columns are the long ones
+    res = fork_map(lambda j: _column(*args[j]), order, c.get("processes", 1))
+    out = [res[order.index(j)] for j in range(len(jobs))]
     return {(tag, kind): r for (tag, _, kind), r in zip(jobs, out)}
 
 

@@ -4,9 +4,12 @@ Gaussian node potentials, local mean-field inference and natural-gradient SVI on
 parameters (`refimpl.svae`).
 
 Built: the GMM SVAE (`gmm`: local mean field; `objective`: the surrogate bound, natural
-gradient, training), the pinwheel data (`data`); the LDS SVAE (`lds`: information-form
-message passing with the numba kernel `lds_numba`; `lds_svae`: NIW × MNIW global factor,
-surrogate, natural gradient, training; `dots`, `exp_lds`: the bouncing-dot experiment).
+gradient, training with the official SGD with momentum or Adam), the plain-VAE baseline
+(`vae`), the natural-gradient term the official code drops (`dropped`), the pinwheel data
+(`data`); experiments `svae-gmm-pinwheel` (`experiments`) and `svae-natgrad` (`exp_natgrad`).
+The LDS SVAE (`lds`: information-form message passing with the numba kernel `lds_numba`;
+`lds_svae`: NIW × MNIW global factor, surrogate, natural gradient, training; `dots`, `exp_lds`:
+the `svae-lds-dots` experiment).
 
 References
 ----------

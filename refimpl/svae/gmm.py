@@ -31,6 +31,12 @@ def gaussian_meanfield(Eniw, psi, r):
     return eta_z, stats, neg_entropy
 
 
+def _qz_stats(Eniw, psi, r):
+    """The q(z) statistics of `gaussian_meanfield` without its entropy (the loop needs only these)."""
+    J = psi[0] + np.tensordot(r, -2.0 * Eniw[0], axes=(1, 0))  # (N, D, D)
+    return gaussian.expected_stats((J, psi[1] + np.dot(r, Eniw[1])))
+
+
 def label_logits(Elogpi, Eniw, gstats):
     """logits_nk = E log π_k + E_q(z) E_θ log N(z_n | μ_k, Σ_k): (N, K)."""
     E1, E2, E3, E4 = Eniw
@@ -58,11 +64,10 @@ def meanfield_fixed_point(Elogpi, Eniw, psi, tol=1e-3, max_iter=100, trace=None)
     N, K = np.shape(psi[1])[0], np.shape(Elogpi)[-1]
     r = np.tile(np.exp(Elogpi - logsumexp(Elogpi)), (N, 1))
     for _ in range(max_iter):
-        _, gstats, negent = gaussian_meanfield(Eniw, psi, r)
-        logits = label_logits(Elogpi, Eniw, gstats)
+        logits = label_logits(Elogpi, Eniw, _qz_stats(Eniw, psi, r))
         r_new = np.exp(logits - logsumexp(logits, axis=1, keepdims=True))
         if trace is not None:
-            _, gstats_z, _ = gaussian_meanfield(Eniw, psi, r)
+            _, gstats_z, negent = gaussian_meanfield(Eniw, psi, r)
             fit = np.sum(psi[0] * gstats_z[0]) + np.sum(psi[1] * gstats_z[1])
             trace.append(float(local_kl(negent, r_new, logits) - fit))
         done = np.max(np.abs(r_new - r)) < tol

@@ -6,7 +6,7 @@ as the official `make_gradfun` (mattjj/svae svae/svae.py). Networks: 2 hidden ta
 plus a linear residual path (official `resnet`-style MLPs).
 """
 import autograd.numpy as np
-from autograd import grad
+from autograd import value_and_grad
 from autograd.misc import flatten
 
 from ..nn.feedforward import init_mlp, mlp
@@ -80,35 +80,80 @@ def natural_gradient(global_eta, prior, stats, N, B):
     return unflat((flatten(prior)[0] + (N / B) * flatten(stats)[0] - f_eta) / N)
 
 
+OPTIMIZERS = ("sgd", "adam")
+
+
 def train(rng, X, K=15, D=2, n_iter=1000, batch=50, step=1e-3, natgrad_scale=1e4,
-          hidden=(40, 40), callback=None, every=50):
-    """[SVAE Sec. 4.2] SVI: natural-gradient steps on q(θ) (η += step·natgrad_scale·∇̃, no momentum,
-    so the NIW stays valid as a convex combination), Adam on the networks (the official
-    uses SGD with momentum). Returns (global_eta, prior, nets, history of the batch bound)."""
+          hidden=(40, 40), callback=None, every=50, optimizer="sgd", mass=0.9):
+    """[SVAE Sec. 4.2] SVI on (q(θ), networks). Returns (global_eta, prior, nets, history of the
+    minibatch bound). Random draws, in order: `gmm.init_global`, the two `init_net`s, then per
+    iteration a batch (`rng.choice(N, batch, replace=False)`) and its noise (batch, D).
+
+    optimizer="sgd" (default, the official `experiments/gmm_svae_synth.py`): autograd's SGD with
+    momentum (`autograd.misc.optimizers.sgd`, mass 0.9, step 1e-3) on the whole tuple
+    (q(θ), nets) (official order: (q(θ), decoder, recognition)), the "gradient" of q(θ) being
+    −natgrad_scale·∇̃ as the official
+    `make_gradfun` returns it:  v ← mass·v − (1 − mass)·g,  x ← x + step·v. So q(θ) moves by a
+    running average of natural gradients (effective step step·natgrad_scale/N per unit of ∇̃·N).
+    optimizer="adam": Adam on the networks (step·3) and momentum-free natural-gradient steps
+    η ← η + step·natgrad_scale·∇̃ on q(θ) (a convex combination of η and its VB target)."""
+    from autograd.misc.optimizers import sgd
+    if optimizer not in OPTIMIZERS:
+        raise ValueError(f"optimizer: expected one of {OPTIMIZERS}, got {optimizer!r}")
     N, P = X.shape
     if batch > N:
         raise ValueError(f"batch: must be <= N = {N}, got {batch}")
     prior, global_eta = gmm.init_global(rng, K, D)
     nets = (init_net(rng, P, 2 * D, hidden), init_net(rng, D, 2 * P, hidden))
-    flat, unflat = flatten(nets)
-    m, v = np.zeros_like(flat), np.zeros_like(flat)
-    gfun = grad(lambda f, ge, xb, eps: surrogate(ge, prior, unflat(f), xb, eps, N)[0])
-    hist = []
     rho = step * natgrad_scale  # times ng (already / N): the official effective step
     if rho / N > 1:
         raise ValueError(f"step, natgrad_scale: step·natgrad_scale/N = {rho / N:.3g} > 1 overshoots the VB update")
-    for it in range(n_iter):
+    saved = {}
+
+    def bound_of_nets(nets_, ge, xb, eps):
+        bound, saved["stats"] = surrogate(ge, prior, nets_, xb, eps, N)  # stats carry no tape
+        return bound
+    vgfun = value_and_grad(bound_of_nets)
+    hist = []
+
+    def gradfun(params, it):
+        """The official make_gradfun: (−natgrad_scale·∇̃, −∇ nets) of the bound per datapoint."""
+        ge, nets_ = params
         idx = rng.choice(N, batch, replace=False)
         xb, eps = X[idx], rng.standard_normal((batch, D))
-        bound, stats = surrogate(global_eta, prior, unflat(flat), xb, eps, N)
-        g = -gfun(flat, global_eta, xb, eps)
+        bound, g_nets = vgfun(nets_, ge, xb, eps)
+        if not np.isfinite(bound):
+            raise FloatingPointError(f"train: the bound became {float(bound)} at iteration {it}")
+        hist.append(float(bound))
+        ng = natural_gradient(ge, prior, saved["stats"], N, batch)
+        return (tree_scale(ng, -natgrad_scale), tree_scale(g_nets, -1.0))
+
+    def cb(params, it, g):
+        if callback is not None and it % every == 0:
+            callback(it, params[0], params[1], hist[-1])
+
+    if optimizer == "sgd":
+        global_eta, nets = sgd(gradfun, (global_eta, nets), callback=cb, num_iters=n_iter,
+                               step_size=step, mass=mass)
+        return global_eta, prior, nets, hist
+    flat, unflat = flatten(nets)
+    m, v = np.zeros_like(flat), np.zeros_like(flat)
+    for it in range(n_iter):
+        g_ng, g_nets = gradfun((global_eta, unflat(flat)), it)
+        cb((global_eta, unflat(flat)), it, None)
+        g = flatten(g_nets)[0]
         m = 0.9 * m + 0.1 * g
         v = 0.999 * v + 0.001 * g ** 2
         flat = flat - step * 3 * (m / (1 - 0.9 ** (it + 1))) / (np.sqrt(v / (1 - 0.999 ** (it + 1))) + 1e-8)
-        ng = natural_gradient(global_eta, prior, stats, N, batch)
         ge_flat, ge_unflat = flatten(global_eta)
-        global_eta = ge_unflat(ge_flat + rho * flatten(ng)[0])
-        hist.append(float(bound))
-        if callback is not None and it % every == 0:
-            callback(it, global_eta, unflat(flat), float(bound))
+        global_eta = ge_unflat(ge_flat - step * flatten(g_ng)[0])
     return global_eta, prior, unflat(flat), hist
+
+
+def tree_scale(tree, c):
+    """c × every array of a nested tuple/list/dict tree (no flatten: its unflatten is a backward pass)."""
+    if isinstance(tree, dict):
+        return {k: tree_scale(v, c) for k, v in tree.items()}
+    if isinstance(tree, (tuple, list)):
+        return type(tree)(tree_scale(v, c) for v in tree)
+    return c * tree

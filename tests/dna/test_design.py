@@ -69,6 +69,26 @@ def test_valid_orf_fraction_exact_and_kmer_js():
     assert metrics.kmer_js(["ACGT" * 9], ["A" * 36] * 10, 1) == pytest.approx(js, rel=1e-12)
 
 
+def test_bad_input_names_the_argument():
+    rng = np.random.default_rng(6)
+    X = sq.encode(toydata.random_sequences(rng, 10, 20))
+    with pytest.raises(ValueError, match="y"):
+        predictor.train_predictor(rng, X, np.r_[np.nan, np.zeros(9)])
+    pp = predictor.init_predictor(rng)
+    with pytest.raises(ValueError, match="conv width 15"):
+        predictor.predict(pp, X[:, :10])
+    with pytest.raises(ValueError, match="iters"):
+        wgan.train_wgan(rng, X, 0)
+    with pytest.raises(ValueError, match="batch"):
+        wgan.train_wgan(rng, X, 1, batch=0)
+    with pytest.raises(ValueError, match="seqs"):
+        metrics.valid_orf_fraction([])
+    with pytest.raises(ValueError, match="seqs"):
+        metrics.motif_fraction([], "TATA")
+    with pytest.raises(ValueError, match="train"):
+        metrics.edit_distance_to_nearest(["ACGT"], ["ACG", "ACGT"])
+
+
 def test_edit_distance_against_brute_force():
     def lev(s, t):
         d = list(range(len(t) + 1))

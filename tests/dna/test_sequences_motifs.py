@@ -61,6 +61,8 @@ def test_jaspar_reader_on_written_file(tmp_path):
 @pytest.mark.parametrize("bad, line", [
     (">M1\tX\nA [ 1 2 ]\nC [ 1 2 ]\nG [ 1 x ]\nT [ 1 2 ]\n", 4),      # non-numeric
     (">M1\tX\nA [ 1 2 ]\nC [ 1 2 ]\nG [ 1 2 ]\nT [ 1 2 3 ]\n", 5),    # ragged
+    (">M1\tX\nA [ 1 2 3 ]\nC [ 1 2 ]\nG [ 1 2 ]\nT [ 1 2 ]\n", 2),    # ragged first row
+    (">M1\tX\nA [ 1 2 ]\nC [ 1 2 ]\nG [ 1 ]\nT [ 1 2 ]\n>M2\tY\n", 4),  # ragged, not the last motif
     (">M1\tX\nA [ 1 2 ]\nC [ 1 2 ]\nG [ 1 2 ]\n>M2\tY\n", 1),         # missing T
     (">M1\tX\nA [ 1 2 ]\nQ [ 1 2 ]\n", 3),                             # unknown row
 ])

@@ -4,7 +4,10 @@ import numpy as np
 import pytest
 from autograd.test_util import check_grads
 
+from autograd import grad
+
 from refimpl.nn import ACTIVATIONS, flatten, init_mlp, mlp, n_params
+from refimpl.nn.feedforward import relu, relu_reference
 
 
 def test_shapes_and_parameter_count():
@@ -53,3 +56,14 @@ def test_batched_input_matches_rows_and_gradients():
     np.testing.assert_allclose(mlp(p, x), rows, rtol=1e-13, atol=1e-14)
     np.testing.assert_allclose(mlp(p, x, final_activation="tanh"), np.tanh(rows), rtol=1e-13)
     check_grads(lambda p, x: anp.sum(mlp(p, x) ** 2), modes=["fwd", "rev"], order=2)(p, x)
+
+
+def test_relu_primitive_is_its_twin():
+    """Values equal; gradients equal away from 0; at exactly 0 the primitive's is 0 (torch's)."""
+    x = np.array([-2.0, -1e-300, 0.0, 1e-300, 3.0])
+    w = np.array([1.0, 2.0, 3.0, 4.0, 5.0])
+    assert np.array_equal(relu(x), relu_reference(x))
+    g = grad(lambda x: anp.sum(relu(x) * w))(x)
+    g_ref = grad(lambda x: anp.sum(relu_reference(x) * w))(x)
+    assert np.array_equal(g[[0, 1, 3, 4]], g_ref[[0, 1, 3, 4]]) and g[2] == 0.0
+    check_grads(lambda x: relu(x) ** 2, modes=["fwd", "rev"], order=2)(x[[0, 4]])

@@ -19,7 +19,7 @@ def _setup(seed, activation, time_input=True, batch=7, dim=3, hidden=(16, 16)):
     return dyn, params, y, a, 0.37
 
 
-@pytest.mark.parametrize("activation", ["tanh", "softplus"])
+@pytest.mark.parametrize("activation", ["tanh", "softplus", "elu"])
 @pytest.mark.parametrize("time_input", [True, False])
 def test_forward_twins_agree(activation, time_input):
     dyn, params, y, _, t = _setup(0, activation, time_input)
@@ -30,7 +30,7 @@ def test_forward_twins_agree(activation, time_input):
     assert dyn(t, y[2], params).shape == (y.shape[1],)
 
 
-@pytest.mark.parametrize("activation", ["tanh", "softplus"])
+@pytest.mark.parametrize("activation", ["tanh", "softplus", "elu"])
 def test_fused_vjp_equals_autograd_of_reference(activation):
     dyn, params, y, a, t = _setup(1, activation)
     f, g_y, g_params, g_t = dyn.f_and_vjp(t, y, params, a)
@@ -43,7 +43,7 @@ def test_fused_vjp_equals_autograd_of_reference(activation):
         assert_twins_agree(gb, rb, rtol=1e-12, atol=1e-13, name="a·∂f/∂b")
 
 
-@pytest.mark.parametrize("activation", ["tanh", "softplus"])
+@pytest.mark.parametrize("activation", ["tanh", "softplus", "elu"])
 def test_primitive_vjp_matches_reference_gradient(activation):
     dyn, params, y, a, t = _setup(2, activation)
     loss = lambda f: lambda tyl: anp.sum(f(tyl[0], tyl[1], tyl[2]) * a)   # noqa: E731
@@ -56,7 +56,7 @@ def test_primitive_vjp_matches_reference_gradient(activation):
         assert_twins_agree(gb, rb, rtol=1e-12, atol=1e-13, name="b")
 
 
-@pytest.mark.parametrize("activation", ["tanh", "softplus"])
+@pytest.mark.parametrize("activation", ["tanh", "softplus", "elu"])
 def test_gradient_checks_second_order(activation):
     dyn, small, y, a, t = _setup(3, activation, batch=3, dim=2, hidden=(4, 4))
     np.random.seed(0)

@@ -132,7 +132,9 @@ def test_gradient_through_the_layer_matches_the_exact_one():
 def test_bad_arguments_name_themselves():
     for kw, match in [(dict(method="adams"), "method"),
                       (dict(method="dop853"), "method"),
-                      (dict(options=dict(safety=0.8)), "safety"),
+                      (dict(options=dict(safety=-0.8)), "safety"),
+                      (dict(options=dict(dfactor=float("nan"))), "dfactor"),
+                      (dict(method="rk4", options=dict(ifactor=2.0)), "ifactor"),
                       (dict(method="rk4", options=dict(interp="quadratic")), "interp"),
                       (dict(rtol=-1.0), "rtol")]:
         with pytest.raises(ValueError, match=match):

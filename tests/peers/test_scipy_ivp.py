@@ -4,27 +4,29 @@
 Ported from the installed scipy's source by a script (substitutions only); test bodies as
 scipy writes them, except where listed:
 
-* imports: ``solve_ivp, RK23, RK45, DOP853, OdeSolution`` from ``refimpl.ode``,
+* imports: ``solve_ivp, RK23, RK45, DOP853, Radau, OdeSolution`` from ``refimpl.ode``,
   ``select_initial_step, ConstantDenseOutput`` from ``refimpl.ode.scipy_classes``;
-  ``group_columns``, ``num_jac`` and the classes ``Radau, BDF, LSODA`` are not imported.
+  ``group_columns``, ``num_jac`` and the classes ``BDF, LSODA`` are not imported.
 * method lists: loops over ``['RK23', 'RK45', 'DOP853', 'Radau', 'BDF', 'LSODA']`` (or the
-  classes, or ``[..., 'BDF']``) run over the explicit methods only (``RK_NAMES`` /
-  ``RK_CLASSES``); parametrised tests keep the implicit methods as *skipped* parameters
-  (counted as not applicable).
+  classes) run over the explicit methods and Radau (``RK_NAMES_R`` / ``RK_CLASSES_R``);
+  parametrised tests keep BDF and LSODA as *skipped* parameters (counted as not applicable).
 * ``LSODA`` is ``None`` (test bodies compare ``method is LSODA``).
-* ``test_inital_maxstep``: the Radau/BDF orders (3, 1) are commented out of its list.
+* ``test_inital_maxstep``: the BDF order (1) is commented out of its list.
 * ``num_parallel_threads`` (a pytest-run-parallel fixture) is 1 here; scipy's
   ``thread_unsafe`` / ``fail_slow`` marks are dropped.
 
-Not applicable (skipped, with the reason) — the implicit methods Radau, BDF, LSODA are not
-part of refimpl.ode: ``test_integration_sparse_difference``, ``test_integration_const_jac``,
-``test_integration_stiff``, ``test_event_dense_output_LSODA``, ``test_num_jac``,
-``test_args`` (Radau with ``jac`` at rtol=1e-10; with DOP853 its 1e-9 checks fail for
-scipy's own DOP853 too — args with events are checked against scipy's solve_ivp in
-``tests/ode/test_scipy_ivp_layer.py``),
-``test_num_jac_sparse``, and the Radau/BDF/LSODA parameters of ``test_integration_zero_rhs``,
-``test_zero_interval``, ``test_tbound_respected_small_interval``,
-``test_tbound_respected_larger_interval``, ``test_tbound_respected_oscillator``.
+Radau (``refimpl.ode.scipy_radau``, the engine's adaptive Radau IIA 5) runs wherever scipy's
+test runs it: the method loops above, ``test_args`` (Radau with ``jac``, events, ``args``),
+``test_integration_const_jac`` (its loop over ``['Radau', 'BDF']`` runs Radau only),
+``test_integration_stiff[Radau]`` and the Radau parameters of the parametrised tests.
+
+Not applicable (skipped, with the reason) — scipy's BDF and LSODA are not part of refimpl.ode,
+nor sparse finite-difference Jacobians: ``test_integration_sparse_difference`` (BDF/Radau with
+``jac_sparsity``), ``test_event_dense_output_LSODA``, ``test_num_jac``, ``test_num_jac_sparse``
+(scipy's finite-difference Jacobian internals), and the BDF/LSODA parameters of
+``test_integration_stiff``, ``test_integration_zero_rhs``, ``test_zero_interval``,
+``test_tbound_respected_small_interval``, ``test_tbound_respected_larger_interval``,
+``test_tbound_respected_oscillator``.
 """
 import warnings
 
@@ -35,19 +37,21 @@ from numpy.testing import (assert_, assert_allclose, assert_array_less,
 import pytest
 from pytest import raises as assert_raises
 import numpy as np
-from refimpl.ode import solve_ivp, RK23, RK45, DOP853
+from refimpl.ode import solve_ivp, RK23, RK45, DOP853, Radau
 from refimpl.ode import OdeSolution
 from refimpl.ode.scipy_classes import select_initial_step
 from refimpl.ode.scipy_classes import ConstantDenseOutput
 from scipy.sparse import coo_matrix, csc_matrix
 
 
-NA = "not applicable (refimpl.ode has no implicit methods): "
+NA = "not applicable (refimpl.ode has no BDF / LSODA / sparse FD Jacobians): "
 RK_NAMES = ['RK23', 'RK45', 'DOP853']
 RK_CLASSES = [RK23, RK45, DOP853]
+RK_NAMES_R, RK_CLASSES_R = RK_NAMES + ['Radau'], RK_CLASSES + [Radau]   # + refimpl's Radau
 LSODA = None                       # named in test bodies (`method is LSODA`); not applicable
-RK_NAMES_AND_NA = RK_NAMES + [pytest.param(m, marks=pytest.mark.skip(reason=NA + m))
-                              for m in ('Radau', 'BDF', 'LSODA')]
+# refimpl.ode has Radau (refimpl.ode.scipy_radau); BDF and LSODA are not applicable
+RK_NAMES_AND_NA = RK_NAMES + ['Radau'] + [pytest.param(m, marks=pytest.mark.skip(reason=NA + m))
+                                         for m in ('BDF', 'LSODA')]
 
 
 @pytest.fixture
@@ -222,7 +226,7 @@ def test_integration():
 
     for vectorized, method, t_span, jac in product(
             [False, True],
-            RK_NAMES,
+            RK_NAMES_R,
             [[5, 9], [5, 1]],
             [None, jac_rational, jac_rational_sparse]):
 
@@ -355,7 +359,6 @@ def test_integration_sparse_difference():
         assert_allclose(res.y[239, -1], 0.9999997, rtol=1e-2)
 
 
-@pytest.mark.skip(reason=NA + 'Radau/BDF with a constant Jacobian')
 def test_integration_const_jac():
     rtol = 1e-3
     atol = 1e-6
@@ -364,7 +367,7 @@ def test_integration_const_jac():
     J = jac_linear()
     J_sparse = csc_matrix(J)
 
-    for method, jac in product(['Radau', 'BDF'], [J, J_sparse]):
+    for method, jac in product(['Radau'], [J, J_sparse]):   # refimpl: BDF not applicable
         res = solve_ivp(fun_linear, t_span, y0, rtol=rtol, atol=atol,
                         method=method, dense_output=True, jac=jac)
         assert_equal(res.t[0], t_span[0])
@@ -392,8 +395,9 @@ def test_integration_const_jac():
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize('method', ['Radau', 'BDF', 'LSODA'])
-@pytest.mark.skip(reason=NA + 'Radau/BDF/LSODA on a stiff problem')
+@pytest.mark.parametrize('method', ['Radau'] + [
+    pytest.param(m, marks=pytest.mark.skip(reason=NA + m + ' on a stiff problem'))
+    for m in ('BDF', 'LSODA')])
 def test_integration_stiff(method, num_parallel_threads):
     rtol = 1e-6
     atol = 1e-6
@@ -431,7 +435,7 @@ def test_events(num_parallel_threads):
 
     event_rational_3.terminal = True
 
-    for method in RK_NAMES:
+    for method in RK_NAMES_R:
         if method == 'LSODA' and num_parallel_threads > 1:
             continue
 
@@ -520,7 +524,7 @@ def test_events(num_parallel_threads):
     # Test in backward direction.
     event_rational_1.direction = 0
     event_rational_2.direction = 0
-    for method in RK_NAMES:
+    for method in RK_NAMES_R:
         if method == 'LSODA' and num_parallel_threads > 1:
             continue
 
@@ -644,7 +648,7 @@ def test_max_step(num_parallel_threads):
     rtol = 1e-3
     atol = 1e-6
     y0 = [1/3, 2/9]
-    for method in RK_CLASSES:
+    for method in RK_CLASSES_R:
         if method is LSODA and num_parallel_threads > 1:
             continue
         for t_span in ([5, 9], [5, 1]):
@@ -689,7 +693,7 @@ def test_first_step(num_parallel_threads):
     atol = 1e-6
     y0 = [1/3, 2/9]
     first_step = 0.1
-    for method in RK_CLASSES:
+    for method in RK_CLASSES_R:
         if method is LSODA and num_parallel_threads > 1:
             continue
         for t_span in ([5, 9], [5, 1]):
@@ -823,7 +827,7 @@ def test_t_eval_early_event():
     y0 = [1/3, 2/9]
     t_span = [5, 9]
     t_eval = np.linspace(7.5, 9, 16)
-    for method in RK_NAMES:
+    for method in RK_NAMES_R:
         with warnings.catch_warnings():
             warnings.filterwarnings(
                 "ignore",
@@ -889,7 +893,7 @@ def test_event_dense_output_LSODA(num_parallel_threads):
 
 
 def test_no_integration():
-    for method in RK_NAMES:
+    for method in RK_NAMES_R:
         sol = solve_ivp(lambda t, y: -y, [4, 4], [2, 3],
                         method=method, dense_output=True)
         assert_equal(sol.sol(4), [2, 3])
@@ -897,7 +901,7 @@ def test_no_integration():
 
 
 def test_no_integration_class():
-    for method in RK_CLASSES:
+    for method in RK_CLASSES_R:
         solver = method(lambda t, y: -y, 0.0, [10.0, 0.0], 0.0)
         solver.step()
         assert_equal(solver.status, 'finished')
@@ -919,13 +923,13 @@ def test_empty():
 
     y0 = np.zeros((0,))
 
-    for method in RK_NAMES:
+    for method in RK_NAMES_R:
         sol = assert_no_warnings(solve_ivp, fun, [0, 10], y0,
                                  method=method, dense_output=True)
         assert_equal(sol.sol(10), np.zeros((0,)))
         assert_equal(sol.sol([1, 2, 3]), np.zeros((0, 3)))
 
-    for method in RK_NAMES:
+    for method in RK_NAMES_R:
         sol = assert_no_warnings(solve_ivp, fun, [0, np.inf], y0,
                                  method=method, dense_output=True)
         assert_equal(sol.sol(10), np.zeros((0,)))
@@ -944,7 +948,7 @@ def test_ConstantDenseOutput():
 
 def test_classes():
     y0 = [1 / 3, 2 / 9]
-    for cls in RK_CLASSES:
+    for cls in RK_CLASSES_R:
         solver = cls(fun_rational, 5, y0, np.inf)
         assert_equal(solver.n, 2)
         assert_equal(solver.status, 'running')
@@ -1098,7 +1102,6 @@ def test_num_jac_sparse():
     assert_allclose(factor_dense, factor_sparse, rtol=1e-12, atol=1e-14)
 
 
-@pytest.mark.skip(reason=NA + "Radau with jac (its 1e-9 checks fail for DOP853, scipy's own too)")
 def test_args():
 
     # sys3 is actually two decoupled systems. (x, y) form a
@@ -1320,7 +1323,7 @@ def test_inital_maxstep():
         for method_order in [RK23.error_estimator_order,
                             RK45.error_estimator_order,
                             DOP853.error_estimator_order,
-                            # 3, #RADAU  (not applicable: implicit)
+                            3, #RADAU
                             # 1 #BDF  (not applicable: implicit)
                             ]:
             step_no_max = select_initial_step(fun_rational, t0, y0, t_bound,
