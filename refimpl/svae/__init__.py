@@ -7,7 +7,9 @@ Built: the GMM SVAE (`gmm`: local mean field; `objective`: the surrogate bound, 
 gradient, training with the official SGD with momentum or Adam), the plain-VAE baseline
 (`vae`), the natural-gradient term the official code drops (`dropped`), the pinwheel data
 (`data`); experiments `svae-gmm-pinwheel` (`experiments`) and `svae-natgrad` (`exp_natgrad`).
-Not built yet: the LDS SVAE and the matrix-normal-inverse-Wishart (see the package report).
+The LDS SVAE (`lds`: information-form message passing with the numba kernel `lds_numba`;
+`lds_svae`: NIW × MNIW global factor, surrogate, natural gradient, training; `dots`, `exp_lds`:
+the `svae-lds-dots` experiment).
 
 References
 ----------

@@ -75,13 +75,13 @@ def rmse_per_frame(pred, clean):
 
 
 @experiment("svae-lds-dots", paper=PAPER, artefact="Fig. 5 (LDS SVAE on the bouncing-dot video)",
-            quick_seconds=12, full_minutes=10)
+            quick_seconds=15, full_minutes=15)
 def lds_dots(cfg):
     q = cfg.quick
-    D = 3 if q else 10
+    D = 4 if q else 10
     n_frames = 1000 if q else 5000
     seq_len, cut, horizon = (30 if q else 50), 25, (75 if q else 175)
-    n_iter = 500 if q else 20000
+    n_iter = 500 if q else 5000
     batch = 2 if q else 4
     y, _ = make_dot_data(cfg.rng(0), T=n_frames / 10.0, num_steps=n_frames, v=0.75, render_sigma=0.15,
                          noise_sigma=0.1)
@@ -90,7 +90,8 @@ def lds_dots(cfg):
     pb = cfg.progress(n_iter // 100 + 1, desc="svae-lds-dots")
     global_eta, prior, nets, hist = lds_svae.train(
         cfg.rng(1), seqs, D, n_iter, batch=batch, step=1e-2 if q else 3e-3, nat_step=0.2 if q else 0.05,
-        hidden=(50,), callback=lambda it, ge, n, b: pb.update(it // 100, bound=b), every=100)
+        hidden=(50,), callback=lambda it, ge, n, b: pb.update(it // 100, bound=b), every=100,
+        dense=q)  # dense (TD, TD) path: ~6x faster at TD = 120; the O(T) twin at TD = 500 (~150 ms/step)
     vae_nets, vae_hist = train_vae(cfg.rng(2), y, D, n_iter=n_iter, batch=50, step=1e-2 if q else 3e-3)
 
     # held-out video: same dynamics, another start and noise draw
@@ -124,6 +125,7 @@ def lds_dots(cfg):
     axes[1, 1].set_xlabel("frame")
     axes[1, 1].set_ylabel("RMSE vs clean frame")
     axes[1, 1].legend()
+    fig.tight_layout()
     savefig(fig, cfg.out / "svae_lds_dots.png")
     fig, ax = plt.subplots(figsize=(6, 3.5))
     ax.plot(hist, lw=0.5, label="SVAE minibatch surrogate / frame")
@@ -140,5 +142,19 @@ def lds_dots(cfg):
              "zero_after_prefix), i.e. the LDS rolled forward from the posterior at the cut, images "
              "averaged over 20 joint samples. VAE 'prediction': the last observed frame's latent "
              "repeated. blank/: a constant image at the clean video's mean (a floor any predictor "
-             "should beat).")
-    return {"metrics": metrics, "figures": ["svae_lds_dots.png", "svae_lds_dots_training.png"], "notes": notes}
+             "should beat). Seed dependence of the quick settings (training seeds 0-5, same data, "
+             "another held-out draw): predict RMSE 0.228, 0.293, 0.273, 0.283, 0.279, 0.275; only "
+             "seed 0 (this run's) learns the video's rotation (0.235 rad/frame); the others settle on "
+             "its 2nd or 3rd harmonic (0.47, 0.70 rad/frame), which a frame cannot disambiguate, and "
+             "predict little better than the constant image (0.307) - still better than the VAE (0.40). "
+             "Latent D = 3 learned no rotation on 6 of 6 seeds. The full settings (D = 10 as the "
+             "official, 5000 frames, sequences of 50) are not run yet.")
+    sp, vp, bp = (metrics[k] for k in ("svae/predict_rmse_per_frame", "vae/predict_rmse_per_frame",
+                                        "blank/predict_rmse_per_frame"))
+    claims = [{"claim": "the LDS SVAE predicts the dot's future frames from the posterior at the cut "
+                        "(Fig. 5); a VAE without dynamics cannot",
+               "paper_value": "qualitative (figure)",
+               "ours": f"predict RMSE/frame SVAE {sp:.3f}, VAE (last latent) {vp:.3f}, constant image {bp:.3f}",
+               "reproduced": "yes" if sp < min(vp, bp) else ("partly" if sp < vp else "no")}]
+    return {"metrics": metrics, "figures": ["svae_lds_dots.png", "svae_lds_dots_training.png"],
+            "notes": notes, "claims": claims}

@@ -137,3 +137,17 @@ def test_training_raises_the_bound_and_rejects_bad_steps():
         lds_svae.train(rng, seqs, D=2, n_iter=1, nat_step=2.0)
     with pytest.raises(ValueError, match="batch"):
         lds_svae.train(rng, seqs, D=2, n_iter=1, batch=7)
+
+
+def test_minibatch_scaling_is_unbiased():
+    # the average over single-sequence minibatches of the scaled surrogate equals the full-batch
+    # surrogate (same noise): the (S/|B|) factor of make_gradfun
+    rng = onp.random.default_rng(5)
+    S, T, D, P = 3, 4, 2, 3
+    eta, prior = random_global(rng, D), lds_svae.init_prior(D)
+    y = rng.random((S, T, P))
+    eps = rng.standard_normal((S, T, D))
+    nets = lds_svae.init_nets(rng, P, D, hidden=(4,))
+    full = lds_svae.surrogate(eta, prior, nets, y, eps, S, S * T)[0]
+    parts = [lds_svae.surrogate(eta, prior, nets, y[b:b + 1], eps[b:b + 1], S, S * T)[0] for b in range(S)]
+    onp.testing.assert_allclose(onp.mean(parts), full, rtol=1e-10)
