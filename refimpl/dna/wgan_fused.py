@@ -235,6 +235,14 @@ def _width(blocks):
     return (Ks[0] - 1) // 2
 
 
+def _check_input(cp, x, name):
+    """``x: (B, L, V)`` must fit the critic: V = the input conv's channels, L·C = the final linear's rows."""
+    V, C = cp["inp"]["W"].shape[1:]
+    if np.ndim(x) != 3 or x.shape[2] != V or x.shape[1] * C != cp["fc"]["W"].shape[0]:
+        raise ValueError(f"{name}: expected shape (B, {cp['fc']['W'].shape[0] // C}, {V}) for these critic "
+                         f"parameters, got {np.shape(x)}")
+
+
 def _check_pointwise(net, key, what):
     """The input conv of the critic / output conv of the generator is 1x1 (W[0] is used)."""
     if net[key]["W"].shape[0] != 1:
@@ -306,6 +314,7 @@ def critic_value_and_grad(cparams, x_real, x_fake, eps, lam=10.0, ws=None):
     mean D(x_fake) - mean D(x_real) + λ mean (||∇D(x̂)|| - 1)², x̂ = εx_real + (1-ε)x_fake.
     ``x_real, x_fake: (B, L, V)``, ``eps: (B,)``; ``ws``: a `Workspace` to reuse (None: a
     fresh one). Returns (float, tree like ``cparams``)."""
+    _check_input(cparams, x_real, "x_real")
     B = x_real.shape[0]
     if x_fake.shape != x_real.shape or np.shape(eps) != (B,):
         raise ValueError(f"x_fake, eps: expected shapes {x_real.shape} and ({B},), "
@@ -318,6 +327,7 @@ def critic_value_and_grad(cparams, x_real, x_fake, eps, lam=10.0, ws=None):
 
 def penalty_value_and_grad(cparams, x_hat, lam=10.0, ws=None):
     """`wgan.gradient_penalty` and its gradient in ``cparams``; ``x_hat: (B, L, V)``."""
+    _check_input(cparams, x_hat, "x_hat")
     return _critic_vg(Workspace() if ws is None else ws, cparams, x_hat[:0], np.zeros(0), x_hat, lam)
 
 
@@ -370,7 +380,12 @@ def generator_value_and_grad(gparams, cparams, z, ws=None):
     ws = Workspace() if ws is None else ws
     _check_pointwise(gparams, "out", "gparams")
     _check_pointwise(cparams, "inp", "cparams")
+    if np.ndim(z) != 2 or z.shape[1] != gparams["fc"]["W"].shape[0]:
+        raise ValueError(f"z: expected shape (B, {gparams['fc']['W'].shape[0]}), got {np.shape(z)}")
     L = gparams["fc"]["W"].shape[1] // gparams["out"]["W"].shape[1]
+    if L * cparams["inp"]["W"].shape[2] != cparams["fc"]["W"].shape[0]:
+        raise ValueError(f"gparams, cparams: the generator makes length {L}, the critic takes "
+                         f"{cparams['fc']['W'].shape[0] // cparams['inp']['W'].shape[2]}")
     grads, flips = _zeros(gparams), {"G": _flips(gparams["res"]), "D": _flips(cparams["res"])}
     value = sum(_generator_vg(ws, gparams, cparams, flips, z[s], z.shape[0], grads)
                 for s in _batches(z.shape[0], max(_P(gparams, L), _P(cparams, L))))

@@ -57,6 +57,47 @@ def test_design_increases_predictor_and_oracle_agrees(trained, method):
     assert ((D == 0) | (D == 1)).all() and np.allclose(D.sum(axis=2), 1)
 
 
+def test_deep_dream_first_step_ascends_the_predictor_through_the_softmax():
+    # Adam's first step is lr * sign(gradient): from θ0 = 0.01 N(0, 1) (the same stream), one
+    # step of lr 0.1 must move θ up the gradient of f(softmax(θ)) -- not of f(θ), not down it
+    from autograd import grad
+    rng = np.random.default_rng(7)
+    pp = predictor.init_predictor(rng)
+    n, L = 4, 20
+    theta0 = 0.01 * np.random.default_rng(8).standard_normal((n, L, 4))
+    g = grad(lambda th: np.sum(predictor.predict(pp, layers.softmax(th, axis=2))))(theta0)
+    D, _ = design.deep_dream(np.random.default_rng(8), pp, n, L, steps=1)
+    expect = design.one_hot_argmax(theta0 + 0.1 * g / (np.abs(g) + 1e-8))
+    assert np.array_equal(D, expect)
+
+
+def test_joint_prior_pulls_the_code_to_zero(monkeypatch):
+    # with a constant predictor only the prior term acts: z -> 0 (a sign error sends it away)
+    rng = np.random.default_rng(9)
+    gp, pp = wgan.init_generator(rng, 20, 4), predictor.init_predictor(rng)
+    pp["out"]["W"] = np.zeros_like(pp["out"]["W"])
+    seen = []
+    real_generate = design.generate
+    monkeypatch.setattr(design, "generate", lambda p, z: (seen.append(z), real_generate(p, z))[1])
+    design.joint(rng, gp, pp, 3, steps=100, prior=1.0, pool=1)
+    z0 = np.asarray(seen[1])                                     # the start (seen[0]: the pool)
+    z1 = np.asarray(seen[-1])
+    assert np.linalg.norm(z1) < 0.2 * np.linalg.norm(z0)
+
+
+def test_train_wgan_defaults_are_the_official_ones(monkeypatch):
+    # 5 critic steps per generator step, batch 64, Adam 1e-4 (β 0.5, 0.9) for both networks
+    calls = []
+
+    def fake_iteration(optD, optG, xs, zs, epss, z_gen, *a):
+        calls.append((len(xs), xs[0].shape[0], optD.lr, optD.b1, optD.b2, optG.lr, optG.b1, optG.b2))
+        return [0.0] * len(xs), 0.0
+    monkeypatch.setattr(wgan, "wgan_iteration", fake_iteration)
+    X = sq.encode(toydata.random_sequences(np.random.default_rng(0), 10, 8))
+    wgan.train_wgan(np.random.default_rng(0), X, 2, dim=2)
+    assert calls == [(5, 64, 1e-4, 0.5, 0.9, 1e-4, 0.5, 0.9)] * 2
+
+
 def test_valid_orf_fraction_exact_and_kmer_js():
     rng = np.random.default_rng(3)
     good = toydata.coding_sequences(rng, 30)

@@ -150,6 +150,15 @@ def test_constants_and_bad_input():
     x = np.eye(4)[rng.integers(0, 4, (2, 5))]
     with pytest.raises(ValueError, match="eps"):
         wf.critic_value_and_grad(cp, x, x, np.ones(3))
+    with pytest.raises(ValueError, match="x_real"):                # length 6 for a length-5 critic
+        wf.critic_value_and_grad(cp, np.eye(4)[rng.integers(0, 4, (2, 6))], x, np.ones(2))
+    with pytest.raises(ValueError, match="x_hat"):
+        wf.penalty_value_and_grad(cp, x[:, :, :3])
+    _, gp6 = _nets(rng, 6, 2)
+    with pytest.raises(ValueError, match="gparams, cparams"):
+        wf.generator_value_and_grad(gp6, cp, rng.standard_normal((2, wgan.LATENT)))
+    with pytest.raises(ValueError, match="z"):
+        wf.generator_value_and_grad(gp6, cp, rng.standard_normal((2, 7)))
     cp["res"][0][0]["W"] = np.zeros((4, 2, 2))
     with pytest.raises(ValueError, match="odd"):
         wf.penalty_value_and_grad(cp, x)
