@@ -69,6 +69,7 @@ from autograd.tracer import getval, isbox
 
 from . import errors as E
 from .stepper import Output
+from .traced_ops import wsum
 
 __all__ = ["TorchdiffeqController", "TD_C_ERROR", "TD_C_MID", "run_torchdiffeq", "advance",
            "integrate_torchdiffeq", "td_norm"]
@@ -85,10 +86,10 @@ TD_C_MID = np.array([6025192743 / 30085553152 / 2, 0, 51252292925 / 65400821598 
 
 def _wsum(w, K):
     """``Σ_j K_j w_j`` left to right (torch.sum over the stage axis of ``k * w``); K an (s, n)
-    array. For a list of stages (a traced run, ``advance``): one stacked product, two autograd
-    operations instead of 2 len(w) (the same sum, in BLAS order)."""
+    array. For a list of stages (a traced run, ``advance``): one primitive with its own VJP
+    (`traced_ops.wsum`, the same left-to-right sum), one autograd operation instead of 2 len(w)."""
     if isinstance(K, list):
-        return anp.dot(w, anp.stack(K[:len(w)]))
+        return wsum(w, list(K[:len(w)]))
     acc = K[0] * w[0]
     for j in range(1, len(w)):
         acc = acc + K[j] * w[j]
