@@ -69,7 +69,7 @@ from autograd.tracer import getval, isbox
 
 from . import errors as E
 from .stepper import Output
-from .traced_ops import wsum
+from .traced_ops import poly_eval_reference, wsum
 
 __all__ = ["TorchdiffeqController", "TD_C_ERROR", "TD_C_MID", "run_torchdiffeq", "advance",
            "integrate_torchdiffeq", "td_norm"]
@@ -190,12 +190,7 @@ def _interp_evaluate(coeffs, t0, t1, t, dtype=np.float64):
     x = (t - t0) / (t1 - t0)
     if dtype != np.float64:
         x = _cast(x, dtype)
-    total = coeffs[0] + x * coeffs[1]
-    x_power = x
-    for coefficient in coeffs[2:]:
-        x_power = x_power * x
-        total = total + x_power * coefficient
-    return total
+    return poly_eval_reference(x, coeffs)                       # torchdiffeq's loop, in its order
 
 
 CONTROLLER = TorchdiffeqController()

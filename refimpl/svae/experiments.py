@@ -27,6 +27,14 @@ def vb_gmm(rng, X, K, n_iter=100):
     return q, r
 
 
+def _components(ax, q, w):
+    """2σ ellipses of the mixture components with weight > 0.05 (E[Σ] = S / (ν - 3) in 2-D)."""
+    S, m, _, nu = niw.natural_to_standard(q[1])
+    for k in range(len(w)):
+        if w[k] > 0.05:
+            _ellipse(ax, m[k], S[k] / (nu[k] - 3), "k")
+
+
 def _used(q):
     w = q[0] + 1.0
     return w / w.sum()
@@ -76,10 +84,7 @@ def gmm_pinwheel(cfg):
     fig, axes = plt.subplots(1, 4, figsize=(18, 4.2))
     zmean = np.linalg.solve(eta_z[0], eta_z[1][..., None])[..., 0]
     axes[0].scatter(zmean[:, 0], zmean[:, 1], c=lab, s=4, cmap="tab10")
-    S, m, kap, nu = niw.natural_to_standard(q[1])
-    for k in range(K):
-        if w[k] > 0.05:
-            _ellipse(axes[0], m[k], S[k] / (nu[k] - 3), "k")
+    _components(axes[0], q, w)
     axes[0].set_title("SVAE latent space: E_q z (colour = arm),\ncomponents with weight > 0.05")
     axes[1].plot(hist, lw=0.5, label="SVAE")
     axes[1].plot(vhist, lw=0.5, label="VAE")
@@ -89,16 +94,10 @@ def gmm_pinwheel(cfg):
     axes[1].set_ylabel("minibatch bound / N")
     axes[1].set_title("training (SGD with momentum, step 1e-3)")
     axes[2].scatter(X[:, 0], X[:, 1], c=lab, s=4, cmap="tab10")
-    S, m, kap, nu = niw.natural_to_standard(qg[1])
-    for k in range(K):
-        if wg[k] > 0.05:
-            _ellipse(axes[2], m[k], S[k] / (nu[k] - 3), "k")
+    _components(axes[2], qg, wg)
     axes[2].set_title("plain VB GMM on the data (2σ ellipses)")
     axes[3].scatter(vmean[:, 0], vmean[:, 1], c=lab, s=4, cmap="tab10")
-    S, m, kap, nu = niw.natural_to_standard(qv[1])
-    for k in range(K):
-        if wv[k] > 0.05:
-            _ellipse(axes[3], m[k], S[k] / (nu[k] - 3), "k")
+    _components(axes[3], qv, wv)
     axes[3].set_title("VAE latent space (prior N(0, I)): E_q z,\npost-hoc VB GMM on it (2σ)")
     savefig(fig, cfg.out / "svae_gmm_pinwheel.png")
     notes = (f"K = {K}, {n_iter} iterations, batch 50, nets 2×40 tanh + linear residual initialised as the "
