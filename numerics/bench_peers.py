@@ -107,11 +107,13 @@ factor-inversion rows are LAPACK on both sides (cProfile over 500 calls: eigh 7.
 refimpl, 7.2 s of 10.0 in the peer; Cholesky: potrf/potri plus NumPy's trace/tril calls against
 torch's cholesky and cholesky_inverse), so their ratio is per-call overhead on small matrices
 (14, 50, 51, 1) and moves with the load.
-IWAE total K=50 is behind (1.10 in this run): cProfile (30 steps) puts refimpl's time in the
-two hand-written passes, `_backward` ~40 % and `_forward` ~25 % (the decoder's (K B, 200) x
-(200, 784) products, the same BLAS work as torch's), and ~30 % in the elementwise NumPy of
-`vae_value_and_grad`'s own body (softplus, exp and the Bernoulli term on the (K B, 784)
-logits, one temporary per operation), where torch runs fused elementwise kernels.
+VAE/IWAE rows: each side returns the loss and its gradient leaves as its training step leaves
+them (refimpl: the in-place buffers `fit_vae` ascends; the peer: each leaf's .grad), with no flat
+copy. Until this table refimpl's closure concatenated a fresh 3.5 MB vector every call (~1.7 ms
+of page faults and copies at K = 1 by cProfile, more than the step's 1.9 ms; torch.cat cost the
+peer less): the rows that hovered at 1.0-1.10 (IWAE total K=50 at 1.10 in the previous table,
+VAE stl K=1 1.05 and IWAE stl K=5 1.07 in this session's first run at load ~14) were that copy.
+The gradients are still compared leaf by leaf in tests/peers/test_bench_peers.py.
 Latent ODE rows (torchdiffeq examples/latent_ode.py at its sizes; the peer
 `numerics/peers/latent_ode_torch.py` copies the example's classes): refimpl's own
 `neural-ode-latent` model differs from the example (softplus dynamics, an RNN that also reads
@@ -158,9 +160,13 @@ def vae_row(objective, estimator, K, quick=False, seed=0):
 
     g_flat, g_tree = grad_buffers(params)       # as `refimpl.vi.train.fit_vae`: the gradient in place
 
+    # Each side returns (loss, gradient leaves in (enc, dec) order) as its training step leaves
+    # them — no flat copy on either side (a fresh MB-sized concatenation costs refimpl ~1.7 ms of
+    # page faults at K = 1, more than the step). refimpl's leaves are the in-place gradient of
+    # the surrogate (`fit_vae` ascends it); the loss's gradient is their negation.
     def ours():                 # the fused twin of value_and_grad(vae_surrogate) (tests/vi/test_fused.py)
         v, g = vae_value_and_grad(params, x, eps, objective, estimator, out=g_tree)
-        return -v, -np.concatenate([np.concatenate([W.ravel(), b.ravel()]) for k in ("enc", "dec") for W, b in g[k]])
+        return -v, [a for k in ("enc", "dec") for W, b in g[k] for a in (W, b)]
     peer = vae_torch.step_fn(params, x, eps, objective, estimator)
     desc = (f"{objective.upper()} {estimator} K={K} (x {X}, {H}-{H} tanh, z {Dz}, batch {B}, "
             "synthetic binary x)")

@@ -70,7 +70,8 @@ def surrogate(p, x, eps, objective="vae", estimator="total"):
 
 
 def step_fn(params, x, eps, objective, estimator):
-    """() -> (loss, flat gradient as numpy) for one training step of -surrogate."""
+    """() -> (loss, [gradient of each leaf] as tensors, (enc, dec) order) for one training step
+    of -surrogate."""
     import torch
     torch.set_num_threads(1)
     p = to_torch(params)
@@ -83,5 +84,5 @@ def step_fn(params, x, eps, objective, estimator):
             t.grad = None
         loss = -surrogate(p, xt, et, objective, estimator)
         loss.backward()
-        return float(loss.detach()), torch.cat([t.grad.reshape(-1) for t in leaves]).numpy()
+        return float(loss.detach()), [t.grad for t in leaves]     # as an optimiser finds them
     return step
