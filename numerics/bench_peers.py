@@ -109,6 +109,10 @@ factor-inversion rows are LAPACK on both sides (cProfile over 500 calls: eigh 7.
 refimpl, 7.2 s of 10.0 in the peer; Cholesky: potrf/potri plus NumPy's trace/tril calls against
 torch's cholesky and cholesky_inverse), so their ratio is per-call overhead on small matrices
 (14, 50, 51, 1) and moves with the load.
+DReG rows: the peer takes DReG in one decoder pass (a hook on z multiplies the encoder's
+cotangent by w̃ once more), as a PyTorch user writes it; until commit 2853813 it ported
+refimpl's surrogate literally, with a second decoder pass at a detached z, which doubled the
+peer's cost (IWAE dreg K=50: 107.6 ms against 50.1 for total) and flattered these ratios.
 IWAE total K=50 is behind (1.10 in this run): cProfile (30 steps) puts refimpl's time in the
 two hand-written passes, `_backward` ~40 % and `_forward` ~25 % (the decoder's (K B, 200) x
 (200, 784) products, the same BLAS work as torch's), and ~30 % in the elementwise NumPy of
@@ -134,8 +138,9 @@ combinations (a traced getitem per operand, each VJP an np.add.at) ~40 %, autogr
 BPTT, a second MLP forward in every VJP maker; with the torchdiffeq controller its traced
 stage sums and the quartic interpolant at each of the 100 output times (~14 traced
 operations each) put the row at ~1.6. Fixes, all general and twin-tested: one primitive per
-stage combination, stack, torchdiffeq stage sum and interpolant evaluation
-(`refimpl/ode/traced_ops.py`, same arithmetic), `nn.feedforward.relu` (mask VJP, 0 at the
+stage combination of the default controller and for stacking outputs (`refimpl/ode/traced_ops.py`
+lincomb / stack), the torchdiffeq preset's stage sums and interpolant as stacked products
+(`preset_torchdiffeq._wsum`, `_interp_block`: one dot per step over all outputs it reaches), `nn.feedforward.relu` (mask VJP, 0 at the
 kink as torch), ELU as max + expm1(min), `MLPDynamics` reusing the forward's hidden layers,
 `elman_rnn` with per-step buffers and the weight gradients accumulated inside the loop
 (68 -> 42 ms on (1000, 100, 2); torch 37). Adjoint row: torchdiffeq solves the 99 intervals
