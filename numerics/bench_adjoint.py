@@ -44,12 +44,12 @@ def make_problem(seed=0, batch=100):
     return params, y0
 
 
-def refimpl_gradient(func, params, y0, tol, info, gradient="adjoint"):
+def refimpl_gradient(func, params, y0, tol, info, gradient="adjoint", controller="default"):
     t = np.array([0.0, 1.0])
 
     def loss(p):
         return anp.sum(odeint(func, y0, t, (p,), rtol=tol, atol=tol, gradient=gradient,
-                              info=info)[-1] ** 2)
+                              info=info, controller=controller)[-1] ** 2)
     return grad(loss)(params)
 
 

@@ -60,11 +60,16 @@ def surrogate(p, x, eps, objective="vae", estimator="total"):
         m, s = (mean, log_std) if estimator == "total" else (mean.detach(), log_std.detach())
         logw = lp - _log_q(z, m, s)
         return (torch.logsumexp(logw, dim=k_axis) - math.log(K)).mean()
+    # DReG in one decoder pass, as a PyTorch user writes it: Σ_k w̃_k log w_k gives the
+    # decoder Σ w̃ ∂log p/∂θ; a hook on z multiplies the cotangent reaching the encoder by w̃
+    # once more (Σ w̃² ∂log w/∂z ∂z/∂φ). Same gradient as refimpl's surrogate
+    # (w̃²(log w − log p̄) + w̃ log p̄ with p̄ at a detached z), without its second decoder pass.
     logw = lp - _log_q(z, mean.detach(), log_std.detach())
     lw = logw.detach()
     wt = torch.exp(lw - torch.logsumexp(lw, dim=k_axis, keepdim=True))
-    lp_bar = lj(z.detach())
-    sur = (wt ** 2 * (logw - lp_bar) + wt * lp_bar).sum(k_axis)
+    if z.requires_grad:
+        z.register_hook(lambda g: g * wt.unsqueeze(-1))
+    sur = (wt * logw).sum(k_axis)
     value = torch.logsumexp(lw, dim=k_axis) - math.log(K)
     return (sur - sur.detach() + value).mean()
 
