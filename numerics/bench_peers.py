@@ -141,8 +141,9 @@ BPTT, a second MLP forward in every VJP maker; with the torchdiffeq controller i
 stage sums and the quartic interpolant at each of the 100 output times (~14 traced
 operations each) put the row at ~1.6. Fixes, all general and twin-tested: one primitive per
 stage combination of the default controller and for stacking outputs (`refimpl/ode/traced_ops.py`
-lincomb / stack), the torchdiffeq preset's stage sums and interpolant as stacked products
-(`preset_torchdiffeq._wsum`, `_interp_block`: one dot per step over all outputs it reaches), `nn.feedforward.relu` (mask VJP, 0 at the
+lincomb / stack), the torchdiffeq preset's stage sums as one primitive
+(`preset_torchdiffeq._wsum` -> `traced_ops.wsum`; a stacked dot there put the row at 1.35) and
+its interpolant as one stacked product per step over all outputs it reaches (`_interp_block`), `nn.feedforward.relu` (mask VJP, 0 at the
 kink as torch), ELU as max + expm1(min), `MLPDynamics` reusing the forward's hidden layers,
 `elman_rnn` with per-step buffers and the weight gradients accumulated inside the loop
 (68 -> 42 ms on (1000, 100, 2); torch 37). Adjoint row: torchdiffeq solves the 99 intervals

@@ -1,4 +1,4 @@
-"""Two array operations of the traced solver as autograd primitives with hand-written VJPs.
+"""Array operations of the traced solver as autograd primitives with hand-written VJPs.
 
 `autograd.numpy.stack` expands every operand with a traced `arr[newaxis]` and concatenates;
 its VJP is one `untake` per operand (a zero array plus `np.add.at`), and
@@ -16,8 +16,9 @@ examples/latent_ode.py: ~40 % of an iteration). Here each is one primitive:
   traced); VJPs: ks_j: w_j g, w_j: ⟨g, ks_j⟩.
 * ``poly_eval(x, coeffs)`` = c_0 + x c_1 + x² c_2 + ... in torchdiffeq's order
   (`interp.py::_interp_evaluate`: running powers), x a traced scalar; VJPs: c_j: x^j g,
-  x: Σ_j j x^{j-1} ⟨g, c_j⟩. torchdiffeq's interpolant is evaluated at every output time
-  (100 in its latent_ode.py), each one ~14 traced operations through autograd.numpy.
+  x: Σ_j j x^{j-1} ⟨g, c_j⟩. (The preset's traced runs evaluate the interpolant at all the
+  outputs a step reaches in one stacked product, `preset_torchdiffeq._interp_block`; its
+  untraced path calls `poly_eval_reference`. `poly_eval` is kept for single traced outputs.)
 
 The VJPs are written with `autograd.numpy`, so they stay differentiable to any order. Their
 readable twins are ``lincomb_reference``, ``anp.stack``, ``wsum_reference`` and
