@@ -245,8 +245,8 @@ class ScipyRK:
         rejected, err = False, 0.0
         while True:
             n_steps = self.n_acc + self.n_rej
-            if h_abs < min_step:
-                bad = not np.isfinite(err)
+            if h_abs < min_step or not np.isfinite(h_abs):     # a NaN step never compares below
+                bad = not (np.isfinite(err) and np.isfinite(h_abs))
                 raise E.SolverError("step size underflow" + (" after non-finite values" if bad
                                                              else ""),
                                     t=t, h=h_abs * direction, nfev=self.nfev, n_steps=n_steps,

@@ -230,8 +230,11 @@ class RungeKutta:
             return None
         try:
             self._rk.step()
-        except E.SolverError:
+        except E.SolverError as err:
             self.status = "failed"
+            if err.status == E.STATUS_NONFINITE:   # scipy loops forever here; refimpl stops and says why
+                return (f"The right-hand side returned non-finite values near t = {err.t!r} "
+                        f"(the error norm or the step size became NaN/inf).")
             return self.TOO_SMALL_STEP
         self.t_old, self.t, self.y = self._rk.t_old, self._rk.t, self._rk.y
         if self.direction * (self.t - self.t_bound) >= 0:

@@ -74,6 +74,8 @@ def solve_ivp(fun, t_span, y0, method="RK45", t_eval=None, dense_output=False, e
                                       and issubclass(method, (RungeKutta, Radau5))):
         raise ValueError(f"`method` must be one of {METHODS} or OdeSolver class.")
     t0, tf = map(float, t_span)
+    if np.isnan(t0) or np.isnan(tf):
+        raise ValueError(f"t_span: expected two numbers (either may be infinite), got {t_span!r}")
     if args is not None:
         try:
             _ = [*(args)]
