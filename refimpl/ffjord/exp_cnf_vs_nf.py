@@ -36,8 +36,8 @@ SIZES = (1, 32, 64)
 # NF iterations are ~5x cheaper than CNF ones; Chen et al. also give the NF more (500 000 vs
 # 10 000). Both flows: Adam, step size lr cosine-decayed to 0 over their iterations. The CNF's
 # θ(t): Chen et al.'s hypernetwork of t (`planar_hyper`); "affine" is the cheaper alternative.
-QUICK = dict(time_dependence="hypernet", n_iter_nf=300, n_iter_cnf=100, batch=100, lr=3e-2,
-             lr_decay="cosine", tol=1e-3, n_eval=1000, n_fig=5000, grid=32)
+QUICK = dict(time_dependence="hypernet", n_iter_nf=150, n_iter_cnf=60, batch=100, lr=3e-2,
+             lr_decay="cosine", tol=1e-3, n_eval=1000, n_fig=2000, grid=24)
 FULL = dict(time_dependence="hypernet", n_iter_nf=3000, n_iter_cnf=1000, batch=256, lr=1e-2,
             lr_decay="cosine", tol=1e-5, n_eval=20000, n_fig=20000, grid=80)
 T_END = 1.0      # CNF integration interval [0, 1]
@@ -132,7 +132,7 @@ KL_COLUMN = "KL(q‖p) = loss + log Z (U2, U3: p truncated to [-6, 6]²)"
 
 
 @experiment("cnf-vs-nf", paper="Neural ODEs (Chen et al. 2018)", artefact="Figs. 4-5 (planar CNF vs NF)",
-            quick_seconds=50, full_minutes=20)
+            quick_seconds=25, full_minutes=20)
 def run(cfg):
     c = QUICK if cfg.quick else FULL
     problems = TARGETS + DATASETS
