@@ -139,9 +139,10 @@ def share_forests(forests, n_pu, n_pi):
 class SharedPlan:
     """Evaluation order of the distinct subtrees: groups of inner ids of one (height, kind),
     heights ascending. Per group g (dict): kind, ids, and the level-kernel index arrays
-    typ (all INNER), slot, cptr (edges of id j: cptr[j]:cptr[j+1]), own/k_row/k_slot/src
-    over its distinct (child id, rating) pairs, with h_idx (row of each non-prototype pair's
-    child in the table of the child kind), r (ratings of [own pairs; prototype pairs]) and,
+    typ (all INNER), slot, cptr (edges of id j: cptr[j]:cptr[j+1]), own/own_r/k_row/k_slot/src
+    over its distinct (child id, rating) pairs: own = h_idx (row of each non-prototype pair's
+    child in the table of the child kind, repeats allowed), r (ratings of [own pairs;
+    prototype pairs]), own_r = its first indices, rowwise=True (see `level_kernel`) and,
     for the twin, e_idx / e_r (child row in [table; prototypes] and rating of every edge).
     pos[s]: row of inner id s in the table of its kind (tables grow group by group)."""
 
@@ -186,7 +187,7 @@ class SharedPlan:
         # the twin's per-edge child row in [table of the child kind; its prototypes]
         e_idx = np.where(is_p, child_table_size + slot, pos[cs])
         return dict(kind=k, ids=ids, typ=np.full(ids.size, INNER, np.int64), slot=np.full(ids.size, -1, np.int64),
-                    cptr=cptr, own=np.arange(uo.size, dtype=np.int64),
+                    cptr=cptr, own=pos[cs[ro]], own_r=np.arange(uo.size, dtype=np.int64), rowwise=True,
                     k_row=(uo.size + np.arange(up.size)).astype(np.int64), k_slot=slot[rp].astype(np.int64),
                     src=src, h_idx=pos[cs[ro]], r=np.concatenate([r[ro], r[rp]]),
                     e_idx=e_idx, e_r=r, inner_counts=lens, proto=np.zeros(0, np.int64), n_fallback=0,
