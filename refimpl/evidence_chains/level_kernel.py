@@ -23,7 +23,8 @@ Three facts make it cheap (exact algebra, rounding-level differences from the tw
   child rows: its gradient reaches P_child directly and is 0 in H there (callers pass H
   with H[c] = P_child[slot_c] at those rows, as `forest_latents` does);
 * the second layer is affine, so mean_c (a_c W2 + b2) = (mean_c a_c) W2 + b2 (one product
-  per parent, not per child);
+  per parent, not per child); in a shared plan (`shared.py`: edges >> distinct rows) the
+  other association is cheaper, rowwise=True: (a_m W2) per row, D-wide sums per parent;
 * the first layer on [h, r, r h] is z = b1 + r W1[D] + h W1[:D] + r (h W1[D+1:]), and in the
   VJP the message cotangent g_msg = w g_j / n is the same for every child of j, so
   g_a = g_msg W2ᵀ is computed once per parent; the hidden activations are kept from the
