@@ -12,10 +12,15 @@ segment mean), and differentiated by torch.autograd.
 The authors' code (github.com/Etragas/Recommendations, Framework/NMF_ATNN.py) is HIPS
 autograd evaluating the trees node by node in Python; a port of that loop would measure
 Python overhead, not the model, so the peer is this batched form of the same function.
+
+Shared subtrees (`shared_latents`, issue #26): refimpl's default evaluates each distinct
+subtree of a batch once (`refimpl/evidence_chains/shared.py`, exact); the peer gets the
+same `SharedPlan` (index arrays only) and evaluates the same groups, so the ratio compares
+like with like.
 """
 import torch
 
-__all__ = ["to_torch", "forest_latents", "loss"]
+__all__ = ["to_torch", "forest_latents", "loss", "shared_tensors", "shared_latents", "loss_shared"]
 
 
 def to_torch(params):
@@ -82,5 +87,51 @@ def loss(tp, levels_u, levels_i, u_inv, i_inv, ratings, centre=3.0):
     """Mean squared error of the "biased" head mu + u_D + v_D + u_{:D-1}·v_{:D-1}."""
     U = forest_latents(tp, levels_u, centre)[u_inv]
     V = forest_latents(tp, levels_i, centre)[i_inv]
+    pred = tp["mu"][0] + U[:, -1] + V[:, -1] + (U[:, :-1] * V[:, :-1]).sum(1)
+    return ((pred - ratings) ** 2).mean()
+
+
+# --- the shared-subtree evaluation (refimpl.evidence_chains.shared / model.shared_latents) ---
+
+def shared_tensors(plan):
+    """A `shared.SharedPlan`'s index arrays as tensors (like `_level_tensors`, no parameters)."""
+    t = lambda a: torch.from_numpy(a)                                                  # noqa: E731
+    groups = []
+    for g in plan.groups:
+        counts = torch.from_numpy(g["inner_counts"])
+        groups.append(dict(kind=g["kind"], h_idx=t(g["h_idx"]), k_slot=t(g["k_slot"]), r=t(g["r"])[:, None],
+                           src=t(g["src"]), seg=torch.repeat_interleave(torch.arange(counts.numel()), counts),
+                           n=counts.to(torch.float64)[:, None]))
+    return groups, [t(r) for r in plan.roots], list(plan.root_kinds)
+
+
+def shared_latents(tp, shared, centre):
+    """Latents of the roots of each forest: each distinct subtree once, group by group; the
+    MLP runs once per distinct (child subtree, rating) row, its output is gathered per edge
+    (src) and averaged per parent with index_add_ — the same function as `forest_latents`."""
+    groups, roots, root_kinds = shared
+    Ps = (tp["P_u"], tp["P_i"])
+    blocks = ([], [])
+    for g in groups:
+        k = g["kind"]
+        P, Pc = Ps[k], Ps[1 - k]
+        D = P.shape[1]
+        Tc = torch.cat(blocks[1 - k], 0) if blocks[1 - k] else P.new_zeros((0, D))
+        Hs = torch.cat([Tc[g["h_idx"]], Pc[g["k_slot"]]], 0)                       # (rows, D)
+        r = g["r"] - centre
+        f = tp["f_iu"] if k == 0 else tp["f_ui"]
+        msg = _net(f, torch.cat([Hs, r, r * Hs], 1))[g["src"]]                     # (edges, D)
+        inner = torch.zeros(g["n"].shape[0], D, dtype=msg.dtype).index_add_(0, g["seg"], msg) / g["n"]
+        if "log_kappa" in tp:
+            w = g["n"] / (g["n"] + torch.exp(tp["log_kappa"][k]))
+            inner = w * inner + (1 - w) * P.mean(0, keepdim=True)
+        blocks[k].append(inner)
+    return [torch.cat(blocks[k] + [Ps[k], Ps[k].mean(0, keepdim=True)], 0)[rows] for rows, k in zip(roots, root_kinds)]
+
+
+def loss_shared(tp, shared, u_inv, i_inv, ratings, centre=3.0):
+    """`loss` with the latents from `shared_latents`."""
+    U, V = shared_latents(tp, shared, centre)
+    U, V = U[u_inv], V[i_inv]
     pred = tp["mu"][0] + U[:, -1] + V[:, -1] + (U[:, :-1] * V[:, :-1]).sum(1)
     return ((pred - ratings) ** 2).mean()

@@ -10,6 +10,8 @@ latents are generated on demand from the ratings matrix and a fixed pool of para
 Modules: `data` (generator, u.data reader, split, CSR/CSC graph), `trees` (numba evidence
 tree builder + recursive Python twin), `model` (level-by-level differentiable evaluation),
 `level_kernel` (one level as a fused numba kernel with a hand VJP; twin `model.level_twin`),
+`shared` (a batch's forests hash-consed: each distinct subtree evaluated once, exact; the
+default of `predict_pairs` / `fit`),
 `train` (minibatch Adam), `baselines` (means, MF-SGD, MF-ALS, fold-in), `experiments`.
 
 References

@@ -23,7 +23,8 @@ Three facts make it cheap (exact algebra, rounding-level differences from the tw
   child rows: its gradient reaches P_child directly and is 0 in H there (callers pass H
   with H[c] = P_child[slot_c] at those rows, as `forest_latents` does);
 * the second layer is affine, so mean_c (a_c W2 + b2) = (mean_c a_c) W2 + b2 (one product
-  per parent, not per child);
+  per parent, not per child); in a shared plan (`shared.py`: edges >> distinct rows) the
+  other association is cheaper, rowwise=True: (a_m W2) per row, D-wide sums per parent;
 * the first layer on [h, r, r h] is z = b1 + r W1[D] + h W1[:D] + r (h W1[D+1:]), and in the
   VJP the message cotangent g_msg = w g_j / n is the same for every child of j, so
   g_a = g_msg W2ᵀ is computed once per parent; the hidden activations are kept from the
@@ -176,40 +177,55 @@ def _split_rows(gHs, own, k_slot, n_child, n_pc):
     gH, gPc = np.zeros((n_child, D)), np.zeros((n_pc, D))
     for i in range(own.size):
         for k in range(D):
-            gH[own[i], k] = gHs[i, k]
+            gH[own[i], k] += gHs[i, k]                         # += : a shared plan repeats rows
     for i in range(k_slot.size):
         for k in range(D):
             gPc[k_slot[i], k] += gHs[own.size + i, k]
     return gH, gPc
 
 
-def _rows(H, r, Pc, own, k_row, k_slot):
-    """Inputs of the first-layer rows: [H[own]; Pc[k_slot]] (M, D) and their ratings (M,)."""
-    return np.concatenate([H[own], Pc[k_slot]]), np.concatenate([r[own], r[k_row]])
+def _rows(H, r, Pc, own, own_r, k_row, k_slot):
+    """Inputs of the first-layer rows: [H[own]; Pc[k_slot]] (M, D) and their ratings
+    [r[own_r]; r[k_row]] (M,) (own_r = own in a per-query plan)."""
+    return np.concatenate([H[own], Pc[k_slot]]), np.concatenate([r[own_r], r[k_row]])
 
 
-def level_forward(H, r, P, Pc, kappa, shrink, W1, b1, W2, b2, typ, slot, cptr, own, k_row, k_slot, src):
+def level_forward(H, r, P, Pc, kappa, shrink, W1, b1, W2, b2, typ, slot, cptr, own, k_row, k_slot, src, own_r,
+                  rowwise):
     """(latents of the level (N_d, D), hidden activations of the first-layer rows (M, Hd)).
-    kappa = exp(log κ) of the level's kind (unused unless shrink)."""
+    kappa = exp(log κ) of the level's kind (unused unless shrink). rowwise: apply the second
+    layer per row and sum D-wide messages per parent (cheaper when edges >> rows, as in a
+    shared plan) instead of summing Hd-wide activations; the same sum, re-associated."""
     D = P.shape[1]
-    Hs, rs = _rows(H, r, Pc, own, k_row, k_slot)                # (M, D), (M,)
+    Hs, rs = _rows(H, r, Pc, own, own_r, k_row, k_slot)         # (M, D), (M,)
     # first layer on [h, r, r h]: z = b1 + r W1[D] + h W1[:D] + r (h W1[D+1:])     (M, Hd)
     A = _first_layer(Hs @ _split_W1(W1, D), rs, W1[D], b1)
     np.tanh(A, out=A)                                           # NumPy's SIMD tanh
     # mean message of node j = (Σ_c a_c / n) W2 + b2, then shrinkage toward P̄
-    M = _segment_sums(A, src, typ, cptr) @ W2                   # (N_d, D)
+    if rowwise:
+        M = _segment_sums(A @ W2, src, typ, cptr)               # (N_d, D) Σ_c a_c W2
+    else:
+        M = _segment_sums(A, src, typ, cptr) @ W2               # (N_d, D) (Σ_c a_c) W2
     return _assemble(M, P, kappa, shrink, b2, typ, slot, cptr), A
 
 
-def level_backward(G, A, H, r, P, Pc, kappa, shrink, W1, b1, W2, b2, typ, slot, cptr, own, k_row, k_slot, src):
+def level_backward(G, A, H, r, P, Pc, kappa, shrink, W1, b1, W2, b2, typ, slot, cptr, own, k_row, k_slot, src,
+                   own_r, rowwise):
     """Cotangents (gH, gP, gPc, g_log_kappa, gW1, gb1, gW2, gb2) of `level_forward` for the
     output cotangent G (N_d, D); A: the hidden activations it returned."""
     D, Hd = P.shape[1], b1.size
-    S = _segment_sums(A, src, typ, cptr)                        # (N_d, Hd) Σ_c a_c
-    gmsg, gP, g_logk, gb2 = _assemble_vjp(G, S @ W2, P, kappa, shrink, b2, typ, slot, cptr)
-    gW2 = S.T @ gmsg                                            # Σ_j (Σ_c a_c) ⊗ g_msg_j
-    GA = _scatter_parents(gmsg @ W2.T, src, typ, cptr, A.shape[0])   # g_a = g_msg W2ᵀ once per parent
-    Hs, rs = _rows(H, r, Pc, own, k_row, k_slot)
+    if rowwise:
+        gmsg, gP, g_logk, gb2 = _assemble_vjp(G, _segment_sums(A @ W2, src, typ, cptr), P, kappa, shrink, b2,
+                                              typ, slot, cptr)
+        GM = _scatter_parents(gmsg, src, typ, cptr, A.shape[0])     # (M, D) Σ over the row's edges
+        gW2 = A.T @ GM
+        GA = GM @ W2.T
+    else:
+        S = _segment_sums(A, src, typ, cptr)                    # (N_d, Hd) Σ_c a_c
+        gmsg, gP, g_logk, gb2 = _assemble_vjp(G, S @ W2, P, kappa, shrink, b2, typ, slot, cptr)
+        gW2 = S.T @ gmsg                                        # Σ_j (Σ_c a_c) ⊗ g_msg_j
+        GA = _scatter_parents(gmsg @ W2.T, src, typ, cptr, A.shape[0])   # g_a = g_msg W2ᵀ once per parent
+    Hs, rs = _rows(H, r, Pc, own, own_r, k_row, k_slot)
     GZ2, gb1, gwr = _row_cotangents(GA, A, rs)
     F = Hs.T @ GZ2                                              # (D, 2 Hd): [Hᵀ g_z, Hᵀ (r g_z)]
     gW1 = np.concatenate([F[:, :Hd], gwr[None], F[:, Hd:]], axis=0)
@@ -227,7 +243,7 @@ def _args(H, P, Pc, log_kappa, W1, b1, W2, b2, r, lv, kind):
     return (H, r, np.ascontiguousarray(P, dtype=float), np.ascontiguousarray(Pc, dtype=float), kappa, shrink, np.ascontiguousarray(W1, dtype=float),
             np.ascontiguousarray(b1, dtype=float), np.ascontiguousarray(W2, dtype=float),
             np.ascontiguousarray(b2, dtype=float), lv["typ"], lv["slot"], lv["cptr"], lv["own"], lv["k_row"],
-            lv["k_slot"], lv["src"])
+            lv["k_slot"], lv["src"], lv.get("own_r", lv["own"]), bool(lv.get("rowwise", False)))
 
 
 @primitive
@@ -241,7 +257,9 @@ def level_fused(H, P, Pc, log_kappa, W1, b1, W2, b2, r, lv, kind):
     (N_{d+1}, D) or None (no inner node); P, Pc: prototypes of the level's kind and of the
     children's kind; log_kappa: (2,) or None (no shrinkage, REC);
     r: (N_{d+1},) child ratings minus the centre, or None; lv: a `model.Plan` level (its
-    index arrays typ, slot, cptr, own, k_row, k_slot, src); kind: USER/ITEM."""
+    index arrays typ, slot, cptr, own, k_row, k_slot, src) or a `shared.SharedPlan` group
+    (also own_r: rating index of the own rows, own then indexes rows of H, the table of
+    computed subtrees, with repeats; rowwise=True); kind: USER/ITEM."""
     return _level_and_hidden(H, P, Pc, log_kappa, W1, b1, W2, b2, r, lv, kind)[0]
 
 

@@ -35,10 +35,11 @@ from autograd.extend import defvjp, primitive
 
 from ..nn import affine, init_mlp
 from .level_kernel import FALLBACK, INNER, PROTO, level_fused
+from .shared import SharedPlan, share_forests
 from .trees import ITEM, USER, build_forest, permute_lists
 
 __all__ = ["init_params", "segment_mean", "affine", "net", "Plan", "make_plan", "level_twin", "forest_latents",
-           "rating_head", "latents_for", "predict_pairs", "DEFAULTS", "KERNELS"]
+           "shared_latents", "rating_head", "latents_for", "predict_pairs", "DEFAULTS", "KERNELS"]
 
 DEFAULTS = dict(max_depth=4, evidence=80, node_cap=256, min_evidence=1)
 KERNELS = ("numba", "twin")     # a level by `level_kernel.level_fused` or by the readable `level_twin`
@@ -230,6 +231,40 @@ def level_twin(params, H, r, lv):
     return anp.concatenate(parts, axis=0)[lv["perm"]]
 
 
+def shared_latents(params, plan, centre, kernel="numba", take=None):
+    """Latents of the roots of each shared forest: a list of (n_roots, D), one per forest
+    (or, with take = a list of index arrays, rows take[i] of forest i's latents).
+    kernel: "numba" (`level_fused` on the distinct (child, rating) rows) or "twin"
+    (`model.level_twin`, one row per edge)."""
+    D = params["P_u"].shape[1]
+    blocks = ([], [])                                               # computed latents per kind
+    Ps = (params["P_u"], params["P_i"])
+    fs = (params["f_iu"], params["f_ui"])
+    if kernel == "numba":
+        if len(fs[0]) != 2 or len(fs[1]) != 2:
+            raise ValueError(f"params: kernel 'numba' needs 2-layer evidence nets, got {len(fs[0])}, {len(fs[1])} layers")
+        log_kappa = params.get("log_kappa")
+        Ws = [(fs[k][0][0], fs[k][0][1], fs[k][1][0], fs[k][1][1]) for k in (USER, ITEM)]   # unboxed once
+    elif kernel != "twin":
+        raise ValueError(f"kernel: expected 'numba' or 'twin', got {kernel!r}")
+    for g in plan.groups:
+        k = g["kind"]
+        Tc = anp.concatenate(blocks[1 - k], axis=0) if blocks[1 - k] else np.zeros((0, D))
+        if kernel == "numba":
+            # the kernel reads the table rows g["own"] itself (its VJP scatters into the table)
+            out = level_fused(Tc, Ps[k], Ps[1 - k], log_kappa, *Ws[k], g["r"] - centre, g, k)
+        else:
+            He = anp.concatenate([Tc, Ps[1 - k]], axis=0)[g["e_idx"]]     # (n_edges, D)
+            out = level_twin(params, He, g["e_r"] - centre, g)
+        blocks[k].append(out)
+    outs = []
+    for i, (rows, k) in enumerate(zip(plan.roots, plan.root_kinds)):
+        P = Ps[k]
+        parts = list(blocks[k]) + [P, anp.mean(P, axis=0, keepdims=True)]
+        outs.append(anp.concatenate(parts, axis=0)[rows if take is None else rows[take[i]]])
+    return outs
+
+
 def rating_head(params, u, v, predictor="dot"):
     """[EvidenceChains Sec. 2] / [EvidenceChains Sec. 3] rating model: r_hat = mu + u·v ("dot") or mu + g([u; v]) ("mlp").
 
@@ -253,13 +288,15 @@ def latents_for(params, graph, kind, ids, centre, mask_u=None, mask_i=None, kern
 
 
 def predict_pairs(params, graph, users, items, rng, centre=3.0, predictor="dot", mask=None,
-                  return_info=False, kernel="numba", **tree_kw):
+                  return_info=False, kernel="numba", shared=True, **tree_kw):
     """Predicted ratings for the pairs (users[b], items[b]): (B,).
 
     Latents are computed once per distinct user and item in the batch and shared.
     `mask` (optional): indices of training ratings not to be used as evidence (the
     ratings being fitted in a training step). `centre`: subtracted from the ratings fed to
-    the evidence nets (3, the middle of the 1-5 scale). `kernel`: see `forest_latents`."""
+    the evidence nets (3, the middle of the 1-5 scale). `kernel`: see `forest_latents`.
+    `shared` (default): evaluate each distinct subtree of the batch's forests once
+    (`shared.py`; the same function, exact), else tree by tree (`forest_latents`)."""
     users, items = np.asarray(users, np.int64), np.asarray(items, np.int64)
     graph = permute_lists(graph, rng)                 # this batch's random evidence order
     mask_u = mask_i = None
@@ -270,9 +307,21 @@ def predict_pairs(params, graph, users, items, rng, centre=3.0, predictor="dot",
         mask_i[graph.i_pos[mask]] = True
     uq, u_inv = np.unique(users, return_inverse=True)
     iq, i_inv = np.unique(items, return_inverse=True)
-    U, fu = latents_for(params, graph, USER, uq, centre, mask_u, mask_i, kernel, **tree_kw)
-    V, fi = latents_for(params, graph, ITEM, iq, centre, mask_u, mask_i, kernel, **tree_kw)
-    r_hat = rating_head(params, U[u_inv], V[i_inv], predictor)
+    if shared:
+        kw = {**DEFAULTS, **tree_kw}
+        fu = build_forest(graph, np.full(len(uq), USER), uq, None, None, mask_u, mask_i, **kw)
+        fi = build_forest(graph, np.full(len(iq), ITEM), iq, None, None, mask_u, mask_i, **kw)
+        n_pu, n_pi = params["P_u"].shape[0], params["P_i"].shape[0]
+        if graph.proto_u.max(initial=-1) >= n_pu or graph.proto_i.max(initial=-1) >= n_pi:
+            raise ValueError(f"params: P_u, P_i have {n_pu}, {n_pi} rows, fewer than the graph's prototypes "
+                             f"({graph.proto_u.max() + 1}, {graph.proto_i.max() + 1})")
+        roots, table = share_forests([fu, fi], n_pu, n_pi)
+        U, V = shared_latents(params, SharedPlan(roots, table, [USER, ITEM]), centre, kernel, take=[u_inv, i_inv])
+        r_hat = rating_head(params, U, V, predictor)
+    else:
+        U, fu = latents_for(params, graph, USER, uq, centre, mask_u, mask_i, kernel, **tree_kw)
+        V, fi = latents_for(params, graph, ITEM, iq, centre, mask_u, mask_i, kernel, **tree_kw)
+        r_hat = rating_head(params, U[u_inv], V[i_inv], predictor)
     if return_info:
         return r_hat, dict(n_nodes=fu.n_nodes + fi.n_nodes, user_fallback=fu.fallback[u_inv],
                            item_fallback=fi.fallback[i_inv])

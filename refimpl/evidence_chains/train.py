@@ -34,14 +34,16 @@ def build_training_graph(train, n_proto_users=30, n_proto_items=30):
                       top_by_count(train.items, train.n_items, n_proto_items))
 
 
-def evaluate(params, graph, data, rng, predictor="dot", batch_size=2000, clip=None, kernel="numba", **tree_kw):
+def evaluate(params, graph, data, rng, predictor="dot", batch_size=2000, clip=None, kernel="numba", shared=True,
+             **tree_kw):
     """(rmse, info) of the model on `data`; info counts cold-start (fallback) cases.
-    kernel: "numba" (fused level kernel) or "twin" (readable autograd), see `model.forest_latents`."""
+    kernel: "numba" (fused level kernel) or "twin" (readable autograd), see `model.forest_latents`;
+    shared: each distinct subtree of a batch evaluated once (exact), see `model.predict_pairs`."""
     preds, n_fb_u, n_fb_i, nodes = [], 0, 0, 0
     for s in range(0, len(data), batch_size):
         sl = slice(s, s + batch_size)
         p, info = predict_pairs(params, graph, data.users[sl], data.items[sl], rng,
-                                predictor=predictor, return_info=True, kernel=kernel, **tree_kw)
+                                predictor=predictor, return_info=True, kernel=kernel, shared=shared, **tree_kw)
         preds.append(np.clip(p, *(data.scale if clip is None else clip)))
         n_fb_u += int(info["user_fallback"].sum())
         n_fb_i += int(info["item_fallback"].sum())
@@ -78,7 +80,8 @@ def adam_update(x, g, m, v, t, lr, b1=0.9, b2=0.999, eps=1e-8):
 
 def fit(train, rng, *, test=None, graph=None, params=None, n_proto=(30, 30), dim=16, hidden=32, proto_scale=0.1,
         epochs=3, batch_size=1000, lr=1e-2, predictor="dot", pretrain=False, eval_every=None, eval_size=None,
-        max_seconds=None, progress=None, checkpoint=None, tree_kw=None, shrink=True, kappa=5.0, kernel="numba"):
+        max_seconds=None, progress=None, checkpoint=None, tree_kw=None, shrink=True, kappa=5.0, kernel="numba",
+        shared=True):
     """Minibatch Adam on the mean squared error of the training ratings.
 
     Returns (params, graph, history) with history a list of dicts (step, epoch, seconds,
@@ -88,7 +91,9 @@ def fit(train, rng, *, test=None, graph=None, params=None, n_proto=(30, 30), dim
     steps (a guard; history "seconds" is wall time). `checkpoint` (a refimpl Checkpoint) saves and restores
     (x, Adam moments, step, history) so `--resume` continues. `shrink`, `kappa`: the
     few-evidence shrinkage of `init_params` (an addition to the paper; shrink=False is REC).
-    `kernel`: "numba" (fused level kernel, default) or "twin" (readable autograd levels)."""
+    `kernel`: "numba" (fused level kernel, default) or "twin" (readable autograd levels);
+    `shared` (default): each distinct subtree of a minibatch's forests evaluated once — the
+    same function as tree by tree (exact; `shared.py`), several times faster."""
     tree_kw = {**DEFAULTS, **(tree_kw or {})}
     graph = build_training_graph(train, *n_proto) if graph is None else graph
     if params is None:
@@ -111,7 +116,7 @@ def fit(train, rng, *, test=None, graph=None, params=None, n_proto=(30, 30), dim
 
     def loss(xf, idx, keys_rng):
         p = predict_pairs(unflatten(xf), graph, train.users[idx], train.items[idx], keys_rng,
-                          predictor=predictor, mask=idx, kernel=kernel, **tree_kw)
+                          predictor=predictor, mask=idx, kernel=kernel, shared=shared, **tree_kw)
         return _mse(p, train.ratings[idx])
 
     vg = value_and_grad(loss)
@@ -140,7 +145,7 @@ def fit(train, rng, *, test=None, graph=None, params=None, n_proto=(30, 30), dim
             if test is not None:
                 sub = test if eval_size is None else test.subset(np.arange(min(eval_size, len(test))))
                 rec["test_rmse"] = evaluate(unflatten(x), graph, sub, np.random.default_rng(step),
-                                            predictor, kernel=kernel, **tree_kw)[0]
+                                            predictor, kernel=kernel, shared=shared, **tree_kw)[0]
             history.append(rec)
             if checkpoint is not None:
                 checkpoint.maybe_save(step, lambda: _state(x, m, v, step, t_train, history))
@@ -152,7 +157,7 @@ def fit(train, rng, *, test=None, graph=None, params=None, n_proto=(30, 30), dim
 
 
 def time_steps(params, graph, train, rng, n_steps, batch_size, predictor="dot", kernel="numba",
-               clock=time.perf_counter, **tree_kw):
+               clock=time.perf_counter, shared=True, **tree_kw):
     """Seconds per training rating of a gradient step (value and gradient of the minibatch
     loss), averaged over `n_steps` random minibatches after one warm-up step. `clock`:
     time.perf_counter (wall, default) or time.process_time (CPU of this process: what a
@@ -162,7 +167,7 @@ def time_steps(params, graph, train, rng, n_steps, batch_size, predictor="dot", 
 
     def loss(xf, idx):
         p = predict_pairs(unflatten(xf), graph, train.users[idx], train.items[idx], rng,
-                          predictor=predictor, mask=idx, kernel=kernel, **kw)
+                          predictor=predictor, mask=idx, kernel=kernel, shared=shared, **kw)
         return _mse(p, train.ratings[idx])
 
     vg = value_and_grad(loss)

@@ -249,10 +249,36 @@ def build_forest(graph, q_kind, q_ent, keys_u=None, keys_i=None, mask_u=None, ma
     return Forest(*out)
 
 
+@njit(cache=True)
+def _evidence_order(ptr, is_proto, u):
+    """order (nnz,): each row ptr[r]:ptr[r+1] rearranged as its prototype entries then the
+    others, each part uniformly shuffled (Fisher-Yates with the uniforms u (nnz,): entry k
+    swaps with j = floor(u_k (k - start + 1)) + start, k from the part's end down)."""
+    order = np.empty(u.size, np.int64)
+    for r in range(ptr.size - 1):
+        lo, hi = ptr[r], ptr[r + 1]
+        n = lo
+        for p in range(lo, hi):                        # prototypes first, list order kept
+            if is_proto[p]:
+                order[n] = p
+                n += 1
+        mid = n
+        for p in range(lo, hi):
+            if not is_proto[p]:
+                order[n] = p
+                n += 1
+        for a, b in ((lo, mid), (mid, hi)):
+            for k in range(b - 1, a, -1):
+                j = a + int(u[k] * (k - a + 1))
+                order[k], order[j] = order[j], order[k]
+    return order
+
+
 def permute_lists(graph, rng):
     """The same graph with every adjacency list in evidence order: prototypes first, the
-    rest in a random order from `rng` (u_pos / i_pos follow the moves): the order that
-    sorting by uniform random keys (prototypes first) gives, drawn once for all lists.
+    rest in a uniformly random order from `rng` (u_pos / i_pos follow the moves), drawn once
+    for all lists — the distribution of sorting by uniform random keys, prototypes first
+    (what this function did before; a per-row shuffle is O(nnz), the sort was 1/5 of a step).
     Build trees from it with keys=None."""
     nnz = graph.u_items.size
     out = {}
@@ -260,9 +286,7 @@ def permute_lists(graph, rng):
                                            graph.proto_i, "u"),
                                           (graph.i_ptr, graph.i_users, graph.i_vals, graph.i_pos,
                                            graph.proto_u, "i")):
-        row = np.repeat(np.arange(ptr.size - 1), np.diff(ptr))
-        # one sort key: by row, then prototypes first, then random
-        order = np.argsort(4.0 * row + 2.0 * (proto[nb] < 0) + rng.random(nnz))
+        order = _evidence_order(ptr, proto[nb] >= 0, rng.random(nnz))
         where = np.empty(nnz, np.int64)
         where[order] = np.arange(nnz)
         out[tag] = (nb[order], val[order], where[pos])

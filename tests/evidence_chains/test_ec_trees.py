@@ -157,3 +157,27 @@ def test_presorted_fast_path_equals_both_twins(small):
         _same(f1, f2)
     # the permuted graph still holds the same ratings at the moved positions
     assert np.array_equal(gp.u_items[gp.u_pos], d.items) and np.array_equal(gp.i_vals[gp.i_pos], d.ratings)
+
+
+def test_evidence_order_is_uniform_with_prototypes_first():
+    """permute_lists: each list keeps its entries, prototypes first, and the non-prototype
+    part is a uniform random order (chi-square on which entry comes first and on the
+    position of one entry, over many draws; a biased shuffle such as Sattolo's fails)."""
+    from scipy.stats import chisquare
+    from refimpl.evidence_chains.trees import permute_lists
+    d = synthetic(np.random.default_rng(0), n_users=30, n_items=40, n_ratings=600)
+    g = make_graph(d, top_by_count(d.users, d.n_users, 3), top_by_count(d.items, d.n_items, 3))
+    row = int(np.argmax(np.diff(g.u_ptr)))
+    lo, hi = g.u_ptr[row], g.u_ptr[row + 1]
+    items = g.u_items[lo:hi]
+    n_p = int((g.proto_i[items] >= 0).sum())
+    rest = np.sort(items[g.proto_i[items] < 0])
+    first, where = np.zeros(rest.size), np.zeros(rest.size)
+    for s in range(3000):
+        gp = permute_lists(g, np.random.default_rng(s))
+        got = gp.u_items[lo:hi]
+        assert np.all(g.proto_i[got[:n_p]] >= 0) and np.array_equal(np.sort(got[n_p:]), rest)
+        first[np.searchsorted(rest, got[n_p])] += 1
+        where[int(np.nonzero(got[n_p:] == rest[0])[0][0])] += 1
+    assert n_p >= 1 and rest.size >= 8
+    assert chisquare(first).pvalue > 1e-4 and chisquare(where).pvalue > 1e-4
