@@ -69,3 +69,18 @@ def test_warm_entities_barely_move_and_the_population_latent_is_their_mean(small
     p = dict(params, log_kappa=np.array([-30.0, -30.0]))          # κ ≈ 0: no shrinkage, no prior
     lat0, _ = latents_for(p, g, ITEM, ids, 3.0, **TREE)
     np.testing.assert_allclose(prior_latents(p, g, ITEM, ids, np.full(4, 9.0), **TREE), lat0, atol=1e-10)
+
+
+def test_crossover_and_paired_gap():
+    from refimpl.evidence_chains.coldstart import paired_mse_diff, wins_from
+    ks = [0, 1, 2, 5, 10]
+    # chains ahead at k <= 1, MF from k = 2 on; a late lead of MF after a chains win does not count
+    assert wins_from(ks, [1.0, 1.0, 1.0, 1.0, 1.0], [1.1, 1.05, 0.9, 0.8, 0.7]) == 2
+    assert wins_from(ks, [1.0] * 5, [0.9, 1.1, 0.9, 0.9, 0.9]) == 2
+    assert wins_from(ks, [1.0] * 5, [0.9] * 4 + [1.0]) == np.inf          # a tie at the end: MF has not won
+    assert wins_from(ks, [1.0] * 5, [0.9] * 5) == 0
+    y = np.array([1.0, 2.0, 3.0, 4.0])
+    a, b = y + np.array([1.0, 0.0, -1.0, 2.0]), y + 0.5
+    d, se = paired_mse_diff(a, b, y)
+    diffs = np.array([1.0, 0.0, 1.0, 4.0]) - 0.25
+    assert d == pytest.approx(diffs.mean()) and se == pytest.approx(diffs.std(ddof=1) / 2)
