@@ -71,7 +71,8 @@ def test_tuning_has_the_same_budget_and_never_sees_the_test_set(stubbed):
     _, data, times, _ = X._load(cfg)
     tuning = [c for c in stub.calls if c["valid"] is not None]
     assert len(tuning) == 2 * sum(len(g) for g in X.GRIDS.values())
-    for kind, block in zip(X.SPLITS, (tuning[:9], tuning[9:])):
+    n = sum(len(g) for g in X.GRIDS.values())
+    for kind, block in zip(X.SPLITS, (tuning[:n], tuning[n:])):
         _, te0 = X.split_indices(kind, data, times, cfg.rng(10, 0))
         test0 = _pairs(data.subset(te0))
         for c in block:                              # the validation part comes from training only
