@@ -29,13 +29,8 @@ __all__ = ["root_evidence", "population_latent", "prior_latents", "predict_with_
 
 def root_evidence(forest):
     """(Q,) number of evidence children of each query's root (0 for a fallback query)."""
-    roots = forest.root_ptr[:-1]
-    is_root = np.zeros(forest.n_nodes, bool)
-    is_root[roots] = True
     par = forest.parent
-    child_of_root = (par >= 0) & is_root[np.maximum(par, 0)]
-    cnt = np.bincount(par[child_of_root], minlength=forest.n_nodes)
-    return cnt[roots]
+    return np.bincount(par[par >= 0], minlength=forest.n_nodes)[forest.root_ptr[:-1]]
 
 
 def population_latent(params, graph, kind, ids, rng, centre=3.0, **tree_kw):

@@ -41,6 +41,7 @@ def test_prototype_mean_prior_is_the_model_itself(small):
 
 def test_prior_of_a_user_without_and_with_prototype_evidence(small):
     d, pu, pi, params = small
+    params = dict(params, log_kappa=np.log([2.0, 7.0]))            # κ_user ≠ κ_item
     new = d.n_users
     grown = Ratings(d.users, d.items, d.ratings, d.n_users + 1, d.n_items, d.scale)
     g0 = permute_lists(make_graph(grown, pu, pi), np.random.default_rng(4))
