@@ -108,8 +108,13 @@ def run_rmse(cfg):
                       "'biased' rating head (generated biases) and few-evidence shrinkage n/(n+κ) toward the "
                       "prototype mean (model.py). The evidence-chains curve is "
                       "evaluated on the first 2000 test ratings (the table on all of them). "
-                      + ("Quick: a quarter-size MovieLens-shaped synthetic set, 5 epochs (stopped early "
-                         "only if training passes 45 s)."
+                      + ("Why MF leads on this generator: its ratings are rank-5-plus-bias by construction "
+                         "(data.synthetic), so biased MF of rank 10 is the true model class and approaches the noise "
+                         "floor, while the chains generate each latent from at most a node cap of sampled evidence "
+                         "through small networks, an approximation error MF does not have; real ratings are not "
+                         "low rank (see evidence-chains-movielens). " if ds == "synthetic" else "")
+                      + (("Quick: a quarter-size MovieLens-shaped synthetic set, " if ds == "synthetic" else
+                          "Quick: ") + "5 epochs (stopped early only if training passes 45 s of CPU)."
                          if cfg.quick else ""))}
 
 
@@ -141,16 +146,23 @@ def run_coldstart(cfg):
                               progress=cfg.progress(epochs * (len(train) // 500), "evidence chains"),
                               checkpoint=cfg.checkpoint("ec", every_s=30), **EC_KW)
     mf, _ = B.fit_mf(train, cfg.rng(3), "als", epochs=10)
+    from . import coldstart as CS
+    from .trees import ITEM, USER
     mu = float(train.ratings.mean())
     protos = [np.argsort(np.where(p >= 0, p, np.iinfo(np.int64).max))[:int((p >= 0).sum())]
               for p in (graph.proto_u, graph.proto_i)]
-    rows, metrics = [], {}
+    # population prior (coldstart.py): shrink toward the mean generated latent of the training users / items
+    prior_u = CS.population_latent(params, graph, USER, np.unique(train.users), cfg.rng(6, 0), **tree_kw)
+    prior_i = CS.population_latent(params, graph, ITEM, np.unique(train.items), cfg.rng(6, 1), **tree_kw)
+    rows, metrics, names = [], {}, ("evidence_chains", "evidence_chains_prior", "mf_als_fold_in", "global_mean")
     for k in ks:
         shown = data.subset(reveal[:, :k].ravel())
         # evidence chains: the revealed ratings join the graph; no parameter changes
         g_k = make_graph(concat(train, shown), *protos)
         p_ec = np.clip(predict_pairs(params, g_k, q.users, q.items, cfg.rng(5, k), predictor=EC_KW["predictor"],
                                      **tree_kw), *data.scale)
+        p_pr = np.clip(CS.predict_with_prior(params, g_k, q.users, q.items, cfg.rng(5, k), prior_u, prior_i,
+                                             predictor=EC_KW["predictor"], **tree_kw), *data.scale)
         # MF fold-in: solve for the new user's (p, b) from its k ratings
         p_mf = np.empty(len(q))
         for n, u in enumerate(cold):
@@ -158,24 +170,46 @@ def run_coldstart(cfg):
             sl = slice(n * n_query, (n + 1) * n_query)
             p_mf[sl] = mf["mu"] + bu + mf["bi"][q.items[sl]] + mf["Q"][q.items[sl]] @ pu
         p_mf = np.clip(p_mf, *data.scale)
-        r = dict(evidence_chains=rmse(p_ec, q.ratings), mf_als_fold_in=rmse(p_mf, q.ratings),
-                 global_mean=rmse(np.full(len(q), mu), q.ratings))
-        for name, v in r.items():
-            metrics[f"{ds}/coldstart/k{k}/{name}/rmse"] = v
-        rows.append([k] + [round(v, 4) for v in r.values()])
+        preds = dict(zip(names, (p_ec, p_pr, p_mf, np.full(len(q), mu))))
+        for name, p in preds.items():
+            metrics[f"{ds}/coldstart/k{k}/{name}/rmse"] = rmse(p, q.ratings)
+        row = [k] + [round(metrics[f"{ds}/coldstart/k{k}/{n}/rmse"], 4) for n in names]
+        for name in names[:2]:                   # paired MSE gap to MF fold-in on the same ratings
+            d, se = CS.paired_mse_diff(preds[name], p_mf, q.ratings)
+            metrics[f"{ds}/coldstart/k{k}/{name}/mse_minus_mf"] = d
+            metrics[f"{ds}/coldstart/k{k}/{name}/mse_minus_mf_se"] = se
+            row.append(f"{d:+.4f} ± {se:.4f} " + ("chains" if d < -2 * se else "MF" if d > 2 * se else "tie"))
+        rows.append(row)
+    claims = []
+    for name in names[:2]:
+        r_ec = [metrics[f"{ds}/coldstart/k{k}/{name}/rmse"] for k in ks]
+        r_mf = [metrics[f"{ds}/coldstart/k{k}/mf_als_fold_in/rmse"] for k in ks]
+        metrics[f"{ds}/coldstart/{name}/mf_wins_from_k"] = CS.wins_from(ks, r_ec, r_mf)
+        small = [(k, a, b) for k, a, b in zip(ks, r_ec, r_mf) if k <= 3]
+        claims.append({"claim": f"cold start: {name} below MF-ALS fold-in at small k (k <= 3), {ds}",
+                       "paper_value": "qualitative (Sec. 1, 4)",
+                       "ours": "; ".join(f"k{k} {a:.4f} vs {b:.4f}" for k, a, b in small),
+                       "reproduced": {0: "no", len(small): "yes"}.get(sum(a < b for _, a, b in small), "partly")})
     fig, ax = plt.subplots(figsize=(5, 3.6))
-    arr = np.array(rows, dtype=float)
-    for j, name in enumerate(("evidence chains", "MF-ALS fold-in", "global mean")):
+    arr = np.array([r[:5] for r in rows], dtype=float)
+    for j, name in enumerate(("evidence chains", "evidence chains, population prior", "MF-ALS fold-in",
+                              "global mean")):
         ax.plot(arr[:, 0], arr[:, j + 1], marker="o", label=name)
     ax.set_xlabel("k = ratings of the new user")
     ax.set_ylabel("RMSE on its held-out ratings")
-    ax.legend()
+    ax.legend(fontsize=7)
     savefig(fig, cfg.out / "coldstart.png")
-    return {"metrics": metrics,
-            "tables": [{"name": f"Cold start ({ds}): RMSE vs k", "columns": ["k", "evidence_chains",
-                        "mf_als_fold_in", "global_mean"], "rows": rows}],
+    prior_note = ("evidence_chains_prior: the same model and parameters, the shrinkage re-centred on the mean "
+                  "generated latent of the training users (items) instead of the mean prototype latent "
+                  "(coldstart.py). Last two columns: MSE(chains) - MSE(MF fold-in) on the same query ratings "
+                  "± its standard error; 'chains' / 'MF' = ahead by more than 2 SE, else 'tie'. mf_wins_from_k: "
+                  "the smallest k from which MF fold-in's RMSE is below the chains' at every larger k (null: "
+                  "never). ")
+    return {"metrics": metrics, "claims": claims,
+            "tables": [{"name": f"Cold start ({ds}): RMSE vs k", "columns": ["k", *names,
+                        "chains - MF (MSE)", "chains prior - MF (MSE)"], "rows": rows}],
             "figures": ["coldstart.png"],
-            "notes": (f"{len(cold)} users removed from training; for each, k of its ratings are revealed and "
+            "notes": (prior_note + f"{len(cold)} users removed from training; for each, k of its ratings are revealed and "
                       f"{n_query} others predicted ({len(q)} query ratings). Evidence chains trained "
                       f"{hist[-1]['epoch']:.2f} epochs; the revealed "
                       "ratings are added to the rating graph, parameters unchanged; MF: ALS row solve (fold-in). "
@@ -268,3 +302,13 @@ def run_online_experiment(cfg):
                       "inserting it into the rating graph (deterministic evidence order: prototypes first, then "
                       "most recent first; parameters unchanged); MF fold-in re-solves the touched users' then items' "
                       "ALS rows; MF refit runs 2 warm-started ALS sweeps on all ratings so far.")}
+
+
+# --- 5. accuracy on real ratings, 3 seeds, random and temporal splits, fair tuning -------------
+
+@experiment("evidence-chains-movielens", paper=PAPER,
+            artefact="Sec. 4 accuracy vs tuned MF on real ratings (3 seeds; random and temporal splits)",
+            quick_seconds=25, full_minutes=25)
+def run_movielens(cfg):
+    from .exp_movielens import run_movielens_experiment
+    return run_movielens_experiment(cfg, EC_KW, _tree_kw(cfg))

@@ -69,3 +69,23 @@ def test_real_ml_latest_small_if_present():
         pytest.skip("../shared/data not beside the checkout")
     d, uid, iid, _ = read_ratings_csv(p)
     assert (len(d), d.n_users, d.n_items, d.scale) == (100_004, 671, 9_066, (0.5, 5.0))
+
+
+def test_predictions_are_clipped_to_the_scale_read_from_the_data(tmp_path):
+    """Half-star data (0.5-5): predictions clip at 0.5, not at the 1-5 of ml-100k."""
+    from refimpl.evidence_chains.exp_movielens import _train
+    from refimpl.evidence_chains.model import init_params
+    from refimpl.evidence_chains.train import build_training_graph, evaluate
+    rng = np.random.default_rng(0)
+    rows = [(u, i, float(rng.choice([0.5, 1.0, 5.0])), 1) for u in range(1, 13) for i in range(1, 16)
+            if (u + i) % 3]
+    d = read_ratings_csv(_csv(tmp_path, rows))[0]
+    assert d.scale == (0.5, 5.0)
+    g = build_training_graph(d, 3, 3)
+    params = init_params(np.random.default_rng(1), 3, 3, dim=4, hidden=8)
+    for mu, want in ((-10.0, 0.5), (10.0, 5.0)):
+        p = evaluate(dict(params, mu=np.array([mu])), g, d, np.random.default_rng(2), "biased", node_cap=16)[1]["pred"]
+        np.testing.assert_array_equal(p, want)
+    predict, _ = _train("mf_als", dict(lam=1e-3), d, np.random.default_rng(3), 20, None, {}, {})
+    p = predict(d)
+    assert p.min() < 1.0 and p.min() >= 0.5 and p.max() <= 5.0
