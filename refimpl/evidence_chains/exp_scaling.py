@@ -5,7 +5,8 @@ rating set grows to 10 M ratings, users and items growing together.
 method the experiment measures, in a fresh Python process per (method, size):
 
 * CPU seconds per 10⁵ training ratings (chains: a few timed Adam steps, `train.time_steps`;
-  MF: the mean SGD epoch / ALS sweep of the budgeted training, after a warm-up) and the epoch time it extrapolates to;
+  MF: the mean SGD epoch / ALS sweep of a short training run, after a warm-up) and the epoch
+  time it extrapolates to;
 * peak memory: the peak resident set (VmHWM) during training and evaluation above the
   resident set after imports and data generation (Linux: VmHWM is reset through
   /proc/self/clear_refs after the data are made; elsewhere ru_maxrss minus that RSS);
@@ -36,10 +37,10 @@ __all__ = ["SCALING", "shape_for", "loglog_slope", "run_job", "run_scaling", "tr
 
 #: the knobs of the full and the --quick run (same code, different sizes and budget)
 SCALING = {
-    "full": dict(sizes=(10**5, 10**6, 10**7), budget_s=300.0, n_eval=20_000, time_steps=10,
-                 batch=500, isolate=True, workers=2),
-    "quick": dict(sizes=(5_000, 20_000), budget_s=1.0, n_eval=2_000, time_steps=2, batch=200,
-                  isolate=False),
+    "full": dict(sizes=(10**5, 10**6, 10**7), budget_s=300.0, budget_sizes=(10**7, 10**6, 10**5),
+                 cost_budget_s=3.0, n_eval=20_000, time_steps=10, batch=500, isolate=True, workers=3),
+    "quick": dict(sizes=(5_000, 20_000), budget_s=1.0, budget_sizes=(20_000, 5_000), cost_budget_s=0.3,
+                  n_eval=2_000, time_steps=2, batch=200, isolate=False),
 }
 METHODS = ("evidence_chains", "mf_sgd", "mf_als")
 _A = math.log(162541 / 943) / math.log(250)      # users ∝ N^a  (a ≈ 0.933)
@@ -47,9 +48,10 @@ _B = math.log(59047 / 1682) / math.log(250)      # items ∝ N^b  (b ≈ 0.644)
 
 
 def shape_for(n_ratings):
-    """(n_users, n_items) for N ratings on the MovieLens growth path (module docstring)."""
-    if n_ratings < 1000:
-        raise ValueError(f"n_ratings: expected >= 1000, got {n_ratings}")
+    """(n_users, n_items) for N ratings on the MovieLens growth path (module docstring);
+    below 3000 ratings the matrix would be more than half full (the generator's cap)."""
+    if n_ratings < 3000:
+        raise ValueError(f"n_ratings: expected >= 3000, got {n_ratings}")
     s = n_ratings / 1e5
     return int(round(943 * s ** _A)), int(round(1682 * s ** _B))
 
@@ -78,8 +80,22 @@ def _status_kb(field):
     return None
 
 
+def _trim_heap():
+    """Return freed heap memory to the OS (glibc malloc_trim), so the resident set counts
+    live data only; a no-op elsewhere."""
+    try:
+        import ctypes
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):
+        pass
+
+
 def _reset_peak():
-    """Reset this process's peak RSS to its current RSS; returns (rss_kb, how)."""
+    """Reset this process's peak RSS to its current RSS (after trimming the heap);
+    returns (rss_kb, how)."""
+    import gc
+    gc.collect()
+    _trim_heap()
     rss = _status_kb("VmRSS")
     try:
         with open("/proc/self/clear_refs", "w") as f:
@@ -192,75 +208,104 @@ def run_isolated(spec):
 
 # --- the experiment ------------------------------------------------------------------------------
 
+def _jobs(knobs):
+    """The run's jobs in priority order: first a short "cost" job per (size, method) — CPU
+    s per 10⁵ ratings and peak memory, on `cost_budget_s` of training, largest size first —
+    then a "budget" job per (size, method) in `budget_sizes` order — RMSE after `budget_s`."""
+    cost = [("cost", N, m) for N in sorted(knobs["sizes"], reverse=True) for m in METHODS]
+    return cost + [("budget", N, m) for N in knobs["budget_sizes"] for m in METHODS]
+
+
 def run_scaling(cfg, knobs=None):
-    """All (method, size) jobs (each checkpointed, so `--resume` skips finished ones), the
-    slopes and the table rows. Returns (results list, metrics, knobs)."""
+    """All jobs (each checkpointed, so `--resume` skips finished ones; each finished job is
+    also appended to out/jobs.jsonl, so a run cut short can be summarised with
+    `summarise(read_jobs(out), knobs)`). Returns (cost, budget, knobs): dicts keyed by (N, method)."""
+    import threading
     knobs = knobs or SCALING["quick" if cfg.quick else "full"]
-    jobs = [(N, m) for N in knobs["sizes"] for m in METHODS]
-    done, todo, metrics = {}, [], {}
-    for N, m in jobs:
-        state = cfg.checkpoint(f"{m}-{N}", every_s=0).load()
+    done, todo, lock = {}, [], threading.Lock()
+    for job in _jobs(knobs):
+        state = cfg.checkpoint("-".join(map(str, job)), every_s=0).load()
         if state is not None:
-            done[N, m] = json.loads(bytes(state["result"]).decode("utf-8"))
+            done[job] = json.loads(bytes(state["result"]).decode("utf-8"))
         else:
-            todo.append((N, m))
+            todo.append(job)
 
     def one(job):
-        N, m = job
-        spec = dict(method=m, n_ratings=N, seed=cfg.seed, budget_s=knobs["budget_s"], n_eval=knobs["n_eval"],
-                    time_steps=knobs["time_steps"], batch=knobs["batch"])
-        res = run_isolated(spec) if knobs["isolate"] else run_job(spec)
-        cfg.checkpoint(f"{m}-{N}", every_s=0).save(
+        phase, N, m = job
+        spec = dict(method=m, n_ratings=N, seed=cfg.seed, n_eval=knobs["n_eval"], time_steps=knobs["time_steps"],
+                    batch=knobs["batch"], budget_s=knobs["budget_s" if phase == "budget" else "cost_budget_s"])
+        res = {**(run_isolated(spec) if knobs["isolate"] else run_job(spec)), "phase": phase}
+        cfg.checkpoint("-".join(map(str, job)), every_s=0).save(
             {"result": np.frombuffer(json.dumps(res).encode("utf-8"), np.uint8)})
-        print(f"[scaling] {m} N={N}: {res['s_per_1e5']:.3g} s/1e5, rmse {res['rmse']:.4f}, "
+        with lock, open(cfg.out / "jobs.jsonl", "a") as f:
+            f.write(json.dumps(res) + "\n")
+        print(f"[scaling] {phase} {m} N={N}: {res['s_per_1e5']:.3g} s/1e5, rmse {res['rmse']:.4f}, "
               f"{res['epochs']:.3g} epochs, peak +{res['peak_mb']:.0f} MB", file=sys.stderr, flush=True)
         return job, res
 
-    todo.sort(key=lambda j: -j[0])                       # largest first: the pool's tail is short
     if knobs["isolate"] and knobs.get("workers", 1) > 1:
         from concurrent.futures import ThreadPoolExecutor
         with ThreadPoolExecutor(knobs["workers"]) as pool:
             done.update(pool.map(one, todo))
     else:
         done.update(map(one, todo))
-    results = [done[j] for j in jobs]
-    for res in results:
-        m, N = res["method"], res["n_ratings"]
-        for k in ("s_per_1e5", "epoch_s", "peak_mb", "rmse", "epochs"):
-            metrics[f"n{N}/{m}/{k}"] = res[k]
+    cost = {(N, m): r for (ph, N, m), r in done.items() if ph == "cost"}
+    budget = {(N, m): r for (ph, N, m), r in done.items() if ph == "budget"}
+    return cost, budget, knobs
+
+
+def read_jobs(out):
+    """(cost, budget) from out/jobs.jsonl (the jobs a run finished, possibly cut short)."""
+    cost, budget = {}, {}
+    for line in open(Path(out) / "jobs.jsonl"):
+        r = json.loads(line)
+        (cost if r["phase"] == "cost" else budget)[r["n_ratings"], r["method"]] = r
+    return cost, budget
+
+
+def summarise(cost, budget, knobs):
+    """(metrics, table rows, slope rows): cost and memory from the cost jobs, RMSE and
+    epochs from the budget jobs (NaN where a budget job did not run)."""
+    metrics, rows, slope_rows = {}, [], []
+    sizes = sorted({N for N, _ in cost})
+    for N in sizes:
+        for m in METHODS:
+            c, b = cost[N, m], budget.get((N, m))
+            for k in ("s_per_1e5", "epoch_s", "peak_mb"):
+                metrics[f"n{N}/{m}/{k}"] = c[k]
+            if b is not None:
+                metrics[f"n{N}/{m}/rmse"], metrics[f"n{N}/{m}/epochs"] = b["rmse"], b["epochs"]
+            rows.append([m, N, c["n_users"], c["n_items"], round(c["s_per_1e5"], 4), round(c["epoch_s"], 2),
+                         round(c["peak_mb"], 1), "-" if b is None else round(b["epochs"], 4),
+                         "-" if b is None else round(b["rmse"], 4)])
     for m in METHODS:
-        rs = [r for r in results if r["method"] == m]
-        x = [r["n_ratings"] for r in rs]
-        metrics[f"slope/{m}/epoch_s"] = loglog_slope(x, [r["epoch_s"] for r in rs])
-        metrics[f"slope/{m}/s_per_1e5"] = loglog_slope(x, [r["s_per_1e5"] for r in rs])
-        metrics[f"slope/{m}/peak_mb"] = loglog_slope(x, [max(r["peak_mb"], 1e-3) for r in rs])
-    return results, metrics, knobs
+        x = [N for N in sizes]
+        if len(x) >= 2:
+            for k in ("epoch_s", "s_per_1e5", "peak_mb"):
+                metrics[f"slope/{m}/{k}"] = loglog_slope(x, [max(cost[N, m][k], 1e-3) for N in x])
+            slope_rows.append([m] + [round(metrics[f"slope/{m}/{k}"], 3) for k in ("epoch_s", "s_per_1e5", "peak_mb")])
+    for N in sizes:                        # the keys of the earlier scaling experiment (chains)
+        c, k = cost[N, "evidence_chains"], f"scale{N // sizes[0]}"
+        metrics.update({f"{k}/n_params": c["n_params"], f"{k}/mf_n_params": c["mf_n_params"],
+                        f"{k}/train_ms_per_rating": c["s_per_1e5"] / 100.0, f"{k}/epoch_seconds": c["epoch_s"],
+                        f"{k}/predictions_per_s": c["predictions_per_s"]})
+    return metrics, rows, slope_rows
 
 
 def report_scaling(cfg):
     """The registered experiment: jobs, slopes, table, figure, notes."""
     from ..plotting import plt, savefig
-    results, metrics, knobs = run_scaling(cfg)
-    sizes = list(knobs["sizes"])
-    for res in results:                      # the keys of the earlier scaling experiment (chains)
-        if res["method"] == "evidence_chains":
-            k = f"scale{res['n_ratings'] // sizes[0]}"
-            metrics.update({f"{k}/n_params": res["n_params"], f"{k}/mf_n_params": res["mf_n_params"],
-                            f"{k}/train_ms_per_rating": res["s_per_1e5"] / 100.0,
-                            f"{k}/epoch_seconds": res["epoch_s"], f"{k}/predictions_per_s": res["predictions_per_s"]})
-    rows = [[r["method"], r["n_ratings"], r["n_users"], r["n_items"], round(r["s_per_1e5"], 3),
-             round(r["epoch_s"], 1), round(r["peak_mb"], 1), round(r["epochs"], 4), round(r["rmse"], 4)]
-            for r in results]
-    slope_rows = [[m, round(metrics[f"slope/{m}/epoch_s"], 3), round(metrics[f"slope/{m}/s_per_1e5"], 3),
-                   round(metrics[f"slope/{m}/peak_mb"], 3)] for m in METHODS]
+    cost, budget, knobs = run_scaling(cfg)
+    metrics, rows, slope_rows = summarise(cost, budget, knobs)
+    sizes = sorted({N for N, _ in cost})
     fig, ax = plt.subplots(1, 3, figsize=(13, 3.8))
     for m, mk in zip(METHODS, "os^"):
-        rs = [r for r in results if r["method"] == m]
-        x = [r["n_ratings"] for r in rs]
-        ax[0].loglog(x, [r["epoch_s"] for r in rs], mk + "-",
+        rs = [cost[N, m] for N in sizes]
+        ax[0].loglog(sizes, [r["epoch_s"] for r in rs], mk + "-",
                      label=f"{m} (slope {metrics[f'slope/{m}/epoch_s']:.2f})")
-        ax[1].loglog(x, [max(r["peak_mb"], 1e-3) for r in rs], mk + "-", label=m)
-        ax[2].semilogx(x, [r["rmse"] for r in rs], mk + "-", label=m)
+        ax[1].loglog(sizes, [max(r["peak_mb"], 1e-3) for r in rs], mk + "-", label=m)
+        xb = [N for N in sizes if (N, m) in budget]
+        ax[2].semilogx(xb, [budget[N, m]["rmse"] for N in xb], mk + "-", label=m)
     ax[0].set_ylabel("CPU s per epoch (from s per 10⁵ ratings)")
     ax[1].set_ylabel("peak memory above data (MB)")
     ax[2].set_ylabel(f"test RMSE after {knobs['budget_s']:g} CPU s")
@@ -268,18 +313,19 @@ def report_scaling(cfg):
         a.set_xlabel("ratings N")
         a.legend(fontsize=7)
     savefig(fig, cfg.out / "scaling.png")
-    how = results[0]["memory_how"]
+    how = next(iter(cost.values()))["memory_how"]
     notes = (f"Sizes {sizes} ratings; users x items on the power law through MovieLens-100K and ml-25m "
              "(users = 943 (N/1e5)^0.933, items = 1682 (N/1e5)^0.644; the embedded low-rank generator, 90/10 "
-             f"split). Each (method, size) runs in {'a fresh Python process' if knobs['isolate'] else 'this process'}. "
-             "s/1e5: CPU seconds (time.process_time) per 10^5 training ratings — chains: "
+             f"split). Each job runs in {'a fresh Python process' if knobs['isolate'] else 'this process'}: per (method, "
+             f"size) a cost job ({knobs['cost_budget_s']:g} CPU s of training: cost and memory) and a budget job "
+             "(RMSE). s/1e5: CPU seconds (time.process_time) per 10^5 training ratings — chains: "
              f"{knobs['time_steps']} timed Adam steps of {knobs['batch']} ratings after a warm-up (train.time_steps); "
-             "MF: the mean SGD epoch / ALS sweep within the budget; epoch s = s/1e5 x N_train/1e5 (extrapolated for the chains). "
-             f"Memory: peak resident set ({how}) during training and evaluation minus the resident set after "
-             "imports and data generation. RMSE: after a budget of "
+             "MF: the mean SGD epoch / ALS sweep of the cost job (at least one); epoch s = s/1e5 x N_train/1e5 (extrapolated for the chains). "
+             f"Memory (cost job): peak resident set ({how}) during training and evaluation minus the resident set after "
+             "imports and data generation (freed heap returned to the OS first, glibc malloc_trim). RMSE: after a budget of "
              f"{knobs['budget_s']:g} CPU seconds of training (chains: fit's max_seconds, checked after each step; "
              "MF: checked between epochs, at least one epoch), on the first "
-             f"{knobs['n_eval']} test ratings (same for all methods). Slopes: least squares of log10 cost on "
+             f"{knobs['n_eval']} test ratings (same for all methods); '-': budget job not run. Slopes: least squares of log10 cost on "
              "log10 N. Chains settings as `evidence-chains` (EC_KW, node cap 64).")
     return {"metrics": metrics,
             "tables": [{"name": "Scaling: cost, memory and RMSE on a fixed CPU budget",
