@@ -138,14 +138,14 @@ def train_mf_budget(train, rng, method, budget_s, clock=time.process_time, **kw)
 
 def run_job(spec):
     """One (method, size) measurement; `spec`: dict(method, n_ratings, seed, budget_s, n_eval,
-    time_steps, batch). Returns a JSON-able dict of results."""
+    time_steps, batch, ec_kw (the chains' `fit` settings), tree_kw). Returns a JSON-able dict."""
     from autograd.misc import flatten
     from . import baselines as B
     from .data import split, synthetic
     from .train import build_training_graph, evaluate, fit, rmse, time_steps
     from .model import init_params
-    from .experiments import EC_KW, _tree_kw
     method, N, seed = spec["method"], int(spec["n_ratings"]), int(spec["seed"])
+    ec, tree_kw = spec["ec_kw"], spec["tree_kw"]
     rng = lambda *k: np.random.default_rng([seed, N, *k])          # noqa: E731
     U, I = shape_for(N)
     c0 = time.process_time()
@@ -160,20 +160,19 @@ def run_job(spec):
     budget = float(spec["budget_s"])
     c0 = time.process_time()
     if method == "evidence_chains":
-        tree_kw = _tree_kw(None)
-        graph = build_training_graph(train, *EC_KW["n_proto"])
-        params = init_params(rng(2), *EC_KW["n_proto"], EC_KW["dim"], EC_KW["hidden"], mu=float(train.ratings.mean()),
-                             kappa=EC_KW["kappa"])
+        graph = build_training_graph(train, *ec["n_proto"])
+        params = init_params(rng(2), *ec["n_proto"], ec["dim"], ec["hidden"], mu=float(train.ratings.mean()),
+                             kappa=ec["kappa"])
         s_per = time_steps(params, graph, train, rng(3), int(spec["time_steps"]), int(spec["batch"]),
-                           EC_KW["predictor"], clock=time.process_time, **tree_kw)
+                           ec["predictor"], clock=time.process_time, **tree_kw)
         batch = int(spec["batch"])
         c1 = time.process_time()
         params, graph, hist = fit(train, rng(4), graph=graph, epochs=10**6 // max(len(train) // batch, 1) + 1,
-                                  batch_size=batch, max_seconds=budget, tree_kw=tree_kw, **EC_KW)
+                                  batch_size=batch, max_seconds=budget, tree_kw=tree_kw, **ec)
         train_s = time.process_time() - c1
         epochs = hist[-1]["epoch"] if hist else 0.0
         c1 = time.process_time()
-        r, _ = evaluate(params, graph, ev, rng(5), EC_KW["predictor"], **tree_kw)
+        r, _ = evaluate(params, graph, ev, rng(5), ec["predictor"], **tree_kw)
         extra = dict(predictions_per_s=len(ev) / max(time.process_time() - c1, 1e-9),
                      n_params=int(flatten(params)[0].size), mf_n_params=(U + I) * 11 + 1)
     else:
@@ -216,10 +215,11 @@ def _jobs(knobs):
     return cost + [("budget", N, m) for N in knobs["budget_sizes"] for m in METHODS]
 
 
-def run_scaling(cfg, knobs=None):
+def run_scaling(cfg, knobs=None, ec_kw=None, tree_kw=None):
     """All jobs (each checkpointed, so `--resume` skips finished ones; each finished job is
     also appended to out/jobs.jsonl, so a run cut short can be summarised with
-    `summarise(read_jobs(out), knobs)`). Returns (cost, budget, knobs): dicts keyed by (N, method)."""
+    `summarise(*read_jobs(out), knobs)`). `ec_kw`, `tree_kw`: the chains' settings (those of
+    the `evidence-chains` experiment). Returns (cost, budget, knobs): dicts keyed by (N, method)."""
     import threading
     knobs = knobs or SCALING["quick" if cfg.quick else "full"]
     done, todo, lock = {}, [], threading.Lock()
@@ -233,7 +233,8 @@ def run_scaling(cfg, knobs=None):
     def one(job):
         phase, N, m = job
         spec = dict(method=m, n_ratings=N, seed=cfg.seed, n_eval=knobs["n_eval"], time_steps=knobs["time_steps"],
-                    batch=knobs["batch"], budget_s=knobs["budget_s" if phase == "budget" else "cost_budget_s"])
+                    batch=knobs["batch"], ec_kw=ec_kw, tree_kw=tree_kw,
+                    budget_s=knobs["budget_s" if phase == "budget" else "cost_budget_s"])
         res = {**(run_isolated(spec) if knobs["isolate"] else run_job(spec)), "phase": phase}
         cfg.checkpoint("-".join(map(str, job)), every_s=0).save(
             {"result": np.frombuffer(json.dumps(res).encode("utf-8"), np.uint8)})
@@ -292,10 +293,10 @@ def summarise(cost, budget, knobs):
     return metrics, rows, slope_rows
 
 
-def report_scaling(cfg):
+def report_scaling(cfg, ec_kw, tree_kw):
     """The registered experiment: jobs, slopes, table, figure, notes."""
     from ..plotting import plt, savefig
-    cost, budget, knobs = run_scaling(cfg)
+    cost, budget, knobs = run_scaling(cfg, ec_kw=ec_kw, tree_kw=tree_kw)
     metrics, rows, slope_rows = summarise(cost, budget, knobs)
     sizes = sorted({N for N, _ in cost})
     fig, ax = plt.subplots(1, 3, figsize=(13, 3.8))
@@ -326,7 +327,7 @@ def report_scaling(cfg):
              f"{knobs['budget_s']:g} CPU seconds of training (chains: fit's max_seconds, checked after each step; "
              "MF: checked between epochs, at least one epoch), on the first "
              f"{knobs['n_eval']} test ratings (same for all methods); '-': budget job not run. Slopes: least squares of log10 cost on "
-             "log10 N. Chains settings as `evidence-chains` (EC_KW, node cap 64).")
+             f"log10 N. Chains settings as `evidence-chains`: {ec_kw}, {tree_kw}.")
     return {"metrics": metrics,
             "tables": [{"name": "Scaling: cost, memory and RMSE on a fixed CPU budget",
                         "columns": ["method", "N", "users", "items", "CPU s / 1e5 ratings", "epoch CPU s",

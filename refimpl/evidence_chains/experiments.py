@@ -188,7 +188,7 @@ def run_coldstart(cfg):
             quick_seconds=25, full_minutes=60)
 def run_scaling_experiment(cfg):
     from .exp_scaling import report_scaling
-    return report_scaling(cfg)
+    return report_scaling(cfg, EC_KW, _tree_kw(cfg))
 
 
 # --- 4. online learning ----------------------------------------------------------------------

@@ -6,6 +6,7 @@ import pytest
 
 from refimpl.evidence_chains import exp_scaling as S
 from refimpl.evidence_chains.data import _draw_distinct_items, synthetic
+from refimpl.evidence_chains.experiments import EC_KW
 from refimpl.evidence_chains.train import fit
 from refimpl.experiments import Config
 
@@ -144,7 +145,7 @@ def test_jobs_are_checkpointed_and_resumed(tmp_path, monkeypatch):
 
     monkeypatch.setattr(S, "run_job", counting)
     cfg = Config(name="evidence-chains-scaling", quick=True, out=tmp_path, progress_enabled=False)
-    cost, budget, _ = S.run_scaling(cfg, knobs)
+    cost, budget, _ = S.run_scaling(cfg, knobs, EC_KW, {})
     assert len(calls) == 9 and sorted(cost) == sorted((N, m) for N in (3000, 6000) for m in S.METHODS)
     assert sorted(budget) == sorted((6000, m) for m in S.METHODS)
     assert [c[2] for c in calls] == [0.01] * 6 + [0.05] * 3              # cost jobs first
@@ -154,7 +155,7 @@ def test_jobs_are_checkpointed_and_resumed(tmp_path, monkeypatch):
     (tmp_path / "checkpoint-budget-6000-mf_als.npz").unlink()            # as if killed before the last job
     calls.clear()
     cfg2 = Config(name="evidence-chains-scaling", quick=True, out=tmp_path, resume=True, progress_enabled=False)
-    cost2, budget2, _ = S.run_scaling(cfg2, knobs)
+    cost2, budget2, _ = S.run_scaling(cfg2, knobs, EC_KW, {})
     assert calls == [("mf_als", 6000, 0.05)]
     assert budget2[6000, "mf_sgd"] == budget[6000, "mf_sgd"] and cost2 == cost
     c3, b3 = S.read_jobs(tmp_path)                                       # the log of a run cut short
