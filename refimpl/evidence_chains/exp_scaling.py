@@ -283,7 +283,8 @@ def summarise(cost, budget, knobs):
         x = [N for N in sizes]
         if len(x) >= 2:
             for k in ("epoch_s", "s_per_1e5", "peak_mb"):
-                metrics[f"slope/{m}/{k}"] = loglog_slope(x, [max(cost[N, m][k], 1e-3) for N in x])
+                floor = 1e-3 if k == "peak_mb" else 0.0        # a job may allocate nothing new
+                metrics[f"slope/{m}/{k}"] = loglog_slope(x, [max(cost[N, m][k], floor) for N in x])
             slope_rows.append([m] + [round(metrics[f"slope/{m}/{k}"], 3) for k in ("epoch_s", "s_per_1e5", "peak_mb")])
     for N in sizes:                        # the keys of the earlier scaling experiment (chains)
         c, k = cost[N, "evidence_chains"], f"scale{N // sizes[0]}"
@@ -294,9 +295,26 @@ def summarise(cost, budget, knobs):
 
 
 def report_scaling(cfg, ec_kw, tree_kw):
-    """The registered experiment: jobs, slopes, table, figure, notes."""
-    from ..plotting import plt, savefig
+    """The registered experiment: jobs, then `build_report`."""
     cost, budget, knobs = run_scaling(cfg, ec_kw=ec_kw, tree_kw=tree_kw)
+    return build_report(cfg.out, cost, budget, knobs, ec_kw, tree_kw)
+
+
+def write_partial(out, ec_kw, tree_kw, knobs=None):
+    """The report of a run cut short, from out/jobs.jsonl: writes out/scaling.png and
+    out/partial_results.json (metrics, tables, notes); every cost job must have finished."""
+    knobs = knobs or SCALING["full"]
+    res = build_report(Path(out), *read_jobs(out), knobs, ec_kw, tree_kw)
+    missing = [f"{m} N={N}" for N in knobs["budget_sizes"] for m in METHODS
+               if f"n{N}/{m}/rmse" not in res["metrics"]]
+    res["notes"] += f" Cut short: budget jobs not run: {', '.join(missing) or 'none'}."
+    (Path(out) / "partial_results.json").write_text(json.dumps(res, indent=1))
+    return res
+
+
+def build_report(out, cost, budget, knobs, ec_kw, tree_kw):
+    """metrics, tables, figure (out/scaling.png) and notes from the finished jobs."""
+    from ..plotting import plt, savefig
     metrics, rows, slope_rows = summarise(cost, budget, knobs)
     sizes = sorted({N for N, _ in cost})
     fig, ax = plt.subplots(1, 3, figsize=(13, 3.8))
@@ -313,7 +331,7 @@ def report_scaling(cfg, ec_kw, tree_kw):
     for a in ax:
         a.set_xlabel("ratings N")
         a.legend(fontsize=7)
-    savefig(fig, cfg.out / "scaling.png")
+    savefig(fig, Path(out) / "scaling.png")
     how = next(iter(cost.values()))["memory_how"]
     notes = (f"Sizes {sizes} ratings; users x items on the power law through MovieLens-100K and ml-25m "
              "(users = 943 (N/1e5)^0.933, items = 1682 (N/1e5)^0.644; the embedded low-rank generator, 90/10 "

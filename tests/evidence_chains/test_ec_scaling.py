@@ -160,3 +160,18 @@ def test_jobs_are_checkpointed_and_resumed(tmp_path, monkeypatch):
     assert budget2[6000, "mf_sgd"] == budget[6000, "mf_sgd"] and cost2 == cost
     c3, b3 = S.read_jobs(tmp_path)                                       # the log of a run cut short
     assert c3 == cost and b3[6000, "mf_sgd"] == budget[6000, "mf_sgd"]
+    part = S.write_partial(tmp_path, EC_KW, {}, knobs={**knobs, "budget_sizes": (6000, 3000)})
+    assert "mf_als N=3000" in part["notes"] and (tmp_path / "scaling.png").exists()
+    assert part["metrics"]["n6000/mf_sgd/rmse"] == budget[6000, "mf_sgd"]["rmse"]
+
+
+def test_summary_slopes_of_tiny_costs():
+    """Sub-millisecond epochs keep their slope (a floor meant for zero memory must not flatten them)."""
+    cost = {(N, m): dict(n_users=1, n_items=1, s_per_1e5=1e-4 * (N / 1e4) ** 0.2,
+                         epoch_s=1e-6 * (N / 1e4) ** 1.2, peak_mb=0.0, n_params=1, mf_n_params=1,
+                         predictions_per_s=1.0)
+            for N in (10**4, 10**5) for m in S.METHODS}
+    metrics, rows, slopes = S.summarise(cost, {}, {})
+    assert metrics["slope/mf_sgd/epoch_s"] == pytest.approx(1.2)
+    assert metrics["slope/mf_sgd/s_per_1e5"] == pytest.approx(0.2)
+    assert metrics["slope/mf_sgd/peak_mb"] == pytest.approx(0.0) and rows[0][-1] == "-"
