@@ -85,8 +85,7 @@ def synthetic(rng, n_users=943, n_items=1682, n_ratings=100_000, min_per_user=20
     p = np.empty(n_items)
     p[order] = (np.arange(n_items) + 20.0) ** -1.1
     p /= p.sum()
-    users = np.repeat(np.arange(n_users), counts)
-    items = np.concatenate([rng.choice(n_items, size=k, replace=False, p=p) for k in counts])
+    users, items = _draw_distinct_items(rng, counts, p)
     # --- low-rank-plus-bias ratings ------------------------------------------------------
     a = rng.standard_normal((n_users, rank)) * 1.4 / np.sqrt(rank)     # (U, K)
     c = rng.standard_normal((n_items, rank)) * 1.4 / np.sqrt(rank)     # (I, K)
@@ -98,6 +97,46 @@ def synthetic(rng, n_users=943, n_items=1682, n_ratings=100_000, min_per_user=20
     r = np.clip(np.rint(r), 1, 5)
     perm = rng.permutation(users.size)
     return Ratings(users[perm], items[perm].astype(np.int64), r[perm], n_users, n_items)
+
+
+def _draw_distinct_items(rng, counts, p):
+    """(users, items): user u gets counts[u] distinct items, drawn by weighted sampling
+    without replacement from popularity p (I,), vectorised over all users.
+
+    Sequential sampling without replacement equals drawing i.i.d. from p and skipping
+    repeats until counts[u] distinct items are found; the i.i.d. draws are made in blocks
+    (each user's block size = its deficit x a factor that doubles each round; only its first
+    `deficit` new items in draw order are kept), so the result has exactly that
+    distribution. Memory O(N); each round is a merge of sorted keys (user * I + item).
+    Returns users (N,) sorted and items (N,), both int64."""
+    n_items = p.size
+    cdf = np.cumsum(p)
+    cdf /= cdf[-1]
+    keys = np.empty(0, np.int64)                       # accepted pairs, sorted
+    deficit = counts.astype(np.int64).copy()           # (U,) items still to draw per user
+    factor = 1
+    while deficit.sum() > 0:
+        who = np.nonzero(deficit)[0]
+        while factor > 1 and deficit[who].sum() * factor > max(counts.sum(), 10**6):
+            factor //= 2                                # memory stays O(N)
+        per = deficit[who] * factor                    # draws per user this round
+        cu = np.repeat(who, per)                        # (M,) user of each draw, grouped
+        cj = np.minimum(np.searchsorted(cdf, rng.random(cu.size), side="right"), n_items - 1)
+        ck = cu * n_items + cj
+        pos = np.searchsorted(keys, ck)
+        new = keys[np.minimum(pos, keys.size - 1)] != ck if keys.size else np.ones(ck.size, bool)
+        first = np.zeros(ck.size, bool)                 # first occurrence in draw order
+        first[np.unique(ck, return_index=True)[1]] = True
+        ok = new & first
+        # rank of each accepted draw among its user's accepted draws (draws are grouped by user)
+        csum = np.cumsum(ok)
+        start = np.repeat(csum[np.cumsum(per) - per] - ok[np.cumsum(per) - per], per)
+        ok &= (csum - start) <= np.repeat(deficit[who], per)
+        got = ck[ok]
+        deficit -= np.bincount(cu[ok], minlength=deficit.size)
+        keys = np.sort(np.concatenate([keys, np.sort(got)]), kind="stable")   # merge of two sorted runs
+        factor = min(2 * factor, 1024)
+    return keys // n_items, keys % n_items
 
 
 # --- MovieLens u.data ----------------------------------------------------------------
