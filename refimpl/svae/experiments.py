@@ -67,7 +67,9 @@ def gmm_pinwheel(cfg):
                "svae/ari": adjusted_rand_index(lab, np.argmax(r, 1))}
     qg, rg = vb_gmm(cfg.rng(4), X, K)
     wg = _used(qg)
-    metrics.update({"gmm/components_used": int(np.sum(wg > 0.05)),
+    prior_g = gmm.init_global(cfg.rng(4), K, 2)[0]          # vb_gmm's prior (it draws nothing)
+    metrics.update({"gmm/heldout_bound": float(gmm.data_bound(qg, prior_g, Xte)),
+                    "gmm/components_used": int(np.sum(wg > 0.05)),
                     "gmm/ari": adjusted_rand_index(lab, np.argmax(rg, 1))})
     # the plain VAE: same nets, sizes, optimiser, iterations and batch; prior N(0, I)
     vnets, vhist = train_vae(cfg.rng(5), X, n_iter=n_iter, batch=50, step=1e-3)
