@@ -148,5 +148,15 @@ def init_global(rng, K, D, alpha=None, kappa=0.5, mean_scale=3.0):
     return prior, init
 
 
+def data_bound(q, prior, X):
+    """The ELBO per point of a GMM fitted directly on data X (N, D) under q(θ) (the VB GMM
+    baseline): q(k_n) optimal, so Σ_n log Σ_k exp(logits_nk) − KL(q(θ) || p(θ)), divided by N
+    (the same per-point scaling as the SVAE's held-out surrogate)."""
+    Elogpi, Eniw = expected_globals(q)
+    gstats = (-0.5 * X[:, :, None] * X[:, None, :], X)       # δ_x: (−½ x xᵀ, x)
+    logits = label_logits(Elogpi, Eniw, gstats)              # (N, K)
+    return (np.sum(logsumexp(logits, axis=1)) - global_kl(q, prior)) / X.shape[0]
+
+
 def global_kl(q, p):
     return dirichlet.kl(q[0], p[0]) + niw.kl(q[1], p[1])

@@ -161,6 +161,19 @@ def test_niw_sample_moments_match_expected_stats():
     onp.testing.assert_allclose(Pmu.mean(0), E[1], rtol=0.08, atol=0.05)
 
 
+def test_categorical_and_dirichlet_sample_moments_match_expected_stats():
+    # E[one-hot(k)] = softmax(eta) and E[log π] = ψ(α) − ψ(Σα): the statistics each sampler must reproduce
+    rng = onp.random.default_rng(10)
+    eta = onp.array([0.3, -1.0, 1.2, 0.0])
+    k = categorical.sample(rng, eta, n=40000)
+    freq = onp.bincount(k, minlength=4) / len(k)
+    onp.testing.assert_allclose(freq, categorical.expected_stats(eta), atol=0.01)
+    eta = onp.array([-0.6, 0.5, 2.0])
+    logpi = onp.log(dirichlet.sample(rng, eta, n=40000))
+    se = logpi.std(0) / onp.sqrt(len(logpi))
+    assert onp.all(onp.abs(logpi.mean(0) - dirichlet.expected_stats(eta)) < 4 * se)
+
+
 def test_bad_input_names_argument():
     with pytest.raises(TypeError, match="eta"):
         gaussian.logZ(onp.eye(2))

@@ -96,3 +96,17 @@ def test_pinwheel_and_ari():
     assert adjusted_rand_index(lab, lab) == 1.0
     assert abs(adjusted_rand_index(lab, rng.permutation(lab))) < 0.05
     assert adjusted_rand_index(lab, (lab + 1) % 5) == 1.0
+
+
+def test_data_bound_is_the_mixture_log_density_under_a_concentrated_posterior():
+    # q(θ) concentrated on (w, μ, Σ): the bound + KL(q‖p)/N → mean log Σ_k w_k N(x | μ_k, Σ_k)
+    from scipy.stats import multivariate_normal
+    rng, prior, _, y = setup()
+    K, D, c = 4, 2, 1e7
+    w = onp.array([0.1, 0.2, 0.3, 0.4])
+    mu = 2.0 * rng.standard_normal((K, D))
+    Sig = onp.stack([onp.diag(0.5 + rng.random(D)) + 0.2 for _ in range(K)])
+    q = (c * w, niw.standard_to_natural(c * Sig, mu, onp.full(K, c), onp.full(K, c)))
+    ref = onp.log(sum(w[k] * multivariate_normal(mu[k], Sig[k]).pdf(y) for k in range(K))).mean()
+    got = gmm.data_bound(q, prior, y) + gmm.global_kl(q, prior) / len(y)
+    assert abs(got - ref) < 1e-4, (got, ref)
