@@ -12,6 +12,10 @@
   input is the observation concatenated with the time difference to the next observation,
   trained to minimise the Gaussian negative log-likelihood of the next observation;
   extrapolation feeds its own predictions back.
+* `rnn_baseline_filter` — the baseline's prediction at any time t inside the observed window
+  from the observations before t: the state before the last observation x_i with t_i < t,
+  then one step with input [x_i, t − t_i] (at an observed t this is exactly the one-step
+  prediction the loss trains). It gives the RNN's reconstruction / interpolation RMSE.
 
 Cells: h_i = tanh([u_i, h_prev] W + b), W: (d_u + H, H) (the authors' `i2h`, a Linear on the
 concatenation), computed as u_i W[:d_u] + h_prev W[d_u:] + b. `run_rnn` is one autograd
@@ -39,7 +43,8 @@ from refimpl import nn
 
 __all__ = ["init_rnn_cell", "run_rnn", "run_rnn_reference", "elman_rnn", "time_gaps",
            "init_recognition_rnn", "recognition_rnn",
-           "init_rnn_baseline", "rnn_baseline_loss", "rnn_baseline_predict"]
+           "init_rnn_baseline", "rnn_baseline_loss", "rnn_baseline_predict",
+           "rnn_baseline_filter"]
 
 
 def init_rnn_cell(rng, d_in, hidden):
@@ -225,3 +230,26 @@ def rnn_baseline_predict(params, x_obs, t_obs, t_future):
             dt = np.full((B, 1, 1), t_future[k + 1] - t_future[k])
             _, h = run_rnn(params["cell"], np.concatenate([x_hat[:, None], dt], axis=2), h0=h)
     return np.stack(preds, axis=1)
+
+
+def rnn_baseline_filter(params, x_obs, t_obs, t_query):
+    """x̂ at every t in t_query: (T_q,) from the observations strictly before t (NaN where
+    there is none). x_obs: (B, n, D), t_obs: (B, n) increasing. Returns (B, T_q, D)."""
+    x_obs, t_obs, t_query = (onp.asarray(getval(v), float) for v in (x_obs, t_obs, t_query))
+    B, n, D = x_obs.shape
+    W, b = (onp.asarray(getval(v)) for v in params["cell"])
+    H = W.shape[1]
+    # states before reading x_i: h_{i-1} (zeros before x_1); the input of x_i carries the true gap
+    hs, _ = run_rnn((W, b), onp.concatenate([x_obs, time_gaps(t_obs)[:, :, None]], axis=2))
+    h_before = onp.concatenate([onp.zeros((B, 1, H)), onp.asarray(hs)[:, :-1]], axis=1)  # (B, n, H)
+    # last observation strictly before each query time: i(q) = #{t_i < t_q} − 1, (B, T_q)
+    last = (t_obs[:, None, :] < t_query[None, :, None]).sum(axis=2) - 1
+    k = onp.maximum(last, 0)
+    rows = onp.arange(B)[:, None]
+    gap = t_query[None, :] - t_obs[rows, k]                                 # (B, T_q)
+    u = onp.concatenate([x_obs[rows, k], gap[:, :, None]], axis=2)          # (B, T_q, D + 1)
+    # one Elman step from h_{i-1} with input [x_i, t − t_i], then the decoder
+    h = onp.tanh(u @ W[:D + 1] + h_before[rows, k] @ W[D + 1:] + b)         # (B, T_q, H)
+    out = onp.asarray(_decode(params, h))
+    out[last < 0] = onp.nan
+    return out

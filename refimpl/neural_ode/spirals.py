@@ -16,6 +16,9 @@
   centred at (−5, 0).
 * `subsample_observations` — n ∈ {30, 50, 100} observation times drawn per spiral without
   replacement (Sec. 5.1, "irregular time points").
+* `nested_subsamples` — the same for several n at once from one draw per spiral, so the
+  30 observed points lie among the 50 and the 50 among the 100: comparisons across n are
+  then paired (an n = 30 spiral is not easier or harder than its n = 50 version by luck).
 
 References
 ----------
@@ -29,7 +32,7 @@ import numpy as np
 from refimpl.ode import solve
 
 __all__ = ["SPIRAL_A", "cubic_spiral_rhs", "cubic_spiral_trajectory", "archimedean_spirals",
-           "subsample_observations"]
+           "subsample_observations", "nested_subsamples"]
 
 SPIRAL_A = np.array([[-0.1, 2.0], [-2.0, -0.1]])
 
@@ -99,3 +102,15 @@ def subsample_observations(rng, n_spirals, n_window, n_obs):
         raise ValueError(f"n_obs: expected an integer in [1, {n_window}], got {n_obs}")
     keys = rng.random((int(n_spirals), n_window))
     return np.sort(np.argsort(keys, axis=1)[:, :n_obs], axis=1)
+
+
+def nested_subsamples(rng, n_spirals, n_window, ns):
+    """{n: sorted indices (N, n)} for every n in ns, nested: one random order of the window
+    per spiral, of which each n keeps the first n (so idx[30] ⊂ idx[50] ⊂ idx[100] row-wise).
+    Each idx[n] alone has the law of `subsample_observations` (n of W without replacement)."""
+    n_window = int(n_window)
+    for n in ns:
+        if not 1 <= int(n) <= n_window:
+            raise ValueError(f"ns: expected integers in [1, {n_window}], got {n}")
+    order = np.argsort(rng.random((int(n_spirals), n_window)), axis=1)     # (N, W)
+    return {int(n): np.sort(order[:, :int(n)], axis=1) for n in ns}

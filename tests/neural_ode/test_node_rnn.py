@@ -7,7 +7,8 @@ from autograd import grad
 
 from refimpl.neural_ode.rnn import (elman_rnn, init_recognition_rnn, init_rnn_baseline,
                                     init_rnn_cell, recognition_rnn, rnn_baseline_loss,
-                                    rnn_baseline_predict, run_rnn, run_rnn_reference, time_gaps)
+                                    rnn_baseline_filter, rnn_baseline_predict, run_rnn,
+                                    run_rnn_reference, time_gaps)
 from refimpl.testing import assert_twins_agree
 
 
@@ -103,6 +104,36 @@ def test_rnn_baseline_prediction_matches_the_training_targets():
         np.testing.assert_allclose(loss_i, expect, rtol=1e-10)
     out = rnn_baseline_predict(p, x, t, np.array([2.5, 2.6, 2.7]))
     assert out.shape == (2, 3, 2)
+
+
+def test_rnn_baseline_filter_predicts_each_time_from_the_observations_before_it():
+    # brute force per query time: read x_1..x_i (i the last observation before t) with the
+    # readable twin, the last gap being t − t_i, and decode; NaN before the first observation
+    rng = np.random.default_rng(7)
+    p = init_rnn_baseline(rng)
+    x, t = _data(rng, B=3, n=5)
+    tq = np.sort(np.concatenate([rng.uniform(0, 2.2, 9), t[1]]))          # t[1]: observed times
+    out = rnn_baseline_filter(p, x, t, tq)
+    assert out.shape == (3, len(tq), 2)
+    W, b = p["cell"]
+    for s in range(3):
+        for q, tt in enumerate(tq):
+            k = np.flatnonzero(t[s] < tt)
+            if k.size == 0:
+                assert np.all(np.isnan(out[s, q]))
+                continue
+            i = k[-1]
+            gaps = np.append(np.diff(t[s, :i + 1]), tt - t[s, i])
+            u = np.concatenate([x[s:s + 1, :i + 1], gaps[None, :, None]], axis=2)
+            _, h = run_rnn_reference((W, b), u)
+            h1, b1 = p["dec"][0]
+            h2, b2 = p["dec"][1]
+            expect = np.maximum(h @ h1 + b1, 0) @ h2 + b2
+            np.testing.assert_allclose(out[s, q], expect[0], rtol=1e-10, atol=1e-12)
+    # at an observed time it is the one-step prediction the training loss scores
+    one = rnn_baseline_predict(p, x[:, :3], t[:, :3], np.array([t[0, 3]]))
+    np.testing.assert_allclose(rnn_baseline_filter(p, x[:1], t[:1], t[0, 3:4])[0], one[0],
+                               rtol=1e-10)
 
 
 # --- the fused Elman kernel and its readable twin -------------------------------------------

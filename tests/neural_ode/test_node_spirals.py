@@ -4,7 +4,8 @@ import pytest
 from scipy.integrate import solve_ivp
 
 from refimpl.neural_ode.spirals import (SPIRAL_A, archimedean_spirals, cubic_spiral_rhs,
-                                        cubic_spiral_trajectory, subsample_observations)
+                                        cubic_spiral_trajectory, nested_subsamples,
+                                        subsample_observations)
 
 
 def test_archimedean_shapes_half_clockwise_and_seed_reproduces():
@@ -74,6 +75,20 @@ def test_subsample_observations_sorted_unique_in_range():
     np.testing.assert_array_equal(full, np.tile(np.arange(100), (5, 1)))
     with pytest.raises(ValueError, match="n_obs"):
         subsample_observations(np.random.default_rng(3), 5, 100, 101)
+
+
+def test_nested_subsamples_are_nested_sorted_and_uniform():
+    sets = nested_subsamples(np.random.default_rng(5), 4000, 20, (3, 7, 20))
+    for n, idx in sets.items():
+        assert idx.shape == (4000, n) and np.all(np.diff(idx, axis=1) > 0)
+    for a, b in ((3, 7), (7, 20)):
+        for row_a, row_b in zip(sets[a], sets[b]):
+            assert set(row_a) <= set(row_b)
+    # each grid point is observed with probability n / W (4000 rows: s.e. ≈ 0.007)
+    freq = np.bincount(sets[7].ravel(), minlength=20) / 4000
+    np.testing.assert_allclose(freq, 7 / 20, atol=0.04)
+    with pytest.raises(ValueError, match="ns"):
+        nested_subsamples(np.random.default_rng(0), 2, 10, (3, 11))
 
 
 def test_archimedean_rejects_bad_sizes():
