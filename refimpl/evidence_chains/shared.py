@@ -122,6 +122,28 @@ def _hashcons(kind, parent, proto, rating, n_pu, n_pi):
     return node_sid, s_kind[:n_sid], s_height[:n_sid], s_ptr[:n_sid + 1], sig_sid[:n_sig], sig_r[:n_sig]
 
 
+@njit(cache=True)
+def _distinct_rows(cs, rc, n_codes, n_proto_ids, n_sid):
+    """The distinct (child id, rating code) pairs of a group's edges, non-prototype children
+    first, each in order of first appearance: (src (n_edges,) row of each edge, ro, rp: a
+    representative edge of each own / prototype row)."""
+    seen = np.full(n_sid * n_codes, -1, np.int64)
+    src, rep = np.empty(cs.size, np.int64), np.empty(cs.size, np.int64)
+    n = 0
+    for proto_pass in (False, True):
+        for e in range(cs.size):
+            if (cs[e] < n_proto_ids) == proto_pass:
+                key = cs[e] * n_codes + rc[e]
+                if seen[key] < 0:
+                    seen[key] = n
+                    rep[n] = e
+                    n += 1
+                src[e] = seen[key]
+        if not proto_pass:
+            n_own = n
+    return src, rep[:n_own].copy(), rep[n_own:n].copy()
+
+
 def share_forests(forests, n_pu, n_pi):
     """Hash-cons several forests (e.g. the user-query and the item-query forest of a
     batch) into one table: (root_sid per forest, table dict)."""
@@ -132,7 +154,9 @@ def share_forests(forests, n_pu, n_pi):
     rating = np.concatenate([f.rating for f in forests])
     node_sid, s_kind, s_height, s_ptr, sig_sid, sig_r = _hashcons(kind, parent, proto, rating, int(n_pu), int(n_pi))
     roots = [node_sid[o + f.root_ptr[:-1]] for f, o in zip(forests, offs)]
+    _, r_code = np.unique(sig_r, return_inverse=True)                    # ratings -> small codes
     return roots, dict(kind=s_kind, height=s_height, ptr=s_ptr, sig_sid=sig_sid, sig_r=sig_r,
+                       r_code=r_code.ravel().astype(np.int64), n_codes=int(r_code.max(initial=0)) + 1,
                        n_pu=int(n_pu), n_pi=int(n_pi), n_nodes=int(kind.size))
 
 
@@ -174,21 +198,16 @@ class SharedPlan:
         cs, r = table["sig_sid"][e], table["sig_r"][e]                             # (n_edges,)
         is_p = cs < n_pu + n_pi
         slot = np.where(cs < n_pu, cs, cs - n_pu)                                  # prototype slot
-        _, rc = np.unique(r, return_inverse=True)
-        rc = rc.ravel()
-        key = cs * (int(rc.max(initial=0)) + 1) + rc
-        own_e, pr_e = np.nonzero(~is_p)[0], np.nonzero(is_p)[0]
-        uo, fo, io = np.unique(key[own_e], return_index=True, return_inverse=True)
-        up, fp, ip = np.unique(key[pr_e], return_index=True, return_inverse=True)
-        src = np.empty(cs.size, np.int64)
-        src[own_e] = io.ravel()
-        src[pr_e] = uo.size + ip.ravel()
-        ro, rp = own_e[fo], pr_e[fp]                                               # a representative edge
+        if table["kind"].size * table["n_codes"] > 2 ** 27:           # the dense (id, rating) index
+            raise ValueError(f"ratings: {table['n_codes']} distinct rating values on the edges of "
+                             f"{table['kind'].size} subtrees is too many for the shared plan; use shared=False")
+        src, ro, rp = _distinct_rows(cs, table["r_code"][e], table["n_codes"], n_pu + n_pi, table["kind"].size)
+        uo = ro                                                                    # (one per own row)
         # the twin's per-edge child row in [table of the child kind; its prototypes]
         e_idx = np.where(is_p, child_table_size + slot, pos[cs])
         return dict(kind=k, ids=ids, typ=np.full(ids.size, INNER, np.int64), slot=np.full(ids.size, -1, np.int64),
                     cptr=cptr, own=pos[cs[ro]], own_r=np.arange(uo.size, dtype=np.int64), rowwise=True,
-                    k_row=(uo.size + np.arange(up.size)).astype(np.int64), k_slot=slot[rp].astype(np.int64),
+                    k_row=(uo.size + np.arange(rp.size)).astype(np.int64), k_slot=slot[rp].astype(np.int64),
                     src=src, h_idx=pos[cs[ro]], r=np.concatenate([r[ro], r[rp]]),
                     e_idx=e_idx, e_r=r, inner_counts=lens, proto=np.zeros(0, np.int64), n_fallback=0,
                     perm=np.arange(ids.size))

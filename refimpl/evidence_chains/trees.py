@@ -250,6 +250,24 @@ def build_forest(graph, q_kind, q_ent, keys_u=None, keys_i=None, mask_u=None, ma
 
 
 @njit(cache=True)
+def _permuted(ptr, nb, val, pos, proto, u):
+    """(nb, val, pos) with every list in `_evidence_order` (one pass, no NumPy temporaries)."""
+    n = u.size
+    is_proto = np.empty(n, np.bool_)
+    for p in range(n):
+        is_proto[p] = proto[nb[p]] >= 0
+    order = _evidence_order(ptr, is_proto, u)
+    nb2, val2, where = np.empty_like(nb), np.empty_like(val), np.empty(n, np.int64)
+    for i in range(n):
+        nb2[i], val2[i] = nb[order[i]], val[order[i]]
+        where[order[i]] = i
+    pos2 = np.empty_like(pos)
+    for t in range(pos.size):
+        pos2[t] = where[pos[t]]
+    return nb2, val2, pos2
+
+
+@njit(cache=True)
 def _evidence_order(ptr, is_proto, u):
     """order (nnz,): each row ptr[r]:ptr[r+1] rearranged as its prototype entries then the
     others, each part uniformly shuffled (Fisher-Yates with the uniforms u (nnz,): entry k
@@ -286,9 +304,6 @@ def permute_lists(graph, rng):
                                            graph.proto_i, "u"),
                                           (graph.i_ptr, graph.i_users, graph.i_vals, graph.i_pos,
                                            graph.proto_u, "i")):
-        order = _evidence_order(ptr, proto[nb] >= 0, rng.random(nnz))
-        where = np.empty(nnz, np.int64)
-        where[order] = np.arange(nnz)
-        out[tag] = (nb[order], val[order], where[pos])
+        out[tag] = _permuted(ptr, nb, val, pos, proto, rng.random(nnz))
     return replace(graph, u_items=out["u"][0], u_vals=out["u"][1], u_pos=out["u"][2],
                    i_users=out["i"][0], i_vals=out["i"][1], i_pos=out["i"][2])
