@@ -121,7 +121,7 @@ def run_movielens(cfg, ec_kw, tree_kw):
     """The experiment's body (registered in experiments.py). Returns (ds, metrics, tables, info)."""
     ds, data, times, data_note = _load(cfg)
     epochs = dict(evidence_chains=1, mf_sgd=10, mf_als=5) if cfg.quick else \
-        dict(evidence_chains=2, mf_sgd=40, mf_als=15)
+        dict(evidence_chains=4, mf_sgd=60, mf_als=25)
     metrics, tables, tuned, per_seed = {}, [], {}, {}
     for kind in SPLITS:
         res = {m: [] for m in (*TRAINED, *MEANS)}

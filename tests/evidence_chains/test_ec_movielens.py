@@ -107,3 +107,8 @@ def test_table_is_mean_and_sample_sd_over_seeds(stubbed):
     assert metrics[f"{ds}/random/global_mean/rmse_sd"] > 0             # new split per seed
     assert metrics[f"{ds}/temporal/global_mean/rmse_sd"] == 0          # one split for all seeds
 
+
+
+def test_registered():
+    from refimpl.experiments import discover
+    assert discover()["evidence-chains-movielens"].quick_seconds <= 25
