@@ -93,6 +93,10 @@ class _Collocation:
         return y[:, 0] if np.ndim(t) == 0 else y
 
 
+class _NonFinite(Exception):
+    """f or the Jacobian turned NaN/inf: the solve stops (``Radau5.step``)."""
+
+
 class Radau5:
     """scipy's step-object protocol: ``step()`` -> message or None; ``t``, ``y``, ``status``
     ("running" / "finished" / "failed"), ``nfev``, ``njev``, ``nlu``, ``sol`` (the last
@@ -131,6 +135,8 @@ class Radau5:
 
     def _factor(self, h):
         """LU of I - h A⊗J (Newton) and of γ/h I - J (error filter)."""
+        if not np.all(np.isfinite(self.J)):
+            raise _NonFinite("the Jacobian")
         self.nlu += 2
         n = self.n
         return (lu_factor(np.eye(3 * n) - h * np.kron(A, self.J)),
@@ -158,12 +164,24 @@ class Radau5:
         return False, NEWTON_MAXITER, Z, rate
 
     def step(self):
-        """One accepted step (scipy ``Radau._step_impl``); returns None or a failure message."""
+        """One accepted step (scipy ``Radau._step_impl``); returns None or a failure message.
+        A non-finite f(t, y) or Jacobian at the step's start stops the solve with a message
+        naming it (scipy: lu_factor's ValueError escapes)."""
         if self.status != "running":
             raise RuntimeError("Attempt to step on a failed or finished solver.")
         if self.n == 0 or self.t == self.t_bound:           # scipy's OdeSolver.step
             self.t_old, self.t, self.status = self.t, self.t_bound, "finished"
             return None
+        try:
+            if not np.all(np.isfinite(self.f)):
+                raise _NonFinite("the right-hand side")
+            return self._step()
+        except _NonFinite as e:
+            self.status = "failed"
+            return (f"The right-hand side returned non-finite values near t = {self.t!r} "
+                    f"({e.args[0]} at the step's start is NaN/inf).")
+
+    def _step(self):
         t, y, f = self.t, self.y, self.f
         min_step = 10 * abs(np.nextafter(t, self.direction * np.inf) - t)
         h_abs, h_abs_old, err_old = self.h_abs, self.h_abs_old, self.err_old

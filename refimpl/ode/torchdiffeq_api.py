@@ -241,24 +241,27 @@ def _fixed(fun, y, t, tv, tab, options, max_steps, user=None, tols=(1e-7, 1e-9))
         t0, t1 = tv[0], tv[-1]
         d = 1.0 if t1 >= t0 else -1.0
         m = int(math.ceil(abs(t1 - t0) / step))            # torchdiffeq's _grid_constructor
-        grid = t0 + d * step * np.arange(m + 1.0)
-        grid[-1] = t1
+        # traced in t[0] and t[-1] as torchdiffeq's grid is (the outputs' t-gradients)
+        tt = t if isbox(t) else tv
+        grid = anp.concatenate([tt[:1] + d * step * np.arange(float(m)), tt[-1:]])
         if m + 1 > max_steps:
             raise ValueError(f"options: step_size {step} needs {m} steps, more than "
                              "max_num_steps")
-    m = len(grid) - 1
-    d = 1.0 if grid[-1] >= grid[0] else -1.0
+    gv = np.asarray(getval(grid), dtype=float)
+    m = len(gv) - 1
+    d = 1.0 if gv[-1] >= gv[0] else -1.0
     if implicit or perturb or callback is not None:
         gy = run_grid(grid)
     else:
         gy, _ = integrate(fun, y, grid, tab=tab, rtol=0.0, atol=0.0, step_size=math.inf,
                           max_steps=max_steps)
     out = []
-    for ti in tv:                                      # locate each output in the grid
-        j = int(np.clip(np.searchsorted(d * grid, d * ti, side="right") - 1, 0, m - 1))
-        if ti == grid[j]:
+    for i, tiv in enumerate(tv):                       # locate each output in the grid
+        j = int(np.clip(np.searchsorted(d * gv, d * tiv, side="right") - 1, 0, m - 1))
+        if tiv == gv[j]:
             out.append(gy[j])
             continue
+        ti = t[i] if isbox(t) else tiv                 # traced: d y(t_i) / d t_i
         ta, tb, ya, yb = grid[j], grid[j + 1], gy[j], gy[j + 1]
         s = (ti - ta) / (tb - ta)
         if interp == "linear":

@@ -98,5 +98,5 @@ def test_solve_ivp_radau_drop_in_counts_and_bad_input():
     np.testing.assert_allclose(b.sol(tt), a.sol(tt), rtol=1e-6, atol=1e-9)
     with pytest.raises(ValueError, match="complex"):
         my_solve_ivp(lambda t, y: 1j * y, (0, 1), [1j], method="Radau")
-    with pytest.raises(ValueError, match="jac_sparsity"):
-        my_solve_ivp(vdp, (0, 1), [2.0, 0.0], method="Radau", jac_sparsity=np.ones((2, 2)))
+    with pytest.raises(ValueError, match="jac_sparsity"):   # a wrong shape
+        my_solve_ivp(vdp, (0, 1), [2.0, 0.0], method="Radau", jac_sparsity=np.ones((3, 3)))
