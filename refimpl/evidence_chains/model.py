@@ -288,7 +288,7 @@ def latents_for(params, graph, kind, ids, centre, mask_u=None, mask_i=None, kern
 
 
 def predict_pairs(params, graph, users, items, rng, centre=3.0, predictor="dot", mask=None,
-                  return_info=False, kernel="numba", shared=True, **tree_kw):
+                  return_info=False, kernel="numba", shared=True, permuted=False, **tree_kw):
     """Predicted ratings for the pairs (users[b], items[b]): (B,).
 
     Latents are computed once per distinct user and item in the batch and shared.
@@ -296,9 +296,13 @@ def predict_pairs(params, graph, users, items, rng, centre=3.0, predictor="dot",
     ratings being fitted in a training step). `centre`: subtracted from the ratings fed to
     the evidence nets (3, the middle of the 1-5 scale). `kernel`: see `forest_latents`.
     `shared` (default): evaluate each distinct subtree of the batch's forests once
-    (`shared.py`; the same function, exact), else tree by tree (`forest_latents`)."""
+    (`shared.py`; the same function, exact), else tree by tree (`forest_latents`).
+    `permuted`: `graph` is already in a random evidence order (`permute_lists`, drawn by the
+    caller, e.g. `fit` once per `evidence_refresh` steps) and `rng` is not used; by default
+    this call draws its own order, O(ratings in the graph)."""
     users, items = np.asarray(users, np.int64), np.asarray(items, np.int64)
-    graph = permute_lists(graph, rng)                 # this batch's random evidence order
+    if not permuted:
+        graph = permute_lists(graph, rng)             # this batch's random evidence order
     mask_u = mask_i = None
     if mask is not None:
         mask_u = np.zeros(graph.u_items.size, bool)

@@ -77,7 +77,7 @@ def _check(graph, q_kind, q_ent, keys_u, keys_i, mask_u, mask_i, max_depth, evid
                          f"({graph.n_users}, {graph.n_items}), got kinds {np.unique(q_kind)} ids up to {q_ent.max()}")
     nnz = graph.u_items.size
     for name, a in (("keys_u", keys_u), ("keys_i", keys_i), ("mask_u", mask_u), ("mask_i", mask_i)):
-        if np.shape(a) != (nnz,):
+        if a is not None and np.shape(a) != (nnz,):
             raise ValueError(f"{name}: expected shape ({nnz},) (one per rating), got {np.shape(a)}")
     if max_depth < 0 or evidence < 1 or node_cap < 1 or min_evidence < 1:
         raise ValueError(f"max_depth >= 0, evidence >= 1, node_cap >= 1, min_evidence >= 1 expected, "
@@ -103,10 +103,12 @@ def _candidates(kind, e, depth, stk_kind, stk_ent, u_ptr, u_items, u_vals, i_ptr
         if presorted and m == lim:
             break
         if kind == 0:
-            c, msk, key = u_items[p], mask_u[p], keys_u[p]
+            c, msk = u_items[p], mask_u[p]
+            key = float(p) if presorted else keys_u[p]         # presorted: list order is the key
             pr = proto_i[c]
         else:
-            c, msk, key = i_users[p], mask_i[p], keys_i[p]
+            c, msk = i_users[p], mask_i[p]
+            key = float(p) if presorted else keys_i[p]
             pr = proto_u[c]
         if msk:
             continue
@@ -226,6 +228,9 @@ def _build(q_kind, q_ent, u_ptr, u_items, u_vals, i_ptr, i_users, i_vals, proto_
     return kind[:n], ent[:n], par[:n], dep[:n], rat[:n], pro[:n], root_ptr, fb
 
 
+_NO_KEYS = np.empty(0)          # keys of a presorted call: never read (`_candidates` uses p)
+
+
 def build_forest(graph, q_kind, q_ent, keys_u=None, keys_i=None, mask_u=None, mask_i=None, *,
                  max_depth=4, evidence=80, node_cap=256, min_evidence=1):
     """Evidence trees of the queries (q_kind[q], q_ent[q]) — numba twin.
@@ -236,15 +241,15 @@ def build_forest(graph, q_kind, q_ent, keys_u=None, keys_i=None, mask_u=None, ma
     mask_u, mask_i: (nnz,) bool, True = the rating may not be used as evidence."""
     nnz = graph.u_items.size
     presorted = keys_u is None
-    if presorted:
-        keys_u = keys_i = np.arange(nnz, dtype=np.float64)
+    if presorted:               # not read: the list position is the key (O(1) per call, not O(nnz))
+        keys_u = keys_i = None
     mask_u = np.zeros(nnz, bool) if mask_u is None else mask_u
     mask_i = np.zeros(nnz, bool) if mask_i is None else mask_i
     q_kind, q_ent = _check(graph, q_kind, q_ent, keys_u, keys_i, mask_u, mask_i, max_depth, evidence,
                            node_cap, min_evidence)
     out = _build(q_kind, q_ent, graph.u_ptr, graph.u_items, graph.u_vals, graph.i_ptr, graph.i_users,
-                 graph.i_vals, graph.proto_u, graph.proto_i, np.asarray(keys_u, np.float64),
-                 np.asarray(keys_i, np.float64), np.asarray(mask_u, np.bool_), np.asarray(mask_i, np.bool_),
+                 graph.i_vals, graph.proto_u, graph.proto_i, _NO_KEYS if presorted else np.asarray(keys_u, np.float64),
+                 _NO_KEYS if presorted else np.asarray(keys_i, np.float64), np.asarray(mask_u, np.bool_), np.asarray(mask_i, np.bool_),
                  int(max_depth), int(evidence), int(node_cap), int(min_evidence), bool(presorted))
     return Forest(*out)
 
