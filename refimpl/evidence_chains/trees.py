@@ -202,6 +202,32 @@ def _build(q_kind, q_ent, u_ptr, u_items, u_vals, i_ptr, i_users, i_vals, proto_
                         if c_pro[sp, k] >= 0:
                             n += 1
                             stk_res[sp] += 1
+                        elif presorted and sp + 1 < max_depth and c_bud[sp, k] == 2:
+                            # budget 2 (one piece of evidence: lim = 1) on a list in evidence order:
+                            # the first unmasked entry decides. A prototype is never an ancestor
+                            # (prototypes are leaves), so never blocked: the child is resolved with
+                            # it; otherwise no prototype is usable and the child is rolled back —
+                            # what the general frame below computes, without the frame.
+                            if ck == 0:
+                                lo, hi = u_ptr[ce], u_ptr[ce + 1]
+                            else:
+                                lo, hi = i_ptr[ce], i_ptr[ce + 1]
+                            first = -1
+                            for p in range(lo, hi):
+                                if not (mask_u[p] if ck == 0 else mask_i[p]):
+                                    first = p
+                                    break
+                            if first >= 0 and min_evidence <= 1:
+                                pg = proto_i[u_items[first]] if ck == 0 else proto_u[i_users[first]]
+                                if pg >= 0:
+                                    n += 1                          # the child (written above)
+                                    kind[n], par[n], dep[n], pro[n] = 1 - ck, n - 1, sp + 2, pg
+                                    if ck == 0:
+                                        ent[n], rat[n] = u_items[first], u_vals[first]
+                                    else:
+                                        ent[n], rat[n] = i_users[first], i_vals[first]
+                                    n += 1
+                                    stk_res[sp] += 1
                         elif sp + 1 < max_depth and c_bud[sp, k] >= 2:
                             d = sp + 1
                             stk_kind[d], stk_ent[d], stk_node[d], stk_next[d], stk_res[d] = ck, ce, n, 0, 0

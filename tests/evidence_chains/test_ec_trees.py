@@ -151,7 +151,8 @@ def test_presorted_fast_path_equals_both_twins(small):
     d, g = small
     gp = permute_lists(g, np.random.default_rng(9))
     _, _, mu, mi = _keys(gp, 1, 0.1)
-    for kw in (dict(), dict(node_cap=9, evidence=6)):
+    # small caps: many children with budget 2 (the builder's one-evidence shortcut)
+    for kw in (dict(), dict(node_cap=9, evidence=6), dict(node_cap=64), dict(node_cap=9, min_evidence=2)):
         f1 = build_forest(gp, *_queries(gp), None, None, mu, mi, **kw)
         f2 = build_forest_reference(gp, *_queries(gp), None, None, mu, mi, **kw)
         _same(f1, f2)
