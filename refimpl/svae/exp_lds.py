@@ -157,7 +157,8 @@ def lds_dots(cfg):
              "and q(θ) follow ~100x slower than here): nat_step 0.005 leaves A without rotation in 500 "
              "iterations (seeds 0, 1: 0.0 rad/frame, predict 0.335, 0.317); nat_step 0.05: seed 0 learns it, seed 1 the 3rd "
              "harmonic, as with 0.2. No fix found within the quick budget. The full settings (D = 10 as the "
-             "official, 5000 frames, sequences of 50, 5000 iterations, ~150 ms CPU per step) are not run.")
+             "official, 5000 frames, sequences of 50, 5000 iterations, ~130 ms CPU per step) were run once "
+             "(seed 0; numerics/results/full_runs/svae-lds-dots); their seed dependence is not measured.")
     sp, vp, bp = (metrics[k] for k in ("svae/predict_rmse_per_frame", "vae/predict_rmse_per_frame",
                                         "blank/predict_rmse_per_frame"))
     claims = [{"claim": "the LDS SVAE predicts the dot's future frames from the posterior at the cut "
