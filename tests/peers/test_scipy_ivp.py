@@ -47,7 +47,7 @@ from refimpl.ode.scipy_classes import ConstantDenseOutput
 from scipy.sparse import coo_matrix, csc_matrix
 
 
-NA = "not applicable (refimpl.ode has no BDF / LSODA / sparse FD Jacobians): "
+NA = "not applicable (refimpl.ode has no BDF / LSODA, nor scipy's num_jac): "
 RK_NAMES = ['RK23', 'RK45', 'DOP853']
 RK_CLASSES = [RK23, RK45, DOP853]
 RK_NAMES_R, RK_CLASSES_R = RK_NAMES + ['Radau'], RK_CLASSES + [Radau]   # + refimpl's Radau
