@@ -40,6 +40,10 @@ torchdiffeq's ``odeint``. What it takes from torchdiffeq:
   ``rtol``; differentiable (``event_t`` and ``ys``) by the implicit function theorem of
   Chen, Amos & Nickel (2021) when ``event_fn`` is written with ``autograd.numpy``.
 
+Each adaptive step starts from the previous step's last stage, FSAL or not, as
+torchdiffeq's ``_runge_kutta_step`` does (``f1 = k[-1]``; for adaptive_heun and fehlberg2 that
+is f at the last stage's point, not at y_new: ``integrate(reuse_last_stage=True)``), so
+their steps are torchdiffeq's (``tests/ode/test_torchdiffeq_nonfsal_steps.py``).
 Step control: torchdiffeq's accept rule (``err <= 1``) and next-step rule with ``safety``,
 ``ifactor``, ``dfactor`` (``refimpl.ode.torchdiffeq_control.TorchdiffeqRule``), its error
 ratio on the user's view of the state (the user's ``norm``, the mixed norm for tuples, the
@@ -157,7 +161,8 @@ def torchdiffeq_odeint(func, y0, t, rtol=1e-7, atol=1e-9, method=None, options=N
         ys, _ = integrate(lambda s, v: fun(s, v), y, t, tab=tab, rtol=rtol, atol=atol,
                           controller=ctrl, first_step=options.get("first_step"),
                           max_steps=max_steps, output=output,
-                          callbacks=_step_callbacks(func, to_user), **_step_options(options))
+                          callbacks=_step_callbacks(func, to_user), reuse_last_stage=True,
+                          **_step_options(options))
     else:
         ys = _fixed(fun, y, t, tv, tab, options, max_steps, (func, y0), (rtol, atol))
     return S.stack_user(anp.stack(ys))                                  # (N, ...) per element

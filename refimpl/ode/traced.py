@@ -163,7 +163,7 @@ def rk_step(func, t, y, h, f0, tab, args=(), coeffs=None, t_new=None):
 def integrate(func, y0, t, args=(), *, tab, rtol, atol, controller=DEFAULT, norm=None,
               first_step=None, max_step=math.inf, max_steps=100_000, step_size=None,
               on_accept=None, output="clip", min_step=0.0, step_t=None, jump_t=None,
-              callbacks=None):
+              callbacks=None, reuse_last_stage=False):
     """Solve y' = func(t, y, *args) from t[0], returning y at every t[i] (a list of (n,)).
 
     y0: (n,) flat, float32 or float64 (the arithmetic's dtype); t: (N,) strictly monotonic
@@ -177,6 +177,11 @@ def integrate(func, y0, t, args=(), *, tab, rtol, atol, controller=DEFAULT, norm
     before it and f after it one float past it, the two sides of a discontinuity of f in t)
     and ``callbacks`` (a dict with optional "step", "accept", "reject": ``cb(t, y, h)``
     before each attempt / after an accepted / a rejected one; h signed).
+    ``reuse_last_stage``: the next step's f0 is the accepted step's last stage even for a
+    tableau that is not FSAL — torchdiffeq's ``_runge_kutta_step`` returns ``f1 = k[-1]``
+    whatever the tableau, so its adaptive_heun and fehlberg2 start each step from f at the
+    last stage's point (the Euler predictor, resp. the solution without its k_3 term), not
+    at y_new; adaptive runs only (``torchdiffeq_odeint`` sets it).
 
     Returns (ys, stats) with stats: nfev, n_steps, n_accepted, n_rejected, h_next (the step
     the controller proposes after the last point; a `first_step` for a continuation).
@@ -288,7 +293,7 @@ def integrate(func, y0, t, args=(), *, tab, rtol, atol, controller=DEFAULT, norm
                 if on_barrier and is_jump:               # f's right limit past a jump
                     f0 = func(np.nextafter(b, direction * math.inf), y, *args)
                     stats["nfev"] += 1
-                elif tab.fsal:
+                elif tab.fsal or reuse_last_stage:
                     f0 = ks[-1]
                 else:
                     f0 = func(tc, y, *args)

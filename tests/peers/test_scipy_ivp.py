@@ -18,12 +18,15 @@ scipy writes them, except where listed:
 Radau (``refimpl.ode.scipy_radau``, the engine's adaptive Radau IIA 5) runs wherever scipy's
 test runs it: the method loops above, ``test_args`` (Radau with ``jac``, events, ``args``),
 ``test_integration_const_jac`` (its loop over ``['Radau', 'BDF']`` runs Radau only),
-``test_integration_stiff[Radau]`` and the Radau parameters of the parametrised tests.
+``test_integration_stiff[Radau]``, the Radau parameters of the parametrised tests, and
+``test_integration_sparse_difference`` (its loop over ``['BDF', 'Radau']`` runs Radau only,
+``jac_sparsity`` by grouped forward differences; marked slow here: ~12 s of CPU, as refimpl's
+Radau factors the 1200 x 1200 Newton matrix densely).
 
-Not applicable (skipped, with the reason) — scipy's BDF and LSODA are not part of refimpl.ode,
-nor sparse finite-difference Jacobians: ``test_integration_sparse_difference`` (BDF/Radau with
-``jac_sparsity``), ``test_event_dense_output_LSODA``, ``test_num_jac``, ``test_num_jac_sparse``
-(scipy's finite-difference Jacobian internals), and the BDF/LSODA parameters of
+Not applicable (skipped, with the reason) — scipy's BDF and LSODA are not part of refimpl.ode:
+``test_event_dense_output_LSODA``, ``test_num_jac``, ``test_num_jac_sparse`` (scipy's own
+finite-difference Jacobian routine ``num_jac``, an internal of its BDF/Radau that refimpl does
+not reproduce), and the BDF/LSODA parameters of
 ``test_integration_stiff``, ``test_integration_zero_rhs``, ``test_zero_interval``,
 ``test_tbound_respected_small_interval``, ``test_tbound_respected_larger_interval``,
 ``test_tbound_respected_oscillator``.
@@ -44,7 +47,7 @@ from refimpl.ode.scipy_classes import ConstantDenseOutput
 from scipy.sparse import coo_matrix, csc_matrix
 
 
-NA = "not applicable (refimpl.ode has no BDF / LSODA / sparse FD Jacobians): "
+NA = "not applicable (refimpl.ode has no BDF / LSODA, nor scipy's num_jac): "
 RK_NAMES = ['RK23', 'RK45', 'DOP853']
 RK_CLASSES = [RK23, RK45, DOP853]
 RK_NAMES_R, RK_CLASSES_R = RK_NAMES + ['Radau'], RK_CLASSES + [Radau]   # + refimpl's Radau

@@ -5,27 +5,32 @@
 method listed). They are unittest classes with ``subTest`` loops, which pytest does not
 count; so they run here under unittest, sub-test by sub-test.
 
-Outcome (22 test methods; sub-tests in brackets): 11 pass, 1 fails as torchdiffeq itself
-fails it here, 10 not applicable.
+Outcome (22 test methods; sub-tests in brackets): 21 pass, 1 fails as torchdiffeq itself
+fails it here, 0 not applicable. The gradient tests run through the shim's gradient bridge
+(``torchdiffeq_shim``: ``odeint`` backpropagates through refimpl's solver under HIPS autograd,
+``odeint_adjoint`` runs ``refimpl.ode.torchdiffeq_adjoint``; func's VJP is torch's).
 
-* pass: odeint_tests TestSolverError.test_odeint [200], TestNoIntegration.test_odeint
-  [368] (both with the implicit family, the Adams methods and scipy_solver),
-  TestScipySolvers [96], TestDiscontinuities.test_odeint_perturb (its 62 adjoint=False
-  sub-tests), TestDiscontinuities.test_odeint_jump_t (its 12 adjoint=False sub-tests),
-  TestGridConstructor (adjoint=False), TestCallbacks.test_wrong_callback [35], api_tests
-  TestCollectionState.test_forward [12], norm_tests test_norm, test_large_norm [11],
-  event_tests TestEventHandling.test_odeint [176] (implicit RK and Adams methods included).
+* pass: odeint_tests TestSolverError.test_odeint [200] and test_adjoint [16],
+  TestNoIntegration.test_odeint [368] (both with the implicit family, the Adams methods and
+  scipy_solver), TestScipySolvers [96], TestDiscontinuities.test_odeint_perturb [124: 62
+  adjoint=False, 62 adjoint=True], test_odeint_jump_t [24], TestGridConstructor [2],
+  TestCallbacks.test_wrong_callback [35] and test_steps [63]; gradient_tests
+  TestGradient.test_odeint [22] (gradcheck through odeint, every method but scipy_solver),
+  test_adjoint [23] (gradcheck through odeint_adjoint, every method), test_adjoint_against_odeint
+  [8], TestCompareAdjointGradient.test_against_dopri5 [4]; api_tests
+  TestCollectionState.test_forward [12] and test_gradient [6]; norm_tests test_norm,
+  test_large_norm [11], test_adjoint_norm [12], test_seminorm [11]; event_tests
+  TestEventHandling.test_odeint [176] (implicit RK and Adams methods included) and
+  test_adjoint.
 * fail, as in torchdiffeq 0.2.5 itself in this environment: TestMinMaxStep — its dopri5
   half passes (26 evaluations with min_step = 2, 266 without); its LSODA half fails
   (``191 not less than 50``) because scipy 1.17's LSODA ignores ``min_step`` (run against
   the real torchdiffeq, ``_run_upstream``, the same line fails with the same count).
-* not applicable — torch autograd cannot flow through the NumPy shim (refimpl's gradients
-  are autograd's, tested in tests/ode): gradient_tests (4 methods), api_tests
-  test_gradient, norm_tests test_adjoint_norm and test_seminorm, event_tests test_adjoint,
-  odeint_tests TestSolverError.test_adjoint, TestCallbacks.test_steps (every sub-test
-  calls torchdiffeq.odeint_adjoint; the step callbacks are tested in
-  tests/ode/test_torchdiffeq_step_options.py), and the adjoint=True halves of
-  test_odeint_perturb, TestGridConstructor and test_odeint_jump_t.
+* slow (``-m slow``; CPU seconds on this machine's loaded Xeon, wall time several times
+  more): the gradient tests (~10-20 s each), jump_t, seminorm (a 1024-wide network at
+  tolerance 1e-8 with adaptive_heun) and TestCallbacks.test_steps (torchdiffeq's own
+  adaptive_heun adjoint takes 5073 backward evaluations there; the implicit methods' backward
+  solves difference the 57-dimensional augmented system for their Newton Jacobians).
 scipy_solver: RK45/RK23/DOP853 on refimpl's engine, Radau/BDF/LSODA passed through to scipy
 (as torchdiffeq does).
 """

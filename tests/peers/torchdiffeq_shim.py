@@ -125,9 +125,11 @@ def _bridge(fn, L, params):
         def vjp(g):
             with torch.enable_grad():
                 ts, yt, out = call(getval(s), getval(y), True)
-                gs = torch.autograd.grad(out, [ts, yt] + params,
-                                         torch.as_tensor(np.asarray(g), dtype=out.dtype),
-                                         allow_unused=True) if out.requires_grad else [None] * (2 + len(params))
+                gs = [None] * (2 + len(params))          # out may not depend on t, y, θ
+                if out.requires_grad:
+                    gs = torch.autograd.grad(out, [ts, yt] + params,
+                                             torch.as_tensor(np.asarray(g), dtype=out.dtype),
+                                             allow_unused=True)
             z = [np.zeros(()), np.zeros(np.shape(y))] + [np.zeros(p.shape) for p in params]
             gs = [zi if gi is None else _f64(gi) for zi, gi in zip(z, gs)]
             theta_g = (np.concatenate([v.ravel() for v in gs[2:]]) if params
