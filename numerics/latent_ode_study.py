@@ -28,6 +28,10 @@ LEVERS = {
     "tol1e-5": dict(rtol=1e-5, atol=1e-7),          # tighter odeint tolerance in training
     "lr3e-3": dict(lr=3e-3, lr_final=3e-4),         # smaller learning rate
     "dyn50": dict(dyn_hidden=(50, 50)),             # wider dynamics network
+    # base at n = 50 alone: bit-identical to the n = 50 column of a run of all three n
+    # (streams keyed by n, one nested draw of observation sets), so base + base-n50 is the
+    # three-n, three-seed table at the study scale
+    "base-n50": dict(ns=(50,)),
     "rnn50": dict(rnn_hidden=50),                   # RNN baseline capacity ×2
 }
 

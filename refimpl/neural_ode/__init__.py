@@ -16,15 +16,16 @@ R. T. Q. Chen, Y. Rubanova, J. Bettencourt, D. Duvenaud. Neural ordinary differe
 equations. NeurIPS 2018.
 """
 from .spirals import (SPIRAL_A, archimedean_spirals, cubic_spiral_rhs, cubic_spiral_trajectory,
-                      subsample_observations)
-from .rnn import (init_recognition_rnn, init_rnn_baseline, recognition_rnn, rnn_baseline_loss,
-                  rnn_baseline_predict, run_rnn)
+                      nested_subsamples, subsample_observations)
+from .rnn import (init_recognition_rnn, init_rnn_baseline, recognition_rnn, rnn_baseline_filter,
+                  rnn_baseline_loss, rnn_baseline_predict, run_rnn)
 from .latent_ode import decode, elbo, encode_predict, gaussian_kl, init_latent_ode
 from .classifier import (KINDS, classifier_logits, cross_entropy, error_rate, init_classifier,
                          peak_memory_mb)
 
 __all__ = ["SPIRAL_A", "archimedean_spirals", "cubic_spiral_rhs", "cubic_spiral_trajectory",
-           "subsample_observations", "init_recognition_rnn", "init_rnn_baseline",
+           "subsample_observations", "nested_subsamples", "rnn_baseline_filter",
+           "init_recognition_rnn", "init_rnn_baseline",
            "recognition_rnn", "rnn_baseline_loss", "rnn_baseline_predict", "run_rnn", "decode",
            "elbo", "encode_predict", "gaussian_kl", "init_latent_ode", "KINDS",
            "classifier_logits", "cross_entropy", "error_rate", "init_classifier",
