@@ -23,7 +23,9 @@ def init_net(rng, d_in, d_out, hidden=(40, 40), mlp_scale=1e-2):
     latent means keep the data's geometry (clusters stay apart) and every node potential has
     precision ≈ 1. (A small random linear path with a LeCun-scaled MLP instead shrinks the
     latents into one blob with precisions spread over 1e-2…1e2, and the mixture collapses onto
-    one component: svae/ari = 0 — tests/svae/test_pinwheel.py.)"""
+    one component: svae/ari = 0 — tests/svae/test_pinwheel.py.) Parameterisation differs from
+    the official `gaussian_info`/`gaussian_mean` heads: the official recognition net emits h
+    linearly and J = softplus(·), its decoder σ² = softplus(·); here both emit (mean, log σ²)."""
     half = d_out // 2
     if d_out != 2 * half:
         raise ValueError(f"d_out: expected an even width (mean and log-variance halves), got {d_out}")
