@@ -8,6 +8,9 @@ def make_pinwheel(rng, radial_std=0.3, tangential_std=0.05, num_classes=5, num_p
     """Returns (data (num_classes·num_per_class, 2), labels (same,) int)."""
     if num_classes < 1 or num_per_class < 1:
         raise ValueError(f"num_classes, num_per_class: expected positive, got {num_classes}, {num_per_class}")
+    if not (radial_std >= 0 and tangential_std >= 0 and scale > 0):
+        raise ValueError(f"radial_std, tangential_std, scale: expected >= 0, >= 0, > 0; got "
+                         f"{radial_std}, {tangential_std}, {scale}")
     rads = np.linspace(0, 2 * np.pi, num_classes, endpoint=False)
     feats = rng.standard_normal((num_classes * num_per_class, 2)) * np.array([radial_std, tangential_std])
     feats[:, 0] += 1.0

@@ -54,8 +54,10 @@ def local_kl(neg_entropy_z, r, logits):
 
 def meanfield_fixed_point(Elogpi, Eniw, psi, tol=1e-3, max_iter=100, trace=None):
     """Alternate q(z) and q(k) updates (no gradients) until max |Δr| < tol (cap max_iter) —
-    the official tolerance and cap. `trace` (a list) receives, after each sweep, the local
-    objective that coordinate descent minimises: KL_local − <psi, E_q t(z)> (the KL from q to
+    the official tolerance and cap (1e-3, 100); the official criterion is |Δ local KL| < tol
+    instead, and it starts from random responsibilities (here: E[π] for every point).
+    `trace` (a list) receives, after each sweep, the local objective that coordinate descent
+    minimises: KL_local − <psi, E_q t(z)> (the KL from q to
     the psi-tilted prior, up to its constant). The KL alone is not monotone (it trades off
     against the recognition term)."""
     psi = (getval(psi[0]), getval(psi[1]))
@@ -104,11 +106,15 @@ def local_meanfield(global_eta, psi, tol=1e-3, max_iter=100, exact=False):
 
     [SVAE Prop. 4.2] The fixed point r* is computed with psi held constant (no tape). The
     differentiated pass recomputes q(z) from psi and r* (so ∂/∂psi flows through q(z)
-    directly) and then q(k) from that q(z). Treating r* as constant drops the term
-    (∂L/∂r)(dr*/dpsi): for the local KL part ∂KL/∂r = 0 at the mean-field optimum (the
-    implicit-function argument: a stationary point's sensitivity does not enter the
-    first-order change of the value), so only the decoder term's path through r* is dropped,
-    exactly as the official `local_meanfield` does (one pass after `getval`).
+    directly) and then q(k) from that q(z), as the official `local_meanfield` does (one pass
+    after `getval`). Treating r* as constant drops the term (∂L/∂r*)(dr*/dpsi). The mean field
+    is the stationary point of the local objective KL_local − <psi, E_q t(z)>, so for that
+    objective the dropped term vanishes (the implicit-function argument: a stationary point's
+    sensitivity does not enter the first-order change of the value); for the surrogate it is
+    (∂(E log p(x|z) − <psi, E_q t(z)>)/∂r*)(dr*/dpsi), nonzero in general — the local KL alone
+    is *not* stationary in r* (tests/svae/test_differentiated_pass.py). Official difference: its
+    KL uses r* in the q(z) cross term and the recomputed q(k) in the label term; here both use
+    the recomputed q(k) (the same value at convergence, a slightly different one-pass gradient).
 
     Returns (eta_z, gstats, r, kl, prior_stats) with prior_stats = (Σ_n r_nk (K,),
     NIW statistics Σ_n r_nk (E zzᵀ, E z, 1, 1)) — the expected sufficient statistics for
@@ -136,7 +142,10 @@ def local_meanfield(global_eta, psi, tol=1e-3, max_iter=100, exact=False):
 def init_global(rng, K, D, alpha=None, kappa=0.5, mean_scale=3.0):
     """(prior, initial q(θ)) as the official `init_pgm_param`: prior Dir natparam α = 0.05/K,
     NIW with concentration κ, ν = D + κ, S = ν I, m = 0 (so E[Σ⁻¹] = I); initial q: Dir
-    natparam 1 + U(0, 1), NIW with κ = 1, ν = D + 1, S = ν I and means ~ N(0, mean_scale²)."""
+    natparam 1 + U(0, 1), NIW with κ = 1, ν = D + 1, S = ν I and means ~ N(0, mean_scale²).
+    Deviation: the official initial Dir natparam is U(0, 1) (α ∈ (1, 2), here α ∈ (2, 3)).
+    The prior's "α = 0.05/K" is, as in the official code, the natparam α − 1 (concentration
+    1 + 0.05/K), not a concentration of 0.05/K."""
     alpha = 0.05 / K if alpha is None else alpha
 
     def niws(conc, means):

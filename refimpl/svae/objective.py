@@ -23,7 +23,9 @@ def init_net(rng, d_in, d_out, hidden=(40, 40), mlp_scale=1e-2):
     latent means keep the data's geometry (clusters stay apart) and every node potential has
     precision ≈ 1. (A small random linear path with a LeCun-scaled MLP instead shrinks the
     latents into one blob with precisions spread over 1e-2…1e2, and the mixture collapses onto
-    one component: svae/ari = 0 — tests/svae/test_pinwheel.py.)"""
+    one component: svae/ari = 0 — tests/svae/test_pinwheel.py.) Parameterisation differs from
+    the official `gaussian_info`/`gaussian_mean` heads: the official recognition net emits h
+    linearly and J = softplus(·), its decoder σ² = softplus(·); here both emit (mean, log σ²)."""
     half = d_out // 2
     if d_out != 2 * half:
         raise ValueError(f"d_out: expected an even width (mean and log-variance halves), got {d_out}")
@@ -76,6 +78,8 @@ def surrogate(global_eta, prior, nets, x, eps, N, exact=False):
 def natural_gradient(global_eta, prior, stats, N, B):
     """[SVAE Prop. 4.2] ∇̃ = (η⁰ + (N/|B|) Σ_{n∈B} E_q[t_n] − η) / N (the official scaling),
     without the term that flows through the local optimum (official issue #16)."""
+    if not (N > 0 and B > 0):
+        raise ValueError(f"N, B: expected positive data-set and batch sizes, got {N}, {B}")
     f_eta, unflat = flatten(global_eta)
     return unflat((flatten(prior)[0] + (N / B) * flatten(stats)[0] - f_eta) / N)
 
@@ -100,9 +104,16 @@ def train(rng, X, K=15, D=2, n_iter=1000, batch=50, step=1e-3, natgrad_scale=1e4
     from autograd.misc.optimizers import sgd
     if optimizer not in OPTIMIZERS:
         raise ValueError(f"optimizer: expected one of {OPTIMIZERS}, got {optimizer!r}")
+    X = np.asarray(X)
+    if X.ndim != 2 or not np.all(np.isfinite(X)):
+        raise ValueError(f"X: expected a finite (N, P) array, got shape {X.shape}")
+    if int(K) != K or K < 1 or int(D) != D or D < 1:
+        raise ValueError(f"K, D: expected integers >= 1, got {K}, {D}")
+    if not (0 < step and 0 < natgrad_scale and n_iter >= 0):
+        raise ValueError(f"step, natgrad_scale, n_iter: expected > 0, > 0, >= 0; got {step}, {natgrad_scale}, {n_iter}")
     N, P = X.shape
-    if batch > N:
-        raise ValueError(f"batch: must be <= N = {N}, got {batch}")
+    if not 1 <= batch <= N:
+        raise ValueError(f"batch: must be in [1, N = {N}], got {batch}")
     prior, global_eta = gmm.init_global(rng, K, D)
     nets = (init_net(rng, P, 2 * D, hidden), init_net(rng, D, 2 * P, hidden))
     rho = step * natgrad_scale  # times ng (already / N): the official effective step

@@ -64,3 +64,19 @@ def test_valid_rejects_each_way_out_of_the_domain(setup, bad):
     {"alpha": lambda: alpha.__setitem__(0, -0.1), "kappa": lambda: kappa.__setitem__(1, -0.1),
      "nu": lambda: nu.__setitem__(2, 0.9), "S": lambda: S.__setitem__((0, 0, 0), -1.0)}[bad]()
     assert not exp_natgrad.valid((alpha - 1, niw.standard_to_natural(S, m, kappa, nu)), 2)
+
+
+def test_natgrad_full_step_adds_the_dropped_term(setup):
+    # fit_globals draws (batch indices, noise) from its rng in that order; replay them
+    X, prior, q0, nets = setup
+    N, step = len(X), 1e-2
+    q_nat, _ = run(setup, "natgrad", step)
+    q_full, (_, rel, _) = run(setup, "natgrad_full", step)
+    rng = onp.random.default_rng(1)
+    idx = rng.choice(N, N, replace=False)
+    eps = rng.standard_normal((N, 2))
+    from refimpl.svae.dropped import dropped_term
+    drop = flatten(dropped_term(q0, prior, nets, X[idx], eps, N))[0]
+    assert onp.linalg.norm(drop) > 0 and len(rel) == 1
+    onp.testing.assert_allclose(flatten(q_full)[0] - flatten(q_nat)[0], step * N * drop,
+                                rtol=1e-6, atol=1e-12)

@@ -47,3 +47,25 @@ def test_train_rejects_unknown_optimizer():
     X, _ = make_pinwheel(onp.random.default_rng(0), num_per_class=12)
     with pytest.raises(ValueError, match="optimizer"):
         objective.train(onp.random.default_rng(0), X, K=3, n_iter=1, batch=10, optimizer="rmsprop")
+
+
+@pytest.mark.parametrize("kw, name", [(dict(K=0), "K"), (dict(batch=0), "batch"), (dict(step=-1e-3), "step"),
+                                      (dict(natgrad_scale=0.0), "natgrad_scale")])
+def test_train_rejects_bad_settings_naming_them(kw, name):
+    X, _ = make_pinwheel(onp.random.default_rng(0), num_per_class=12)
+    base = dict(K=3, n_iter=1, batch=10)
+    with pytest.raises(ValueError, match=name):
+        objective.train(onp.random.default_rng(0), X, **{**base, **kw})
+
+
+def test_train_and_pinwheel_reject_bad_data():
+    rng = onp.random.default_rng(0)
+    X, _ = make_pinwheel(rng, num_per_class=12)
+    for bad in (X[:, 0], onp.where(onp.arange(len(X))[:, None] == 3, onp.nan, X)):
+        with pytest.raises(ValueError, match="X"):
+            objective.train(rng, bad, K=3, n_iter=1, batch=10)
+    with pytest.raises(ValueError, match="radial_std"):
+        make_pinwheel(rng, radial_std=-0.3)
+    with pytest.raises(ValueError, match="N, B"):
+        prior, q = gmm.init_global(rng, 3, 2)
+        objective.natural_gradient(q, prior, q, 0, 1)
