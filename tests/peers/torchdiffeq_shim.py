@@ -105,7 +105,9 @@ def _parameters(fn):
 def _bridge(fn, L, params):
     """``prim(t, y_flat, θ) -> fn(t, y)`` in NumPy (float64), an autograd primitive whose VJP
     is torch's: ``torch.autograd.grad(fn(t, y), (t, y, *params), g)``; θ: (P,) the flat
-    parameters (module docstring)."""
+    parameters (module docstring). ``retain_graph``: fn may close over tensors with a graph
+    of their own (torchdiffeq's event test compares y with ``sol``, computed from the ODE's
+    parameters), which refimpl differentiates more than once per solve."""
     def call(s, y, grad):
         ts = torch.tensor(float(s), dtype=torch.float64, requires_grad=grad)
         yt = torch.as_tensor(np.asarray(y), dtype=L.dtype).requires_grad_(grad)
@@ -129,7 +131,7 @@ def _bridge(fn, L, params):
                 if out.requires_grad:
                     gs = torch.autograd.grad(out, [ts, yt] + params,
                                              torch.as_tensor(np.asarray(g), dtype=out.dtype),
-                                             allow_unused=True)
+                                             allow_unused=True, retain_graph=True)
             z = [np.zeros(()), np.zeros(np.shape(y))] + [np.zeros(p.shape) for p in params]
             gs = [zi if gi is None else _f64(gi) for zi, gi in zip(z, gs)]
             theta_g = (np.concatenate([v.ravel() for v in gs[2:]]) if params
@@ -323,7 +325,7 @@ class _OdeintAdjoint(torch.autograd.Function):
                 out = torch.cat([o.reshape(-1) for o in out]) if isinstance(out, tuple) else out
                 wrt = ([ts] if need_t else []) + [yt] + params
                 gs = torch.autograd.grad(out, wrt, torch.as_tensor(v, dtype=out.dtype),
-                                         allow_unused=True) if out.requires_grad else []
+                                         allow_unused=True, retain_graph=True) if out.requires_grad else []
             gs = ([] if need_t else [None]) + list(gs) if gs else [None] * (2 + len(params))
             z = [0.0, np.zeros(np.shape(y))] + [np.zeros(p.shape) for p in params]
             gs = [zi if gi is None else _f64(gi) for zi, gi in zip(z, gs)]
