@@ -164,3 +164,19 @@ def test_fused_rnn_vjp_gradient_check():
     for reverse in (False, True):
         check_grads(lambda u, W, b, h0: np.sum(w * np.sin(elman_rnn(u, W, b, h0, reverse))),
                     modes=["rev"], order=1)(u, W, b, h0)
+
+
+def test_rnn_baseline_rollout_feeds_back_each_prediction_with_its_own_time_gap():
+    # step k of the extrapolation must equal a one-step prediction after appending the
+    # predictions x̂_0..x̂_{k-1} as observations at t_future[:k] (unequal gaps: the
+    # fed-back input must carry t_future[k] − t_future[k−1], not 0 or a constant)
+    rng = np.random.default_rng(5)
+    p = init_rnn_baseline(rng)
+    x, t = _data(rng, B=2, n=4)
+    t_future = t.max() + np.array([0.1, 0.4, 0.5, 1.3])                 # after every row
+    roll = rnn_baseline_predict(p, x, t, t_future)                      # (B, 4, D)
+    for k in range(1, len(t_future)):
+        x_ext = np.concatenate([x, roll[:, :k]], axis=1)
+        t_ext = np.concatenate([t, np.tile(t_future[:k], (2, 1))], axis=1)
+        one = rnn_baseline_predict(p, x_ext, t_ext, t_future[k:k + 1])
+        np.testing.assert_allclose(roll[:, k], one[:, 0], rtol=1e-12, atol=1e-12)
