@@ -15,7 +15,7 @@ from refimpl.experiments import experiment
 PAPER = "Neural ODEs (Chen et al. 2018)"
 
 
-@experiment("latent-ode-spirals", paper=PAPER, artefact="Table 2, Figs. 6-8", quick_seconds=60,
+@experiment("latent-ode-spirals", paper=PAPER, artefact="Table 2, Figs. 6-8", quick_seconds=25,
             full_minutes=20)
 def latent_ode_spirals(cfg):
     from .exp_latent import run_latent_ode_spirals
