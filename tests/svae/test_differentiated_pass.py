@@ -11,7 +11,7 @@ from autograd import grad
 from autograd.scipy.special import logsumexp
 
 from refimpl.svae import gmm
-from tests.svae.test_gmm import setup
+from test_gmm import setup  # noqa: E402  (same folder: pytest puts it on sys.path)
 
 
 def _problem():

@@ -8,7 +8,7 @@ Cov(x_t, x_{t+1}) = P_t Aᵀ."""
 import numpy as onp
 
 from refimpl.svae import lds
-from tests.svae.test_lds import random_lds
+from test_lds import random_lds  # noqa: E402  (same folder: pytest puts it on sys.path)
 
 
 def test_zero_node_potentials_give_the_forward_simulated_prior():
