@@ -26,8 +26,8 @@ import numpy as np
 
 from ..plotting import plt, savefig
 from . import baselines as B
-from .data import Ratings, split, split_temporal, synthetic
-from .exp_online import load_with_times
+from .data import Ratings, split, split_temporal
+from .exp_online import timed_ratings
 from .train import evaluate, fit, rmse
 
 __all__ = ["GRIDS", "SEEDS", "SPLITS", "split_indices", "tune", "run_movielens", "run_movielens_experiment",
@@ -103,14 +103,9 @@ def tune(train, valid, rng, epochs, ec_kw, tree_kw, grids=GRIDS):
 
 
 def _load(cfg):
-    if cfg.data_dir is not None:
-        ds, (data, times) = "movielens", load_with_times(cfg.data_dir)
-        note = "timestamps from the file"
-    else:
-        ds = "synthetic"
-        data = synthetic(cfg.rng(0), **(dict(n_users=300, n_items=500, n_ratings=24_000) if cfg.quick else {}))
-        times = cfg.rng(9).permutation(len(data))
-        note = "the generator has no time: 'temporal' uses a seeded random arrival order"
+    ds, data, times, from_file = timed_ratings(cfg)
+    note = ("timestamps from the file" if from_file else
+            "the generator has no time: 'temporal' uses a seeded random arrival order")
     if cfg.quick:
         data, times = subsample_users(data, times, cfg.rng(8), 5000)
         note += f"; quick: the ratings of random users, {len(data)} in all"

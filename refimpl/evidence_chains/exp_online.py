@@ -94,15 +94,19 @@ def _prefix(data, n):
     return Ratings(u, i, data.ratings[:n], int(u.max()) + 1, int(i.max()) + 1, data.scale)
 
 
-def run_online(cfg, ec_kw, tree_kw):
+def timed_ratings(cfg):
+    """(ds, data, times, from_file): MovieLens from --data-dir with its timestamps, else the
+    embedded generator (quarter size in --quick) with a seeded random arrival order."""
     if cfg.data_dir is not None:
-        ds, (data, times) = "movielens", load_with_times(cfg.data_dir)
-        order_note = "arrival order: the files' timestamps"
-    else:
-        ds = "synthetic"
-        data = synthetic(cfg.rng(0), **(dict(n_users=300, n_items=500, n_ratings=24_000) if cfg.quick else {}))
-        times = cfg.rng(9).permutation(len(data))
-        order_note = "arrival order: a seeded random permutation (the generator has no time)"
+        return ("movielens", *load_with_times(cfg.data_dir), True)
+    data = synthetic(cfg.rng(0), **(dict(n_users=300, n_items=500, n_ratings=24_000) if cfg.quick else {}))
+    return "synthetic", data, cfg.rng(9).permutation(len(data)), False
+
+
+def run_online(cfg, ec_kw, tree_kw):
+    ds, data, times, from_file = timed_ratings(cfg)
+    order_note = ("arrival order: the files' timestamps" if from_file else
+                  "arrival order: a seeded random permutation (the generator has no time)")
     order = np.argsort(times, kind="stable")
     data, times = data.subset(order), np.asarray(times)[order]
     data = Ratings(_first_seen_ids(data.users), _first_seen_ids(data.items), data.ratings,

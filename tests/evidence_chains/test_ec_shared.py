@@ -8,9 +8,11 @@ from autograd.misc import flatten
 from autograd.test_util import check_grads
 
 from refimpl.evidence_chains.data import make_graph, synthetic, top_by_count
-from refimpl.evidence_chains.model import Plan, forest_latents, init_params, predict_pairs, rating_head, shared_latents
+from refimpl.evidence_chains.model import Plan, forest_latents, predict_pairs, rating_head, shared_latents
 from refimpl.evidence_chains.shared import SharedPlan, share_forests
 from refimpl.evidence_chains.trees import ITEM, USER, build_forest, permute_lists
+
+from test_ec_level_kernel import _params  # noqa: E402  (same folder: pytest puts it on sys.path)
 
 
 @pytest.fixture(scope="module")
@@ -18,15 +20,6 @@ def small():
     d = synthetic(np.random.default_rng(0), n_users=80, n_items=120, n_ratings=2500)
     g = make_graph(d, top_by_count(d.users, d.n_users, 5), top_by_count(d.items, d.n_items, 5))
     return d, g
-
-
-def _params(seed, shrink, dim=4, hidden=6):
-    p = init_params(np.random.default_rng(seed), 5, 5, dim=dim, hidden=hidden, shrink=shrink)
-    for k in ("f_iu", "f_ui"):                                              # nonzero biases
-        p[k] = [(W, 0.3 * np.random.default_rng(seed + 1).standard_normal(b.shape)) for W, b in p[k]]
-    if shrink:
-        p["log_kappa"] = np.array([0.7, -0.4])                             # distinct κ per kind
-    return p
 
 
 def _forests(g, cap, seed, mask_seed=None):
