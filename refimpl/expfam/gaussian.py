@@ -24,9 +24,22 @@ def _solve(J, h):
     return np.linalg.solve(J, h[..., None])[..., 0]
 
 
+def _check_spd(J):
+    # logZ is finite only for SPD J; slogdet and solve would return a number for any
+    # invertible J (a wrong one), so test positive definiteness by a Cholesky attempt
+    import numpy as onp
+    from autograd.tracer import getval
+    try:
+        onp.linalg.cholesky(getval(J))
+    except onp.linalg.LinAlgError:
+        raise ValueError("eta: J must be symmetric positive definite (logZ is +inf otherwise); "
+                         "got a J with a non-positive pivot") from None
+
+
 def logZ_each(eta):
-    """logZ per batch element: (...)."""
+    """logZ per batch element: (...). Raises ValueError if a J is not positive definite."""
     J, h = _check(eta)
+    _check_spd(J)
     D = np.shape(h)[-1]
     return 0.5 * np.sum(h * _solve(J, h), -1) - 0.5 * np.linalg.slogdet(J)[1] + 0.5 * D * LOG2PI
 

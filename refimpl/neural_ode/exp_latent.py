@@ -121,7 +121,9 @@ def _ode_kw(s):
     return {**ODE_KW, "rtol": s["rtol"], "atol": s["atol"]}
 
 
-def _train_latent_ode(cfg, tag, n, x_tr, idx_tr, ts, s):
+def _train_latent_ode(cfg, tag, n, x_tr, idx_tr, ts, s, curve_at=(), curve_fn=None):
+    # curve_at / curve_fn (a study's learning curve): after each iteration count in curve_at,
+    # record curve_fn(params) -> {name: value}; returned in hist["curve"] as (it, record)
     opt = Optimizer(init_latent_ode(cfg.rng(3, n), dyn_hidden=s["dyn_hidden"]), "adam",
                     lr=s["lr"])
     kw = _ode_kw(s)
@@ -135,7 +137,13 @@ def _train_latent_ode(cfg, tag, n, x_tr, idx_tr, ts, s):
         loss, g = vg(params, x_tr[b], idx_tr[b], r.standard_normal((s["batch"], 4)), info)
         fwd, bwd = nfe_counts(info)
         return g, {"neg_elbo": loss, "nfe_fwd": fwd, "nfe_bwd": bwd}
+    curve = []
+    for stop in sorted(int(c) for c in curve_at if 0 < int(c) < s["ode_iters"]):
+        fit(cfg, f"{tag}-to{stop}", opt, step, stop)      # continues from opt.t
+        curve.append((stop, curve_fn(opt.params)))
     hist = fit(cfg, tag, opt, step, s["ode_iters"])
+    if curve_fn is not None:
+        hist["curve"] = curve + [(int(s["ode_iters"]), curve_fn(opt.params))]
     return opt.params, hist
 
 

@@ -8,7 +8,8 @@ re-evaluated, as scipy — or None: autograd's Jacobian of ``fun`` (forward diff
 ``fun`` is not traceable; scipy: forward differences always, counted in ``nfev``). Real
 states only (scipy's message for a complex ``y0``); a scalar ``rtol``. ``jac_sparsity`` (with
 ``jac=None``, as scipy) gives forward differences by groups of structurally independent
-columns (Curtis, Powell & Reid 1974; scipy's ``group_columns``): one evaluation per group,
+columns (Curtis, Powell & Reid 1974; ``group_columns``, scipy's private greedy grouping
+rewritten here on its public inputs): one evaluation per group,
 counted in ``nfev``; the Jacobian is then stored dense (dense LU, not scipy's splu).
 ``t0 == t_bound`` and empty states finish in one step
 with a constant interpolant, as scipy's ``OdeSolver``.
@@ -20,7 +21,6 @@ A. R. Curtis, M. J. D. Powell, J. K. Reid. On the estimation of sparse Jacobian 
 scipy ``integrate/_ivp/radau.py`` (``Radau.__init__``), ``base.py`` (``OdeSolver.step``).
 """
 import numpy as np
-from scipy.optimize._numdiff import group_columns
 from scipy.sparse import coo_matrix, issparse
 
 from .radau import Radau5
@@ -82,6 +82,34 @@ class Radau(Radau5):
         if self.sol is None:
             return ConstantDenseOutput(self.t_old, self.t, self.y)
         return self.sol
+
+
+def group_columns(sparsity, seed=0):
+    """(n,) group of each column of sparsity (m, n): columns in one group share no row.
+
+    Curtis-Powell-Reid greedy grouping as scipy's private ``optimize._numdiff.group_columns``
+    (same result, tested): columns visited in the order RandomState(seed).permutation(n);
+    each unassigned column opens a group, and every later unassigned column whose rows miss
+    the group's union joins it."""
+    A = coo_matrix(sparsity).tocsc()
+    A.sum_duplicates()
+    m, n = A.shape
+    order = np.random.RandomState(seed).permutation(n)           # (n,) visiting order
+    rows = [A.indices[A.indptr[j]:A.indptr[j + 1]] for j in order]    # rows of each column
+    groups = np.full(n, -1)                                       # in visiting order
+    g = 0
+    for i in range(n):
+        if groups[i] >= 0:
+            continue
+        union = np.zeros(m, bool)
+        for j in range(i, n):
+            if groups[j] < 0 and not union[rows[j]].any():
+                union[rows[j]] = True
+                groups[j] = g
+        g += 1
+    out = np.empty(n, int)
+    out[order] = groups                                           # back to column order
+    return out
 
 
 def _grouped_differences(fun, sparsity, n):

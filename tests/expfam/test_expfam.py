@@ -181,3 +181,15 @@ def test_bad_input_names_argument():
         gaussian.logZ((onp.eye(2), onp.zeros(3)))
     with pytest.raises(TypeError, match="eta"):
         niw.logZ((onp.eye(2), onp.zeros(2)))
+
+
+def test_gaussian_logZ_refuses_a_J_that_is_not_positive_definite():
+    # an invertible indefinite J, with det > 0 so slogdet's sign alone would not tell:
+    # the formula returns a finite number there, but the integral diverges
+    J = onp.stack([onp.eye(3), onp.diag([-1.0, -2.0, 3.0])])             # (2, 3, 3)
+    h = onp.ones((2, 3))
+    with pytest.raises(ValueError, match="eta: J must be symmetric positive definite"):
+        gaussian.logZ((J, h))
+    with pytest.raises(ValueError, match="positive definite"):
+        gaussian.kl((J, h), (onp.stack([onp.eye(3)] * 2), h))
+    assert onp.isfinite(gaussian.logZ((J[:1], h[:1])))                   # the SPD one is fine

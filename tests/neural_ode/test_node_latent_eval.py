@@ -91,3 +91,28 @@ def test_each_n_is_trained_and_scored_independently_of_the_others(tmp_path):
     (tmp_path / "b").mkdir()
     alone = run_protocol(cfg2, settings(True, ns=(6,), **kw))[0]
     assert alone and all(both[k] == v for k, v in alone.items())
+
+
+def test_learning_curve_checkpoints_do_not_change_training(tmp_path):
+    # the study's learning curve (numerics/latent_ode_curve.py) trains in chunks, fit
+    # continuing from the optimizer's step: the final parameters must be those of one
+    # uninterrupted run, and the curve must be recorded at the requested iterations
+    from autograd.misc import flatten
+
+    from refimpl.neural_ode.exp_latent import _gather, _train_latent_ode
+    s = settings(True, n_train=8, ode_iters=5, batch=4, n_total=60, n_window=10)
+    tr = archimedean_spirals(np.random.default_rng(0), n_spirals=8, n_total=60, n_window=10,
+                             n_extrapolate=0)
+    idx = nested_subsamples(np.random.default_rng(1), 8, 10, (4,))[4]
+
+    def run(sub, **kw):
+        (tmp_path / sub).mkdir()
+        cfg = Config("latent-ode-spirals", quick=True, out=tmp_path / sub, progress_enabled=False)
+        return _train_latent_ode(cfg, "t", 4, _gather(tr["x_obs"], idx), idx, tr["ts"], s, **kw)
+    whole, _ = run("a")
+    chunked, hist = run("b", curve_at=(2, 4, 9), curve_fn=lambda p: {"x": flatten(p)[0]})
+    final = flatten(whole)[0]
+    assert np.array_equal(flatten(chunked)[0], final)
+    assert [it for it, _ in hist["curve"]] == [2, 4, 5]
+    assert np.array_equal(hist["curve"][-1][1]["x"], final)
+    assert not np.array_equal(hist["curve"][0][1]["x"], final)

@@ -55,3 +55,24 @@ def test_radau_with_sparsity_matches_scipy():
 def test_bad_sparsity_shape_is_named():
     with pytest.raises(ValueError, match="jac_sparsity"):
         solve_ivp(fun, (0, 1), np.ones(N), method="Radau", jac_sparsity=np.ones((3, 3)))
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_group_columns_is_scipys_grouping(seed):
+    # our rewrite of scipy's private greedy grouping: same groups on random sparse patterns
+    # (when the private function is still there), and always a valid grouping
+    from scipy.sparse import random as sprandom
+
+    from refimpl.ode.scipy_radau import group_columns
+    S = sprandom(40, 25, density=0.12, random_state=seed, format="csc")
+    S.data[:] = 1.0
+    g = group_columns(S)
+    D = S.toarray() != 0
+    for k in range(g.max() + 1):
+        assert D[:, g == k].sum(axis=1).max() <= 1          # no row shared within a group
+    try:
+        from scipy.optimize._numdiff import group_columns as scipy_group_columns
+    except ImportError:
+        return
+    np.testing.assert_array_equal(g, scipy_group_columns(S))
+    np.testing.assert_array_equal(group_columns(SPARSITY), scipy_group_columns(SPARSITY.tocsc()))
