@@ -20,7 +20,7 @@ from refimpl.neural_ode.exp_latent import run_protocol, seed_summary, settings
 # the study scale (set by the shared machine: ~0.2 of a core for this study): 300 training /
 # 100 test spirals, 600 iterations (batch 50) per model, n = 30 and 100 (the ends of Table 2)
 BASE = dict(n_train=300, n_test=100, ode_iters=600, rnn_iters=600, batch=50, ns=(30, 100),
-            lr=1e-2, lr_final=1e-3)
+            lr=1e-2, lr_final=1e-3, dyn_hidden=(20, 20), rnn_wide=())   # the protocol then
 LEVERS = {
     "base": {},                                     # the committed protocol (1000-point grid)
     "grid500": dict(n_total=500),                   # the authors' effective data grid
