@@ -16,7 +16,7 @@ PAPER = "Neural ODEs (Chen et al. 2018)"
 
 
 @experiment("latent-ode-spirals", paper=PAPER, artefact="Table 2, Figs. 6-8", quick_seconds=25,
-            full_minutes=20)
+            full_minutes=75)   # per seed, one core: 20 000 iterations of 3 models at 3 n
 def latent_ode_spirals(cfg):
     from .exp_latent import run_latent_ode_spirals
     return run_latent_ode_spirals(cfg)

@@ -116,3 +116,19 @@ def test_learning_curve_checkpoints_do_not_change_training(tmp_path):
     assert [it for it, _ in hist["curve"]] == [2, 4, 5]
     assert np.array_equal(hist["curve"][-1][1]["x"], final)
     assert not np.array_equal(hist["curve"][0][1]["x"], final)
+
+
+def test_wider_rnn_baselines_are_trained_at_their_width_on_the_same_streams(tmp_path):
+    # rnn_wide: each width is trained and scored as `n{n}/rnn{h}/…`; at the protocol's own
+    # width it must reproduce the `rnn` numbers exactly (same streams, same data), and a
+    # different width must give different numbers (the width override is not dropped)
+    kw = dict(n_train=8, n_test=4, ode_iters=2, rnn_iters=3, batch=4, ns=(4,), n_total=60,
+              n_window=10, n_extrapolate=5, rnn_hidden=25, rnn_wide=(25, 7))
+    cfg = Config("latent-ode-spirals", quick=True, out=tmp_path, progress_enabled=False)
+    m = run_protocol(cfg, settings(True, **kw))[0]
+    rnn_keys = [k for k in m if k.startswith("n4/rnn/")]
+    assert rnn_keys and all(m[k] == m[k.replace("/rnn/", "/rnn25/")] for k in rnn_keys)
+    assert m["n4/rnn7/rmse"] != m["n4/rnn/rmse"] and "n4/rnn7/final_nll" in m
+    with pytest.raises(ValueError, match="curve_fn"):
+        from refimpl.neural_ode.exp_latent import _train_latent_ode
+        _train_latent_ode(cfg, "t", 4, None, None, None, settings(True, **kw), curve_at=(1,))
