@@ -12,7 +12,7 @@ import argparse
 import json
 import tempfile
 import time
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 
 import numpy as np
@@ -89,12 +89,13 @@ def main():
     out = Path(a.out)
     done = set()
     if out.exists():
-        done = {(r["lever"], r["n"], r["seed"]) for r in map(json.loads, out.read_text().splitlines())}
+        done = {(r["lever"], r["n"], r["seed"])
+                for r in map(json.loads, filter(str.strip, out.read_text().splitlines()))}
     todo = [(name, int(n), int(sd)) for name in a.only.split(",") for sd in a.seeds.split(",")
             for n in a.ns.split(",") if (name, int(n), int(sd)) not in done]
     with ProcessPoolExecutor(a.jobs) as ex:
         futs = {ex.submit(one, *t, a.every): t for t in todo}
-        for f in futs:
+        for f in as_completed(futs):          # each result written as soon as it is done
             r = f.result()
             with out.open("a") as fh:
                 fh.write(json.dumps(r) + "\n")

@@ -25,12 +25,19 @@ def _solve(J, h):
 
 
 def _check_spd(J):
-    # logZ is finite only for SPD J; slogdet and solve would return a number for any
-    # invertible J (a wrong one), so test positive definiteness by a Cholesky attempt
+    # logZ is finite only for symmetric positive-definite J; slogdet and solve would return a
+    # number for any invertible J (a wrong one), and Cholesky reads one triangle only, so
+    # check finiteness and symmetry, then positive definiteness by a Cholesky attempt
     import numpy as onp
     from autograd.tracer import getval
+    J = onp.asarray(getval(J))
+    if not onp.all(onp.isfinite(J)):
+        raise ValueError("eta: J must be finite; got a J with nan or inf entries")
+    # a loose tolerance: gradient checks perturb J by ~1e-6 in non-symmetric directions
+    if onp.any(onp.abs(J - onp.swapaxes(J, -1, -2)) > 1e-5 * (1.0 + onp.abs(J).max())):
+        raise ValueError("eta: J must be symmetric positive definite; got a non-symmetric J")
     try:
-        onp.linalg.cholesky(getval(J))
+        onp.linalg.cholesky(J)
     except onp.linalg.LinAlgError:
         raise ValueError("eta: J must be symmetric positive definite (logZ is +inf otherwise); "
                          "got a J with a non-positive pivot") from None
@@ -71,6 +78,7 @@ def sample(rng, eta, n=None):
     """Samples x = J⁻¹h + L⁻ᵀ ε, J = L Lᵀ: shape (n, ..., D) (or (..., D) when n is None)."""
     import numpy as onp
     J, h = (onp.asarray(a) for a in _check(eta))
+    _check_spd(J)
     L = onp.linalg.cholesky(J)
     shape = (() if n is None else (int(n),)) + h.shape
     eps = rng.standard_normal(shape)

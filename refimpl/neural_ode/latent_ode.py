@@ -14,7 +14,8 @@ one reparameterised sample z_t0 = μ + exp(logvar / 2) ⊙ ε (ε passed in, so 
 a deterministic function that `check_grads` can test) and the KL in closed form.
 
 Architecture (paper App.; sizes from the issue and the authors' script): latent dimension 4,
-dynamics f an MLP 4 → 20 → 20 → 4 (softplus where the authors use ELU — both unbounded
+dynamics f an MLP 4 → 20 → 20 → 4 by default (`latent-ode-spirals`: 4 → 50 → 50 → 4, issue
+#25's study; softplus where the authors use ELU — both unbounded
 above, which the fast-growing clockwise spirals need; tanh extrapolated worse; autonomous;
 `refimpl.nn.mlp_dynamics`, whose forward and VJP are fused kernels), decoder
 4 → 20 → 2 (ReLU, as the authors' `Decoder`), encoder 25 units.

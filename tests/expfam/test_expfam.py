@@ -193,3 +193,9 @@ def test_gaussian_logZ_refuses_a_J_that_is_not_positive_definite():
     with pytest.raises(ValueError, match="positive definite"):
         gaussian.kl((J, h), (onp.stack([onp.eye(3)] * 2), h))
     assert onp.isfinite(gaussian.logZ((J[:1], h[:1])))                   # the SPD one is fine
+    with pytest.raises(ValueError, match="non-symmetric"):             # Cholesky reads one triangle
+        gaussian.logZ((onp.array([[2.0, 5.0], [0.0, 2.0]]), onp.ones(2)))
+    with pytest.raises(ValueError, match="finite"):
+        gaussian.logZ((onp.array([[onp.nan, 0.0], [0.0, 1.0]]), onp.ones(2)))
+    with pytest.raises(ValueError, match="positive definite"):
+        gaussian.sample(onp.random.default_rng(0), (J, h))
