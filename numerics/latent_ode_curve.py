@@ -12,10 +12,11 @@ import argparse
 import json
 import tempfile
 import time
-from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 
 import numpy as np
+
+from latent_ode_study import done_keys, run_jsonl      # numerics/, beside this script
 
 from refimpl.experiments import Config
 from refimpl.neural_ode import exp_latent as E
@@ -86,22 +87,13 @@ def main():
     a = ap.parse_args()
     if a.summary:
         return summary(a.out)
-    out = Path(a.out)
-    done = set()
-    if out.exists():
-        done = {(r["lever"], r["n"], r["seed"])
-                for r in map(json.loads, filter(str.strip, out.read_text().splitlines()))}
-    todo = [(name, int(n), int(sd)) for name in a.only.split(",") for sd in a.seeds.split(",")
-            for n in a.ns.split(",") if (name, int(n), int(sd)) not in done]
-    with ProcessPoolExecutor(a.jobs) as ex:
-        futs = {ex.submit(one, *t, a.every): t for t in todo}
-        for f in as_completed(futs):          # each result written as soon as it is done
-            r = f.result()
-            with out.open("a") as fh:
-                fh.write(json.dumps(r) + "\n")
-            print(r["lever"], r["n"], r["seed"], f"{r['cpu_s']:.0f} CPU-s",
-                  [(it, round(c["rmse"], 3)) for it, c in r["curve"]], flush=True)
-
+    done = done_keys(a.out, lambda r: (r["lever"], r["n"], r["seed"]))
+    todo = [(name, int(n), int(sd), a.every) for name in a.only.split(",")
+            for sd in a.seeds.split(",") for n in a.ns.split(",")
+            if (name, int(n), int(sd)) not in done]
+    run_jsonl(a.out, a.jobs, one, todo, lambda r: (
+        r["lever"], r["n"], r["seed"], f"{r['cpu_s']:.0f} CPU-s",
+        [(it, round(c["rmse"], 3)) for it, c in r["curve"]]))
 
 if __name__ == "__main__":
     main()

@@ -9,7 +9,7 @@ import argparse
 import json
 import tempfile
 import time
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 
 import numpy as np
@@ -75,22 +75,30 @@ def main():
     a = ap.parse_args()
     if a.summary:
         return summary(a.out)
-    out = Path(a.out)
-    done = set()
-    if out.exists():
-        done = {(r["lever"], r["seed"]) for r in map(json.loads, out.read_text().splitlines())}
+    done = done_keys(a.out, lambda r: (r["lever"], r["seed"]))
     todo = [(n, int(s)) for n in a.only.split(",") for s in a.seeds.split(",")
             if (n, int(s)) not in done]
-    with ProcessPoolExecutor(a.jobs) as ex:
-        futs = [ex.submit(one, n, s) for n, s in todo]
-        for f in futs:
-            r = f.result()
-            with out.open("a") as fh:
-                fh.write(json.dumps(r) + "\n")
-            print(r["lever"], r["seed"], f"{r['cpu_s']:.0f} CPU-s",
-                  {k: round(v, 3) for k, v in r["metrics"].items() if k.endswith("/rmse")},
-                  flush=True)
+    run_jsonl(a.out, a.jobs, one, todo, lambda r: (
+        r["lever"], r["seed"], f"{r['cpu_s']:.0f} CPU-s",
+        {k: round(v, 3) for k, v in r["metrics"].items() if k.endswith("/rmse")}))
 
+
+def done_keys(path, key):
+    """{key(record)} of the JSON-lines file at path (empty if absent; blank lines skipped)."""
+    p = Path(path)
+    lines = p.read_text().splitlines() if p.exists() else []
+    return {key(json.loads(l)) for l in lines if l.strip()}
+
+
+def run_jsonl(path, jobs, fn, todo, show):
+    """fn(*args) for args in todo in `jobs` processes; each record appended to the JSON-lines
+    file at path as soon as its job completes, and show(record) printed."""
+    with ProcessPoolExecutor(jobs) as ex:
+        for f in as_completed([ex.submit(fn, *t) for t in todo]):
+            r = f.result()
+            with Path(path).open("a") as fh:
+                fh.write(json.dumps(r) + "\n")
+            print(*show(r), flush=True)
 
 if __name__ == "__main__":
     main()
