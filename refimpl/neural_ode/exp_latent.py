@@ -24,10 +24,11 @@ authors' 4-20-20-4 — issue #25's study, `numerics/latent_ode_curve.py`) and RN
 input), trained on the training spirals' observations.
 Training: Adam, minibatches, the learning rate decayed geometrically from `lr` to
 `lr_final` (full: 20 000 iterations, 1e-2 → 2e-4); the latent ODE is solved with dopri5
-and `odeint(output="interpolate", gradient="backprop")` — the authors' script backpropagates through the solver
-(`--adjoint False`) and torchdiffeq interpolates the output times, so the step count does
-not grow with the 100 output times. `settings(quick, **overrides)` and `run_protocol` let
-a study (numerics/latent_ode_study.py) change one lever at a time.
+and `odeint(output="interpolate", gradient="backprop")` — the authors' script
+backpropagates through the solver (`--adjoint False`) and torchdiffeq interpolates the
+output times, so the step count does not grow with the 100 output times.
+`settings(quick, **overrides)` and `run_protocol` let a study (numerics/latent_ode_study.py,
+latent_ode_curve.py) change one lever at a time.
 
 References
 ----------
@@ -46,8 +47,9 @@ from .rnn import (init_rnn_baseline, rnn_baseline_filter, rnn_baseline_loss,
 from .spirals import archimedean_spirals, nested_subsamples
 from .train import Optimizer, fit
 
-__all__ = ["PAPER_TABLE2", "PROTOCOL", "SETTINGS", "settings", "run_latent_ode_spirals",
-           "run_protocol", "evaluate", "window_masks", "rmse", "seed_summary"]
+__all__ = ["PAPER_TABLE2", "PROTOCOL", "OUTER_RADIUS", "SETTINGS", "settings",
+           "run_latent_ode_spirals", "run_protocol", "evaluate", "window_masks", "rmse",
+           "seed_summary"]
 
 # Chen et al. (2018), Table 2: predictive RMSE on the test set, n observations of 100.
 PAPER_TABLE2 = {30: {"rnn": 0.3937, "latent_ode": 0.1642},
@@ -75,8 +77,9 @@ PROTOCOL = dict(n_total=1000, n_window=100, n_extrapolate=100, ns=(30, 50, 100),
 # rnn_wide: RNN baselines of these widths are trained and scored beside the paper's
 # 25-unit one (`n{n}/rnn{h}/…`), so the wider latent ODE (4 079 parameters; 25-unit RNN
 # 1 287, 50-unit RNN 3 762) is not compared only with a smaller RNN.
+OUTER_RADIUS = 8.0       # evaluate's rmse_outer: extrapolations ending this far out
 NOISE_STD = 0.3          # the data's noise, also the likelihood's σ (authors' latent_ode.py)
-DYN_HIDDEN = PROTOCOL["dyn_hidden"]   # f: 4 → 50 → 50 → 4 (the authors' LatentODEfunc: 20, 20)
+DYN_HIDDEN = PROTOCOL["dyn_hidden"]   # f: 4 → 50 → 50 → 4 (authors' LatentODEfunc: 20, 20)
 LR = PROTOCOL["lr"]      # Adam, as the authors' latent_ode.py
 ODE_KW = dict(method="dopri5", rtol=PROTOCOL["rtol"], atol=PROTOCOL["atol"], gradient="backprop",
               output="interpolate")
@@ -199,6 +202,9 @@ def evaluate(ode_params, rnn_params, data, idx_te, ts, s):
     interp_rmse      the unobserved window points after the first observation (n < W only)
     recon_rmse       latent ODE only: all W window points
     rmse_clockwise / rmse_counterclockwise   the extrapolation RMSE of each direction
+    rmse_outer / rmse_inner   the extrapolation RMSE of the test spirals whose noise-free
+                     extrapolation ends at radius ≥ OUTER_RADIUS from its curve's centre (the
+                     clockwise curve's fast outer end, r = 15 / (6π + 1 − θ)) / of the others
     rmse_tight_solve latent ODE only: the extrapolation RMSE with the trained model solved at
                      rtol 1e-7 (is the training tolerance part of the learned model?)
     Returns (metrics {name: {"latent_ode": v, "rnn": v}}, x̂_ode (N, W+E, D), z (W+E, N, L),
@@ -224,6 +230,12 @@ def evaluate(ode_params, rnn_params, data, idx_te, ts, s):
         if sel.any():
             m[name] = {"latent_ode": rmse(x_ode[sel, W:], truth[sel]),
                        "rnn": rmse(x_rnn[sel], truth[sel])}
+    if "radius" in data:
+        outer = data["radius"][:, -1] >= OUTER_RADIUS                   # (N,)
+        for name, sel in (("rmse_outer", outer), ("rmse_inner", ~outer)):
+            if sel.any():
+                m[name] = {"latent_ode": rmse(x_ode[sel, W:], truth[sel]),
+                           "rnn": rmse(x_rnn[sel], truth[sel])}
     x_tight, _ = encode_predict(ode_params, x_te, idx_te, ts, np.arange(W, W + E),
                                 **{**_ode_kw(s), "rtol": 1e-7, "atol": 1e-9})
     m["rmse_tight_solve"] = {"latent_ode": rmse(x_tight, truth)}

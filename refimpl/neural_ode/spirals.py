@@ -67,6 +67,7 @@ def archimedean_spirals(rng, n_spirals=1000, n_total=1000, n_window=100, stop=6 
       x_true  (N, W+E, 2)  noise-free trajectories
       x_obs   (N, W+E, 2)  x_true + N(0, noise_std²) noise
       clockwise (N,) bool
+      radius  (N, W+E)     the noise-free point's distance from its curve's centre
     The first W columns are the observation window, the last E the extrapolation targets.
     """
     n_spirals, n_total, W = int(n_spirals), int(n_total), int(n_window)
@@ -91,8 +92,9 @@ def archimedean_spirals(rng, n_spirals=1000, n_total=1000, n_window=100, stop=6 
     idx = t0[:, None] + np.arange(W + E)[None, :]                            # (N, W+E)
     x_true = np.where(clockwise[:, None, None], cw[idx], cc[idx])           # (N, W+E, 2)
     x_obs = x_true + noise_std * rng.standard_normal(x_true.shape)
+    radius = np.where(clockwise[:, None], r_cw[idx], r_cc[idx])             # (N, W+E)
     return {"ts": orig_ts[:W + E] - orig_ts[0], "x_true": x_true, "x_obs": x_obs,
-            "clockwise": clockwise}
+            "clockwise": clockwise, "radius": radius}
 
 
 def subsample_observations(rng, n_spirals, n_window, n_obs):

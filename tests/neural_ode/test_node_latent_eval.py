@@ -132,3 +132,29 @@ def test_wider_rnn_baselines_are_trained_at_their_width_on_the_same_streams(tmp_
     with pytest.raises(ValueError, match="curve_fn"):
         from refimpl.neural_ode.exp_latent import _train_latent_ode
         _train_latent_ode(cfg, "t", 4, None, None, None, settings(True, **kw), curve_at=(1,))
+
+
+def test_outer_and_inner_extrapolation_rmse_split_the_test_spirals():
+    # radius: the distance of the noise-free point from its curve's centre ((−5, 0) clockwise,
+    # (+5, 0) counter-clockwise); rmse_outer / rmse_inner split the spirals by the radius at
+    # the last extrapolation point, so their squared errors add up to the whole RMSE's
+    from refimpl.neural_ode.exp_latent import OUTER_RADIUS
+    data = archimedean_spirals(np.random.default_rng(3), n_spirals=40, n_total=300,
+                               n_window=20, n_extrapolate=20, noise_std=0.3)
+    centre = np.where(data["clockwise"][:, None], -5.0, 5.0)
+    r = np.hypot(data["x_true"][..., 0] - centre, data["x_true"][..., 1])
+    np.testing.assert_allclose(data["radius"], r, rtol=1e-12)
+    outer = data["radius"][:, -1] >= OUTER_RADIUS
+    assert outer.any() and (~outer).any()
+    s = settings(True, n_total=300, n_window=20, n_extrapolate=20, n_test=40)
+    idx = nested_subsamples(np.random.default_rng(4), 40, 20, (8,))[8]
+    rng = np.random.default_rng(5)
+    m, x_ode, _, x_rnn = evaluate(init_latent_ode(rng), init_rnn_baseline(rng), data, idx,
+                                  data["ts"], s)
+    for model in ("latent_ode", "rnn"):
+        whole = 40 * m["rmse"][model] ** 2
+        parts = (outer.sum() * m["rmse_outer"][model] ** 2
+                 + (~outer).sum() * m["rmse_inner"][model] ** 2)
+        assert parts == pytest.approx(whole, rel=1e-10)
+    truth = data["x_true"][:, 20:]
+    assert m["rmse_outer"]["rnn"] == pytest.approx(rmse(x_rnn[outer], truth[outer]))
