@@ -2,8 +2,8 @@
 (1000 training / 200 test spirals), one lever at a time: the extrapolation RMSE (the
 experiment's `rmse`) and the whole-window reconstruction RMSE of the test spirals after
 every `--every` iterations. Levers `rnn*` train the RNN baseline alone instead and score it
-once, at the end. Each (lever, n, seed) in its own process; results appended to a JSON-lines file (a rerun skips
-what is there).
+once, at the end. Each (lever, n, seed) in its own process; results appended to a
+JSON-lines file (a rerun skips what is there).
 
     PYTHONPATH=. python numerics/latent_ode_curve.py OUT.jsonl --only long --ns 30,100 --seeds 0,2 --jobs 2
     PYTHONPATH=. python numerics/latent_ode_curve.py OUT.jsonl --summary
